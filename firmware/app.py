@@ -1,0 +1,29 @@
+"""Composition root: builds the pile from a board and config and runs it in asyncio.
+
+Each domain (charging, net, ota, ocpp) adds its own start-up here; nothing else wires.
+"""
+import asyncio
+import os
+import sys
+
+from firmware import config
+from firmware.version import VERSION
+
+
+def describe_fs():
+    try:
+        st = os.statvfs("/")
+        return "fs %d KiB free of %d KiB" % (st[0] * st[3] // 1024, st[0] * st[2] // 1024)
+    except OSError:
+        return "fs unknown"
+
+
+async def run(cfg):
+    print("uPile %s on %s: %s, %d ports" % (VERSION, sys.platform, describe_fs(), cfg["pile"]["ports"]))
+    while True:
+        await asyncio.sleep(3600)
+
+
+def main():
+    cfg = config.load()
+    asyncio.run(run(cfg))

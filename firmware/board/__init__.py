@@ -1,0 +1,1 @@
+"""Boards: one interface, registered by name. Only this package imports machine/esp32/network."""

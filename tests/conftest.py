@@ -1,0 +1,106 @@
+"""Collects tests/device/test_*.py and runs each file inside the `micropython` binary.
+
+Each `def test_*` / `async def test_*` in a device file becomes its own pytest item.
+The first item of a file to run starts one `micropython` process for the whole file
+(tests/device/_runner.py) and the others read its cached results. A first-line comment
+`# heapsize: 64K` overrides the default heap limit (256K); `# timeout: 300` the time limit.
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVICE_DIR = ROOT / "tests" / "device"
+sys.path.insert(0, str(ROOT / "tests"))
+from mpy import micropython_bin, device_path  # noqa: E402
+
+_TEST_DEF = re.compile(r"^(?:async\s+)?def\s+(test_\w+)\s*\(", re.M)
+_HEAP = re.compile(r"^#\s*heapsize:\s*(\S+)", re.M)
+_TIMEOUT = re.compile(r"^#\s*timeout:\s*(\d+)", re.M)
+
+
+def pytest_collect_file(parent, file_path):
+    if file_path.parent == DEVICE_DIR and file_path.name.startswith("test_") and file_path.suffix == ".py":
+        return DeviceFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_ignore_collect(collection_path, config):
+    # device files are not importable by CPython: never let the Python plugin take them
+    return None
+
+
+class DeviceFile(pytest.File):
+    def collect(self):
+        text = self.path.read_text()
+        head = text[:400]
+        m = _HEAP.search(head)
+        self.heap = m.group(1) if m else "256K"
+        m = _TIMEOUT.search(head)
+        self.timeout = int(m.group(1)) if m else 120
+        self.names = _TEST_DEF.findall(text)
+        self.results = None
+        for name in self.names:
+            yield DeviceItem.from_parent(self, name=name)
+
+    def run_all(self):
+        if self.results is not None:
+            return self.results
+        env = dict(os.environ)
+        env["MICROPYPATH"] = device_path()
+        tmp = tempfile.mkdtemp(prefix="upile-dev-")
+        env["UPILE_TMP"] = tmp
+        cmd = [micropython_bin(), "-X", "heapsize=" + self.heap, str(DEVICE_DIR / "_runner.py"), self.path.stem] + self.names
+        try:
+            p = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=self.timeout)
+            out, err, rc = p.stdout, p.stderr, p.returncode
+        except subprocess.TimeoutExpired as e:
+            out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+            err, rc = "timed out after %ds" % self.timeout, -1
+        self.results = _parse(out)
+        self.tail = "exit %s\n--- stdout (tail)\n%s\n--- stderr\n%s" % (rc, out[-3000:], err[-3000:])
+        return self.results
+
+
+def _parse(out):
+    results, tb, cur, lines = {}, {}, None, []
+    for line in out.splitlines():
+        if line.startswith("@@T "):
+            _, name, status = line.split()
+            results[name] = [status, ""]
+        elif line.startswith("@@TB "):
+            cur, lines = line.split()[1], []
+        elif line == "@@TB-END" and cur:
+            if cur in results:
+                results[cur][1] = "\n".join(lines)
+            cur = None
+        elif cur:
+            lines.append(line)
+    return results
+
+
+class DeviceTestFailure(Exception):
+    pass
+
+
+class DeviceItem(pytest.Item):
+    def runtest(self):
+        results = self.parent.run_all()
+        if self.name not in results:
+            raise DeviceTestFailure("test did not report (crash, MemoryError or timeout?)\n" + self.parent.tail)
+        status, tb = results[self.name]
+        if status != "PASS":
+            raise DeviceTestFailure("%s under micropython (heap %s):\n%s" % (status, self.parent.heap, tb))
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, DeviceTestFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, 0, "device: %s::%s" % (self.path.name, self.name)

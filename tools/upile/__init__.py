@@ -1,0 +1,1 @@
+"""uPile host tools (CPython): the `upile` command."""

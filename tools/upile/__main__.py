@@ -1,0 +1,5 @@
+import sys
+
+from upile.cli import main
+
+sys.exit(main())

@@ -1,0 +1,39 @@
+"""`upile` command line: a table of subcommands, each in its own module.
+
+Every subcommand module exposes `add_arguments(parser)` and `run(args) -> int`. A user
+mistake raises `UserError`; main() prints `upile: message` on stderr and exits 1, never a
+traceback.
+"""
+import argparse
+import importlib
+import sys
+
+from upile.errors import UserError
+
+# name -> (module, one-line help). Modules are imported only when their command runs.
+COMMANDS = {
+    "build": ("upile.cmd_build", "compile the device code with mpy-cross into build/"),
+}
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="upile", description="uPile charge-point firmware tools")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (modname, helptext) in COMMANDS.items():
+        sp = sub.add_parser(name, help=helptext, description=helptext)
+        sp.set_defaults(_module=modname)
+        importlib.import_module(modname).add_arguments(sp)
+    return p
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        return importlib.import_module(args._module).run(args) or 0
+    except UserError as e:
+        print("upile: %s" % e, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("upile: interrupted", file=sys.stderr)
+        return 130

@@ -24,14 +24,11 @@ _HEAP = re.compile(r"^#\s*heapsize:\s*(\S+)", re.M)
 _TIMEOUT = re.compile(r"^#\s*timeout:\s*(\d+)", re.M)
 
 
-def pytest_collect_file(parent, file_path):
-    if file_path.parent == DEVICE_DIR and file_path.name.startswith("test_") and file_path.suffix == ".py":
-        return DeviceFile.from_parent(parent, path=file_path)
-    return None
-
-
-def pytest_ignore_collect(collection_path, config):
-    # device files are not importable by CPython: never let the Python plugin take them
+def pytest_pycollect_makemodule(module_path, parent):
+    # Device files are never imported by CPython: answering this first-result hook
+    # replaces the Python plugin's Module collector for them.
+    if module_path.parent == DEVICE_DIR:
+        return DeviceFile.from_parent(parent, path=module_path)
     return None
 
 

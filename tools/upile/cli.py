@@ -13,6 +13,7 @@ from upile.errors import UserError
 # name -> (module, one-line help). Modules are imported only when their command runs.
 COMMANDS = {
     "build": ("upile.cmd_build", "compile the device code with mpy-cross into build/"),
+    "flash": ("upile.cmd_flash", "write MicroPython (OTA variant) and a filesystem image to an ESP32 with esptool"),
 }
 
 

@@ -60,14 +60,25 @@ PATH = "/config/pile.json"
 
 
 def load(path=PATH):
-    """Config from flash, validated; defaults when absent. A bad file raises ConfigError."""
+    """Config from flash, validated; defaults when absent. A bad file raises ConfigError.
+
+    `upile provision` writes the file through fsatomic (framed, CRC-checked, replaced by
+    rename); a plain JSON file (written by hand over mpremote) is read as it is.
+    """
     import json
 
     try:
-        with open(path) as f:
+        with open(path, "rb") as f:
             raw = f.read()
     except OSError:
         return defaults()
+    if raw[:4] == b"UPA1":
+        import fsatomic
+
+        try:
+            raw = fsatomic.read(path)
+        except fsatomic.Corrupt as e:
+            raise ConfigError("%s is damaged: %s" % (path, e.args[0]))
     try:
         cfg = json.loads(raw)
     except ValueError:

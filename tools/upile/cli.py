@@ -13,6 +13,7 @@ from upile.errors import UserError
 # name -> (module, one-line help). Modules are imported only when their command runs.
 COMMANDS = {
     "build": ("upile.cmd_build", "compile the device code with mpy-cross into build/"),
+    "fsimage": ("upile.cmd_fsimage", "build a littlefs image of a factory-fresh pile for the vfs partition"),
     "flash": ("upile.cmd_flash", "write MicroPython (OTA variant) and a filesystem image to an ESP32 with esptool"),
 }
 

@@ -14,8 +14,25 @@ _HDR = "<4sII"
 _HDR_LEN = 12
 
 
+# Corrupt reason codes (args[0]); args[1] is a human-readable detail naming the file
+SHORT_HEADER = "short_header"
+BAD_MAGIC = "bad_magic"
+TRUNCATED = "truncated"
+BAD_CRC = "bad_crc"
+TRAILING = "trailing_bytes"
+NOT_JSON = "not_json"
+
+
 class Corrupt(Exception):
-    """Stored file exists but is not a complete atomic record; args[0] is the reason."""
+    """Stored file exists but is not a complete atomic record.
+
+    args[0] is a reason code (SHORT_HEADER, BAD_MAGIC, TRUNCATED, BAD_CRC, TRAILING,
+    NOT_JSON), args[1] the detail. Nothing is deleted: the caller decides.
+    """
+
+    @property
+    def reason(self):
+        return self.args[0]
 
 
 def _exists(path):
@@ -75,17 +92,22 @@ def read(path, default=None):
     with f:
         hdr = f.read(_HDR_LEN)
         if len(hdr) < _HDR_LEN:
-            raise Corrupt("short header: %d of %d bytes in %s" % (len(hdr), _HDR_LEN, path))
+            raise Corrupt(SHORT_HEADER, "%d of %d header bytes in %s" % (len(hdr), _HDR_LEN, path))
         magic, n, crc = struct.unpack(_HDR, hdr)
         if magic != _MAGIC:
-            raise Corrupt("bad magic %r in %s" % (magic, path))
+            raise Corrupt(BAD_MAGIC, "magic %r in %s" % (magic, path))
+        # check the length against the file before allocating: a damaged length field
+        # must give Corrupt, not a MemoryError
+        have = os.stat(path)[6] - _HDR_LEN
+        if have < n:
+            raise Corrupt(TRUNCATED, "%d of %d data bytes in %s" % (have, n, path))
+        if have > n:
+            raise Corrupt(TRAILING, "%d bytes after the %d-byte record in %s" % (have - n, n, path))
         data = f.read(n)
         if len(data) != n:
-            raise Corrupt("truncated: %d of %d bytes in %s" % (len(data), n, path))
+            raise Corrupt(TRUNCATED, "%d of %d data bytes in %s" % (len(data), n, path))
         if crc32(data) != crc:
-            raise Corrupt("crc mismatch in %s" % path)
-        if f.read(1):
-            raise Corrupt("trailing bytes after %d-byte record in %s" % (n, path))
+            raise Corrupt(BAD_CRC, "crc mismatch in %s" % path)
     return data
 
 
@@ -105,7 +127,7 @@ def read_json(path, default=None):
     try:
         return json.loads(data)
     except ValueError:
-        raise Corrupt("not JSON: " + path)
+        raise Corrupt(NOT_JSON, "undecodable JSON in " + path)
 
 
 def remove(path):

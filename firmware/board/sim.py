@@ -25,7 +25,7 @@ def _first_violation(old: ptr8, new: ptr8, n: int) -> int:
 
 
 class FlashSizeError(ValueError):
-    pass
+    """The flash file does not match the flash it should model (args[0] says how)."""
 
 
 class SimFlash:
@@ -39,14 +39,21 @@ class SimFlash:
         if actual is None:
             if not size:
                 raise FlashSizeError("flash file %s does not exist and no size was given" % path)
+            if size % SECTOR or size < 8 * SECTOR:
+                raise FlashSizeError("flash size %d is not a whole number of %d-byte sectors, at least 8" % (size, SECTOR))
             self._create(path, size)
             actual = size
         if size is None:
             size = actual
-        if size % SECTOR or size < 8 * SECTOR:
-            raise FlashSizeError("flash size %d is not a multiple of %d of at least 8 sectors" % (size, SECTOR))
         if actual != size:
-            raise FlashSizeError("flash file %s is %d bytes, expected %d" % (path, actual, size))
+            raise FlashSizeError(
+                "flash file %s is %d bytes, expected %d: not this board's flash image (delete it to start blank)"
+                % (path, actual, size)
+            )
+        if size % SECTOR or size < 8 * SECTOR:
+            raise FlashSizeError(
+                "flash %s: size %d is not a whole number of %d-byte sectors, at least 8" % (path, size, SECTOR)
+            )
         self.path = path
         self.size = size
         self.sectors = size // SECTOR
@@ -55,6 +62,7 @@ class SimFlash:
         self.bytes_programmed = 0
         self._f = open(path, "r+b")
         self._old = bytearray(SECTOR)
+        self._blank = b"\xff" * SECTOR
 
     @staticmethod
     def _create(path, size):
@@ -96,7 +104,7 @@ class SimFlash:
         if block < 0 or block >= self.sectors:
             raise OSError(_EIO)
         self._f.seek(block * SECTOR)
-        self._f.write(b"\xff" * SECTOR)
+        self._f.write(self._blank)
         self.erase_counts[block] += 1
 
     def writeblocks(self, block, buf, off=None):

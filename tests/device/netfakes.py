@@ -1,0 +1,141 @@
+"""Fakes for the net device tests: an in-process stream, the AT modem emulator driven
+in-process (the same module the sim board's modem Peer wraps), a radio board, WLAN, PPP."""
+import asyncio
+import os
+import sys
+import time
+
+
+def _find_emulator():
+    for p in sys.path:
+        d = p + "/tools/upile/sim/peers"
+        try:
+            os.stat(d + "/atmodem.py")
+        except OSError:
+            continue
+        if d not in sys.path:
+            sys.path.append(d)
+        return
+
+
+_find_emulator()
+from atmodem import AtModem  # noqa: E402
+
+
+class FakeStream:
+    """What At() reads and writes: bytes fed by the test (or the emulator), TX captured."""
+
+    def __init__(self, on_tx=None):
+        self._rx = bytearray()
+        self._ev = asyncio.Event()
+        self.tx = bytearray()
+        self.on_tx = on_tx
+
+    async def readinto(self, buf):
+        while not self._rx:
+            self._ev.clear()
+            await self._ev.wait()
+        n = min(len(buf), len(self._rx))
+        buf[:n] = self._rx[:n]
+        self._rx = self._rx[n:]
+        return n
+
+    def write(self, data):
+        if len(self.tx) < 4096:
+            self.tx += data
+        if self.on_tx:
+            self.on_tx(bytes(data))
+
+    async def drain(self):
+        pass
+
+    def feed(self, data):
+        self._rx += data
+        self._ev.set()
+
+
+def now_s():
+    return time.ticks_ms() / 1000
+
+
+class FakePPP:
+    def __init__(self, rig):
+        self.rig = rig
+        self.active = False
+        self.starts = 0
+
+    def start(self, user, key):
+        self.active = True
+        self.starts += 1
+        self.rig.ppp_owner = True
+
+    def stop(self):
+        self.active = False
+        self.rig.ppp_owner = False
+
+    def isconnected(self):
+        return self.active and self.rig.emu.data and self.rig.emu.power == "on"
+
+
+class ModemRig:
+    """AtModem in-process + the radio board interface the Modem driver uses."""
+
+    PWRKEY = 4
+
+    def __init__(self, **kw):
+        kw.setdefault("pwrkey_pin", self.PWRKEY)
+        kw.setdefault("ready_s", 0.05)
+        kw.setdefault("off_press_s", 0.1)
+        kw.setdefault("on_press_s", 0.01)
+        self.emu = AtModem(**kw)
+        self.stream = FakeStream(on_tx=self._tx)
+        self.ppp_owner = False
+        self.presses = 0
+        self._ppp = FakePPP(self)
+        self._task = None
+
+    def _tx(self, data):
+        self.emu.now = now_s()
+        self.emu.on_rx(data)  # in data mode the emulator only counts (and looks for +++)
+
+    def start(self):
+        self.emu.now = now_s()
+        self.emu.on_power(True)
+        self._task = asyncio.create_task(self._pump())
+
+    def stop(self):
+        if self._task:
+            self._task.cancel()
+            self._task = None
+
+    async def _pump(self):
+        while True:
+            out = self.emu.poll(now_s())
+            if out and not self.ppp_owner:
+                self.stream.feed(out)
+            await asyncio.sleep_ms(5)
+
+    # --- radio board interface
+    def modem_stream(self):
+        return self.stream
+
+    def pwrkey(self, on):
+        self.emu.now = now_s()
+        if on:
+            self.presses += 1
+        self.emu.on_pin(self.PWRKEY, 1 if on else 0)
+
+    def ppp(self):
+        return self._ppp
+
+
+def modem_cfg(**kw):
+    """The modem config section with defaults, timings shrunk so tests take seconds."""
+    from firmware import config
+
+    c = config.defaults()["modem"]
+    c.update(sync_ms=100, ready_ms=800, pwron_ms=20, pwroff_ms=150, off_wait_ms=50,
+             reg_timeout_ms=600, reg_poll_ms=50, dial_timeout_ms=500, ppp_timeout_ms=500,
+             sim_wait_ms=200, cmd_timeout_ms=300, hard_retries=2, hard_backoff_ms=60000)
+    c.update(kw)
+    return c

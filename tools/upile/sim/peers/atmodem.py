@@ -1,0 +1,301 @@
+"""Scripted 4G Cat.1 module (Quectel EC200 / SIMCom A7670 / Luat Air780E flavours) speaking AT.
+
+Portable Python (CPython and MicroPython): the sim board's modem Peer (peers/modem.py) wraps
+it, and device tests drive the same object in-process. Peer-shaped: on_rx(bytes) takes what
+the chip wrote, poll(now) returns what the module sends, on_pin()/on_power() model PWRKEY and
+supply. Faults are attributes/methods: sim, reg, search_s, delay_s, garbage_s, silent(),
+drop_carrier(), inject(). Time is whatever `now` poll() was given (seconds, float).
+"""
+
+VENDORS = {
+    "quectel": {
+        "boot": ("RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE", "+QIND: PB DONE"),
+        "iccid": ("AT+QCCID", "+QCCID: "), "rev": "EC200UCNAAR03A05M08",
+        "model": "EC200U", "manuf": "Quectel", "powd": ("AT+QPOWD", "POWERED DOWN"),
+    },
+    "simcom": {
+        "boot": ("*ATREADY: 1", "+CPIN: READY", "SMS DONE", "PB DONE"),
+        "iccid": ("AT+CICCID", "+ICCID: "), "rev": "A7670E-LASE_V1.11",
+        "model": "A7670E", "manuf": "SIMCOM INCORPORATED", "powd": ("AT+CPOWD", "NORMAL POWER DOWN"),
+    },
+    "luat": {
+        "boot": ("RDY", "+CPIN: READY", "+E_UTRAN Service", "+CGEV: ME PDN ACT 1"),
+        "iccid": ("AT+CCID", ""), "rev": "AirM2M_780E_V1150_LTE_AT",
+        "model": "Air780E", "manuf": "AirM2M", "powd": ("AT+CPOWD", "NORMAL POWER DOWN"),
+    },
+}
+_STAT = {"idle": 0, "home": 1, "searching": 2, "denied": 3, "roaming": 5}
+_CPIN = {"ready": "READY", "pin": "SIM PIN", "puk": "SIM PUK"}
+
+
+class AtModem:
+    def __init__(self, vendor="quectel", sim="ready", pin="1234", reg="home", search_s=0.0,
+                 csq=20, ready_s=0.3, delay_s=0.0, garbage_s=0.0, auto_on=True, pwrkey_pin=None,
+                 pwrkey_active=1, on_press_s=0.05, off_press_s=1.0, boot_seed=None,
+                 imei="861234567890123", iccid="89860012345678901234", operator="CHINA MOBILE",
+                 clock=True, tz_q=32, dial_ok=True):
+        v = VENDORS[vendor]
+        self.vendor = v
+        self.sim, self.pin, self.reg, self.search_s = sim, pin, reg, search_s
+        self.csq, self.ready_s, self.delay_s, self.garbage_s = csq, ready_s, delay_s, garbage_s
+        self.auto_on, self.pwrkey_pin, self.pwrkey_active = auto_on, pwrkey_pin, pwrkey_active
+        self.on_press_s, self.off_press_s, self.boot_seed = on_press_s, off_press_s, boot_seed
+        self.imei, self.iccid, self.operator = imei, iccid, operator
+        self.clock, self.tz_q, self.dial_ok = clock, tz_q, dial_ok
+        self.on_link = None  # fn(up: bool): the data (PPP) link came up / went down
+        self.now = 0.0
+        self.power = "off"  # off | booting | on
+        self.boots = 0
+        self.commands = []  # every command line received while on (tests read it)
+        self.data_rx = 0  # bytes received in data mode
+        self._out = []  # [due, bytes]
+        self._rx = bytearray()
+        self._press_at = None
+        self._silent = False
+        self._garbage_at = 0.0
+        self._seed = 1
+        self._booted = 0.0
+        self._ready_at = 0.0
+        self._off()
+
+    # --- Peer protocol
+    def attach(self, board, uart_id):
+        pass
+
+    def on_open(self, baudrate, bits, parity, stop):
+        pass
+
+    def on_power(self, on):
+        if on and self.auto_on:
+            self._boot()
+        elif not on:
+            self._off()
+
+    def on_pin(self, pin, level):
+        if pin != self.pwrkey_pin:
+            return
+        if level == self.pwrkey_active:
+            self._press_at = self.now
+            return
+        if self._press_at is None:
+            return
+        held = self.now - self._press_at
+        self._press_at = None
+        if self.power == "off" and held >= self.on_press_s:
+            self._boot()
+        elif self.power == "on" and held >= self.off_press_s:
+            self._send_line(self.vendor["powd"][1], 0.0)
+            self._off(keep_out=True)
+        # presses while booting are ignored
+
+    def poll(self, now):
+        self.now = now
+        if self.power == "booting" and now >= self._ready_at:
+            self.power = "on"
+        if self.power == "on" and self.garbage_s and now >= self._garbage_at:
+            self._garbage_at = now + self.garbage_s
+            self.inject(bytes(self._rand(256) | 0x80 for _ in range(5)) + b"\x00")
+        if not self._out or self._out[0][0] > now:
+            return None
+        chunks = []
+        while self._out and self._out[0][0] <= now:
+            chunks.append(self._out.pop(0)[1])
+        return b"".join(chunks)
+
+    def on_rx(self, data):
+        if self.power != "on" or self._silent:
+            return
+        if self.data:
+            self.data_rx += len(data)
+            if b"+++" in data:  # escape to command mode (guard times not modelled)
+                self.data = False
+                self._link(False)
+                self._send_line("OK", 1.0)
+            return
+        self._rx += data
+        while True:
+            i = self._rx.find(b"\r")
+            if i < 0:
+                if len(self._rx) > 1024:
+                    self._rx = bytearray()
+                return
+            line = "".join(chr(c) if 32 <= c < 127 else "?" for c in self._rx[:i]).strip()
+            self._rx = self._rx[i + 1:]
+            if self.echo:
+                self._queue(line.encode() + b"\r", 0.0)
+            if line:
+                self.commands.append(line)
+                self._command(line)
+
+    # --- faults and scripting
+    def silent(self):
+        """Stop answering (firmware hang); a power cycle through PWRKEY cures it."""
+        self._silent = True
+
+    def drop_carrier(self):
+        if self.data:
+            self.data = False
+            self._link(False)
+            self._send_line("NO CARRIER", 0.0)
+
+    def inject(self, raw):
+        self._queue(raw, 0.0)
+
+    def urc(self, line):
+        self._send_line(line, 0.0)
+
+    # --- internals
+    def _rand(self, n):
+        self._seed = (self._seed * 1103515245 + 12345) & 0x7FFFFFFF
+        return (self._seed >> 8) % n
+
+    def _off(self, keep_out=False):
+        if getattr(self, "data", False):
+            self._link(False)
+        self.power = "off"
+        self.echo = True
+        self.cmee = 0
+        self.cereg_n = 0
+        self.data = False
+        self.apn = None
+        self.pin_ok = False
+        self._silent = False
+        self._rx = bytearray()
+        if not keep_out:
+            self._out = []
+
+    def _boot(self):
+        self._off()
+        self.boots += 1
+        self.power = "booting"
+        self._booted = self.now
+        self._ready_at = self.now + self.ready_s
+        urcs = list(self.vendor["boot"])
+        if self.sim != "ready":
+            urcs = [u if not u.startswith("+CPIN") else "+CPIN: " + self._cpin_word() for u in urcs]
+        if self.boot_seed is not None:  # modules do not keep a fixed order
+            self._seed = self.boot_seed + self.boots
+            for i in range(len(urcs) - 1, 0, -1):
+                j = self._rand(i + 1)
+                urcs[i], urcs[j] = urcs[j], urcs[i]
+        for k, u in enumerate(urcs):
+            self._out.append([self._ready_at + 0.01 * k, ("\r\n%s\r\n" % u).encode()])
+
+    def _cpin_word(self):
+        return {"absent": "NOT INSERTED", "pin": "SIM PIN", "puk": "SIM PUK"}.get(self.sim, "READY")
+
+    def _link(self, up):
+        if self.on_link:
+            self.on_link(up)
+
+    def _queue(self, raw, delay):
+        due = self.now + delay
+        if self._out and self._out[-1][0] > due:
+            due = self._out[-1][0]
+        self._out.append([due, raw])
+
+    def _send_line(self, line, delay):
+        self._queue(("\r\n%s\r\n" % line).encode(), delay)
+
+    def _answer(self, lines, final="OK"):
+        body = "".join("\r\n%s\r\n" % x for x in lines) + "\r\n%s\r\n" % final
+        self._queue(body.encode(), self.delay_s)
+
+    def _error(self, n):
+        if self.cmee == 1:
+            self._answer([], "+CME ERROR: %d" % n)
+        elif self.cmee == 2:
+            self._answer([], "+CME ERROR: %s" % {10: "SIM not inserted", 11: "SIM PIN required"}.get(n, "unknown"))
+        else:
+            self._answer([], "ERROR")
+
+    def _sim_ready(self):
+        return self.sim == "ready" or (self.sim == "pin" and self.pin_ok)
+
+    def stat(self):
+        if not self._sim_ready():
+            return 0
+        if self.reg == "searching" or self.now - self._booted < self.search_s:
+            return 2
+        return _STAT[self.reg]
+
+    def _cclk(self):
+        import time
+
+        if not self.clock:
+            return "00/01/01,00:00:%02d+00" % int(min(59, self.now - self._booted))
+        t = time.gmtime(int(time.time()) + self.tz_q * 900)
+        return "%02d/%02d/%02d,%02d:%02d:%02d%+03d" % (t[0] % 100, t[1], t[2], t[3], t[4], t[5], self.tz_q)
+
+    def _command(self, line):
+        u = line.upper()
+        v = self.vendor
+        if u == "AT":
+            return self._answer([])
+        if u in ("ATE0", "ATE1"):
+            self.echo = u == "ATE1"
+            return self._answer([])
+        if u.startswith("AT+CMEE="):
+            self.cmee = int(u[8:] or 0)
+            return self._answer([])
+        if u == "AT+CPIN?":
+            if self.sim == "absent":
+                return self._error(10)
+            return self._answer(["+CPIN: " + ("READY" if self._sim_ready() else _CPIN[self.sim])])
+        if u.startswith("AT+CPIN="):
+            if self.sim == "pin" and line[8:].strip('"') == self.pin:
+                self.pin_ok = True
+                return self._answer([])
+            return self._error(16)
+        if u == "AT+CSQ":
+            return self._answer(["+CSQ: %d,99" % (self.csq if self.sim != "absent" else 99)])
+        for name in ("CEREG", "CREG", "CGREG"):
+            if u == "AT+%s?" % name:
+                return self._answer(["+%s: %d,%d" % (name, self.cereg_n, self.stat())])
+            if u.startswith("AT+%s=" % name):
+                self.cereg_n = int(u.split("=")[1] or 0)
+                return self._answer([])
+        if u.startswith("AT+CGDCONT="):
+            parts = line.split(",")
+            self.apn = parts[2].strip('"') if len(parts) > 2 else ""
+            return self._answer([])
+        if u in ("AT+CGSN", "AT+GSN", "AT+CGSN=1"):
+            return self._answer([self.imei])
+        if u == v["iccid"][0]:
+            if self.sim == "absent":
+                return self._error(10)
+            return self._answer([v["iccid"][1] + self.iccid])
+        if u in ("AT+CGMR", "AT+GMR"):
+            return self._answer([v["rev"]])
+        if u == "ATI":
+            return self._answer([v["manuf"], v["model"], "Revision: " + v["rev"]])
+        if u == "AT+COPS?":
+            if self.stat() in (1, 5):
+                return self._answer(['+COPS: 0,0,"%s",7' % self.operator])
+            return self._answer(["+COPS: 0"])
+        if u == "AT+CCLK?":
+            return self._answer(['+CCLK: "%s"' % self._cclk()])
+        if u.startswith("AT+CFUN"):
+            return self._answer([])
+        if u.startswith("ATD*99"):
+            if self.stat() in (1, 5) and self.dial_ok:
+                self.data = True
+                self._answer([], "CONNECT 150000000")
+                self._link(True)
+                return None
+            return self._answer([], "NO CARRIER")
+        if u == "ATO":
+            if self.stat() in (1, 5):
+                self.data = True
+                self._answer([], "CONNECT 150000000")
+                self._link(True)
+                return None
+            return self._answer([], "NO CARRIER")
+        if u == "ATH" or u == "ATH0":
+            return self._answer([])
+        if u.startswith(v["powd"][0]):
+            self._answer([])
+            self._send_line(v["powd"][1], 0.0)
+            self._off(keep_out=True)
+            return None
+        return self._error(4) if self.cmee else self._answer([], "ERROR")

@@ -14,6 +14,11 @@ from upile.errors import UserError
 COMMANDS = {
     "build": ("upile.cmd_build", "compile the device code with mpy-cross into build/"),
     "fsimage": ("upile.cmd_fsimage", "build a littlefs image of a factory-fresh pile for the vfs partition"),
+    "provision": ("upile.cmd_provision", "validate a device config and write it to a board's /config/pile.json"),
+    "deploy": ("upile.cmd_deploy", "copy the app into a board's spare slot and switch with a trial boot"),
+    "status": ("upile.cmd_status", "show a board's version, slots, OTA state, ports, link, heap and flash"),
+    "logs": ("upile.cmd_logs", "print a board's persisted log ring"),
+    "console": ("upile.cmd_console", "open a board's REPL (mpremote)"),
     "flash": ("upile.cmd_flash", "write MicroPython (OTA variant) and a filesystem image to an ESP32 with esptool"),
 }
 

@@ -1,0 +1,236 @@
+"""`upile deploy`: put the app built from this tree on a board's spare slot and try it there.
+
+The same path as an OTA install, minus the download: the running slot is never touched; files
+whose sha256 already matches are copied on the board (active -> spare) instead of sent; the
+spare gets its index (files.idx, pinned in /ota/state.json by lib/bootsel.set_pending) and the
+board resets into a trial boot. The app confirms itself healthy or bootsel rolls back after
+its trial boots, exactly as after an OTA. deploy watches the console meanwhile without
+interrupting the trial (a reset during a trial counts as a failed trial).
+"""
+import binascii
+import hashlib
+import json
+import re
+import time
+from pathlib import Path
+
+from upile import devcode, factory, paths
+from upile.device import Device
+from upile.errors import UserError
+
+INDEX = "files.idx"
+ENVELOPE = "manifest.dsse.json"
+CHUNK = 1536  # raw bytes per exec: 2 KiB of base64, well inside the board's raw-paste window
+# What the console shows (lib/log lines, main.py): the app confirming its trial, bootsel or the
+# app reporting a rollback, main.py reporting an app failure (each one a failed trial boot).
+CONFIRMED = re.compile(r"\bconfirmed\b", re.I)
+ROLLED_BACK = re.compile(r"roll(ed)?[ _-]?back", re.I)
+APP_FAILED = re.compile(r"main: the app failed")
+
+# Device helpers defined once per session: copy with hash check, write base64 chunks, remove.
+HELPERS = r"""
+import os, hashlib, binascii, bootsel, fsatomic
+_B = bytearray(512)
+def _mk(p):
+    i = p.rfind('/')
+    if i > 0:
+        fsatomic.mkdirs(p[:i])
+def _cp(src, dst):
+    _mk(dst)
+    mv = memoryview(_B)
+    with open(src, 'rb') as fi, open(dst, 'wb') as fo:
+        while True:
+            n = fi.readinto(_B)
+            if not n:
+                break
+            fo.write(mv[:n])
+def _open(p):
+    global _o
+    _mk(p)
+    _o = open(p, 'wb')
+def _put(b64):
+    _o.write(binascii.a2b_base64(b64))
+def _close():
+    global _o
+    _o.close()
+    _o = None
+def _rm(p):
+    try:
+        os.remove(p)
+    except OSError:
+        pass
+"""
+
+
+def add_arguments(p):
+    p.add_argument("--port", required=True, help="serial device, socket://host:port, or `sim`")
+    p.add_argument("--arch", choices=("x64", "xtensawin"),
+                   help="mpy-cross target (default: x64 for `sim`, xtensawin for a board)")
+    p.add_argument("--src", type=Path, default=paths.ROOT, help="source tree to build (default: this repo)")
+    p.add_argument("--wait", type=float, default=60.0,
+                   help="seconds to watch the trial boot for confirmation or rollback (0: do not wait)")
+
+
+def index_of(tree):
+    """files.idx text (same format as firmware/ota/slots.write_index) and its pin."""
+    lines, off = [], 0
+    for rel in sorted(tree):
+        data = tree[rel]
+        lines.append("%s %d %d %s\n" % (hashlib.sha256(data).hexdigest(), len(data), off, rel))
+        off += len(data)
+    text = "".join(lines).encode()
+    return text, hashlib.sha256(text).hexdigest()
+
+
+def diff(tree, active, spare):
+    """Per file: 'keep' (spare already has it), 'copy' (active has it), 'send' (new bytes)."""
+    plan = {}
+    for rel, data in tree.items():
+        sha = hashlib.sha256(data).hexdigest()
+        if (spare.get(rel) or [None, None])[1] == sha:
+            plan[rel] = "keep"
+        elif (active.get(rel) or [None, None])[1] == sha:
+            plan[rel] = "copy"
+        else:
+            plan[rel] = "send"
+    return plan
+
+
+def send_file(d, path, data):
+    d.exec("_open(%r)" % path)
+    for i in range(0, len(data), CHUNK):
+        d.exec("_put(%r)" % binascii.b2a_base64(data[i:i + CHUNK], newline=False).decode())
+    d.exec("_close()")
+
+
+def read_boot_state(d):
+    st = d.json("import bootsel, json\nprint(json.dumps(bootsel.read_state()))")
+    if not isinstance(st, dict):
+        raise UserError("the board has no boot state (/ota/state.json): give it a factory image "
+                        "(`upile fsimage`, `upile flash --fs`) first")
+    return st
+
+
+def stage(d, tree, version):
+    """Copy the app into the spare slot and mark it pending; returns (spare, report, max trials)."""
+    index, pin = index_of(tree)
+    st = read_boot_state(d)
+    if st.get("pending"):
+        raise UserError("slot %s is on trial already: wait until it is confirmed or rolled back "
+                        "(`upile status`)" % st["pending"])
+    active = st["active"]
+    spare = "b" if active == "a" else "a"
+    base_a, base_s = "/slots/" + active, "/slots/" + spare
+    hashes = d.json(devcode.TREE_HASHES % {"dirs": [base_a, base_s]}, timeout=120)
+    have_a, have_s = hashes.get(base_a, {}), hashes.get(base_s, {})
+    plan = diff(tree, have_a, have_s)
+    d.exec(HELPERS)
+    report = []
+    for rel in sorted(tree):
+        how = plan[rel]
+        if how == "copy":
+            d.exec("_cp(%r, %r)" % (base_a + "/" + rel, base_s + "/" + rel), timeout=60)
+        elif how == "send":
+            send_file(d, base_s + "/" + rel, tree[rel])
+        if (have_a.get(rel) or [None, None])[1] != hashlib.sha256(tree[rel]).hexdigest():
+            report.append("%s %s (%d bytes%s)" % ("changed" if rel in have_a else "new", rel, len(tree[rel]),
+                                                  ", already in slot " + spare if how == "keep" else ""))
+    for rel in sorted(set(have_a) - set(tree) - {INDEX, ENVELOPE}):
+        report.append("removed %s" % rel)
+    for rel in sorted(set(have_s) - set(tree) - {INDEX}):
+        d.exec("_rm(%r)" % (base_s + "/" + rel))  # stale files (and an old slot's envelope)
+    send_file(d, base_s + "/" + INDEX, index)
+    err = d.json("import json\nprint(json.dumps(bootsel.verify_slot(%r, %r)))" % (spare, pin), timeout=120)
+    if err is not None:
+        raise UserError("slot %s does not check out after copying (%s): nothing switched" % (spare, err))
+    meta = {"pin": pin, "counter": st.get("counter", 0), "version": version, "env": None}
+    d.exec("bootsel.set_pending(%r, %r)" % (spare, meta))
+    sent = sum(1 for v in plan.values() if v == "send")
+    report.append("%d of %d files sent; the rest were already on the board (copied from slot %s or kept)"
+                  % (sent, len(plan), active))
+    return spare, report, st.get("max_trials", 3)
+
+
+def settled(text, max_trials):
+    """'rolled back', 'confirmed' or None, from the console output since the reset."""
+    if ROLLED_BACK.search(text) or len(APP_FAILED.findall(text)) >= max_trials:
+        return "rolled back"
+    if CONFIRMED.search(text):
+        return "confirmed"
+    return None
+
+
+def watch(port, t, wait, max_trials):
+    """Watch the console (no Ctrl-C: that would end the trial) until the trial is settled or
+    `wait` seconds pass; echo what the board prints. Returns settled()'s answer. `t` is the
+    open transport (kept across the reset so no early line is lost); reopened if it drops."""
+    from mpremote.transport_serial import SerialTransport
+    from upile.ports import device_url
+
+    deadline = time.monotonic() + wait
+    seen = b""
+    verdict = None
+    while verdict is None and time.monotonic() < deadline:
+        try:
+            if t is None:
+                t = SerialTransport(device_url(port), baudrate=115200)
+            n = t.serial.in_waiting
+            chunk = t.serial.read(n) if n else b""
+        except Exception:  # noqa: BLE001  the board is resetting: serial or socket comes and goes
+            t = None
+            time.sleep(0.2)
+            continue
+        if not chunk:
+            time.sleep(0.05)
+            continue
+        seen += chunk
+        print("  | " + chunk.decode("utf-8", "replace").replace("\r", "").replace("\n", "\n  | "), end="", flush=True)
+        verdict = settled(seen.decode("utf-8", "replace"), max_trials)
+    print()
+    if t is not None:
+        t.close()
+    if verdict == "rolled back":
+        time.sleep(1.0)  # let the previous app finish booting before the state is read
+    return verdict
+
+
+def outcome(port):
+    """The boot state once the trial is settled (interrupting the app is harmless then)."""
+    with Device(port) as d:
+        return read_boot_state(d)
+
+
+def run(args):
+    arch = args.arch or ("x64" if args.port == "sim" else "xtensawin")
+    src = args.src.resolve()
+    if not (src / "firmware").is_dir():
+        raise UserError("%s has no firmware/ folder: not a uPile source tree" % src)
+    tree = factory.app_tree(arch, root=src)
+    version = factory.app_version(src) + "+bench"
+    d = Device(args.port)
+    try:
+        spare, report, max_trials = stage(d, tree, version)
+        for line in report:
+            print(line)
+        print("slot %s is pending: the board resets into a trial boot" % spare)
+        # reset into the trial without waiting for an answer: the board is gone at once
+        d.t.exec_raw_no_follow("import machine\nmachine.reset()")
+        d._raw = False
+        verdict = watch(args.port, d.t, args.wait, max_trials) if args.wait > 0 else "not watched"
+    finally:
+        d.close(restart=False)
+    if verdict == "not watched":
+        return 0
+    if verdict is None:
+        raise UserError("slot %s: neither confirmed nor rolled back within %d s; it stays on trial "
+                        "(the app confirms itself when healthy; `upile status` interrupts the trial)"
+                        % (spare, args.wait))
+    st = outcome(args.port)
+    if st.get("active") == spare and not st.get("pending"):
+        print("slot %s confirmed by the app: %s is running" % (spare, version))
+        return 0
+    rb = st.get("last_rollback") or {}
+    if rb.get("slot") == spare and not st.get("pending"):
+        raise UserError("the app in slot %s failed its trial and the board rolled back to slot %s: %s"
+                        % (spare, st.get("active"), rb.get("reason")))
+    raise UserError("slot %s: unexpected boot state after the trial: %s" % (spare, json.dumps(st)))

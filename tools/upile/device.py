@@ -1,0 +1,109 @@
+"""A board's REPL from the host, through mpremote's own transport (raw REPL, raw paste).
+
+Works the same for a serial device and for the sim board's console socket. Entering the raw
+REPL interrupts the running app (Ctrl-C), as with any mpremote session; `close(restart=True)`
+leaves the raw REPL and soft-resets from the friendly REPL (Ctrl-D), which runs boot.py and
+main.py again, so the pile goes back to work after `upile status` or `upile logs`.
+Errors become UserError with one line: port missing or busy, board not answering.
+"""
+import json
+
+from upile.errors import UserError
+from upile.ports import device_url
+
+RAW_REPL_TIMEOUT = 8
+
+
+class DeviceError(UserError):
+    """Code run on the board raised; args[0] holds the board's last traceback line."""
+
+
+class Device:
+    def __init__(self, port, timeout=RAW_REPL_TIMEOUT):
+        from mpremote.transport import TransportError
+        from mpremote.transport_serial import SerialTransport
+
+        self.port = port
+        self.url = device_url(port)
+        try:
+            self.t = SerialTransport(self.url, baudrate=115200)
+        except TransportError:
+            raise UserError("cannot open %s: it is busy (another mpremote or console?) or gone" % self._name())
+        except Exception as e:  # pyserial raises SerialException (an OSError) or ValueError by URL
+            raise UserError("cannot open %s: %s" % (self._name(), _first_line(e)))
+        self._raw = False
+        self.enter(timeout)
+
+    def _name(self):
+        return "the sim board (%s)" % self.url if self.port == "sim" else self.port
+
+    def enter(self, timeout=RAW_REPL_TIMEOUT):
+        """Interrupt the app and enter the raw REPL (no soft reset: the state stays as it was)."""
+        from mpremote.transport import TransportError
+
+        try:
+            self.t.enter_raw_repl(soft_reset=False, timeout_overall=timeout)
+        except (TransportError, OSError) as e:
+            self.close(restart=False)
+            raise UserError("%s is not answering (no raw REPL within %d s): %s"
+                            % (self._name(), timeout, _first_line(e) or "no prompt"))
+        self._raw = True
+
+    def exec(self, code, timeout=30):
+        """Run `code` on the board; its printed output as text."""
+        from mpremote.transport import TransportError
+
+        try:
+            out, err = self.t.exec_raw(code, timeout=timeout)
+        except (TransportError, OSError) as e:
+            raise UserError("%s stopped answering: %s" % (self._name(), _first_line(e)))
+        if err:
+            lines = err.decode("utf-8", "replace").strip().splitlines()
+            raise DeviceError("the board raised: %s" % (lines[-1] if lines else "error"))
+        return out.decode("utf-8", "replace")
+
+    def json(self, code, timeout=30):
+        """Run `code`, which prints one JSON document last; return it decoded."""
+        out = self.exec(code, timeout)
+        last = out.strip().splitlines()[-1] if out.strip() else ""
+        try:
+            return json.loads(last)
+        except ValueError:
+            raise UserError("unexpected answer from %s: %r" % (self._name(), out[-200:]))
+
+    def write_file(self, path, data, chunk=512):
+        """Write `data` to `path` on the board in fixed chunks (the board never holds it whole)."""
+        self.exec("_f=open(%r,'wb')\n_w=_f.write" % path)
+        try:
+            for i in range(0, len(data), chunk):
+                self.exec("_w(%r)" % bytes(data[i:i + chunk]))
+        finally:
+            self.exec("_f.close()\ndel _f,_w")
+
+    def close(self, restart=True):
+        """Leave the raw REPL; with `restart`, soft-reset so boot.py and main.py run again."""
+        try:
+            if self._raw:
+                self.t.exit_raw_repl()
+                self._raw = False
+                if restart:
+                    self.t.serial.write(b"\x04")
+                    self.t.serial.flush()
+        except OSError:
+            pass
+        finally:
+            try:
+                self.t.close()
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close(restart=getattr(self, "restart", True))
+
+
+def _first_line(e):
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

@@ -13,6 +13,10 @@ from upile.errors import UserError
 # name -> (module, one-line help). Modules are imported only when their command runs.
 COMMANDS = {
     "build": ("upile.cmd_build", "compile the device code with mpy-cross into build/"),
+    "keygen": ("upile.cmd_keygen", "make an Ed25519 release key pair (private key mode 0600)"),
+    "release": ("upile.cmd_release", "pack the built app or an image and sign its DSSE manifest"),
+    "verify": ("upile.cmd_verify", "check a release folder as the device would"),
+    "serve": ("upile.cmd_serve", "serve a release folder over HTTP with Range support"),
     "fsimage": ("upile.cmd_fsimage", "build a littlefs image of a factory-fresh pile for the vfs partition"),
     "provision": ("upile.cmd_provision", "validate a device config and write it to a board's /config/pile.json"),
     "deploy": ("upile.cmd_deploy", "copy the app into a board's spare slot and switch with a trial boot"),

@@ -1,0 +1,180 @@
+"""Signed release manifests: the device-side check of everything a release claims.
+
+check() takes the raw DSSE envelope and returns the verified payload dict, or raises
+ManifestError(reason, detail). The payload (docs/releases.md) is JSON with product, version,
+counter, created, expires (integer Unix seconds), kind "app" (files + bundle) or "image".
+Every rejection has its own reason code; none uses assert (mpy-cross -O strips them).
+Clock policy: with no valid clock (`now` None or before 2024) expiry cannot be checked; by
+default the release is accepted and "clock_unset" is listed in the result's "_warnings",
+because a pile without network time must still update over the LAN; limits
+{"unset_clock": "reject"} turns that into ManifestError("clock_unset").
+"""
+import json
+
+import dsse
+
+PAYLOAD_TYPE = "application/vnd.upile.manifest+json"
+CLOCK_VALID_FROM = 1704067200  # 2024-01-01T00:00:00Z: any earlier "now" is an unset RTC
+_ESP32_EPOCH = 946684800  # 2000-01-01 in Unix seconds
+
+LIMITS = {
+    "max_envelope": 20480,  # bytes of manifest.dsse.json, checked before parsing (~100 files)
+    "max_files": 100,
+    "max_file_size": 512 * 1024,
+    "max_bundle": 1536 * 1024,  # an app slot on a 4 MiB board's ~960 KiB littlefs, with headroom
+    "max_image": 0x180000,  # one OTA app partition (1.5 MiB)
+    "max_path": 96,
+    "roots": ("firmware/", "lib/"),  # an app slot holds only these trees
+    "unset_clock": "accept",  # or "reject"
+    "threshold": 1,  # distinct trusted keys that must have signed
+}
+_PATH_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/"
+_HEX = "0123456789abcdef"
+
+
+class ManifestError(ValueError):
+    def __init__(self, reason, detail=""):
+        super().__init__(reason, detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def unix_now():
+    """Current time in Unix seconds on either epoch (the ESP32 RTC counts from 2000)."""
+    import time
+
+    t = time.time()
+    if time.gmtime(0)[0] == 2000:
+        t += _ESP32_EPOCH
+    return int(t)
+
+
+def _int(d, key, lo=0, hi=None, where=""):
+    v = d.get(key)
+    if type(v) is not int:
+        raise ManifestError("bad_field", "%s%s: expected an integer, got %r" % (where, key, v))
+    if v < lo or (hi is not None and v > hi):
+        big = key == "size" and hi is not None and v > hi
+        raise ManifestError("too_large" if big else "bad_field",
+                            "%s%s: %d not in %d..%s" % (where, key, v, lo, hi))
+    return v
+
+
+def _str(d, key, hi, where=""):
+    v = d.get(key)
+    if not isinstance(v, str) or not v or len(v) > hi:
+        raise ManifestError("bad_field", "%s%s: expected text of 1..%d chars" % (where, key, hi))
+    return v
+
+
+def _sha(d, where):
+    v = d.get("sha256")
+    if not isinstance(v, str) or len(v) != 64:
+        raise ManifestError("bad_sha256", where + "sha256: expected 64 lowercase hex chars")
+    for c in v:
+        if c not in _HEX:
+            raise ManifestError("bad_sha256", where + "sha256: expected 64 lowercase hex chars")
+    return v
+
+
+def _obj(d, key):
+    v = d.get(key)
+    if not isinstance(v, dict):
+        raise ManifestError("bad_field", "%s: expected an object" % key)
+    return v
+
+
+def check_path(path, lim):
+    """Raise unsafe_path unless `path` is a plain relative path inside an allowed root."""
+    if not isinstance(path, str) or not path or len(path) > lim["max_path"]:
+        raise ManifestError("unsafe_path", "path must be 1..%d chars: %r" % (lim["max_path"], path))
+    for c in path:
+        if c not in _PATH_OK:
+            raise ManifestError("unsafe_path", "character %r in %r" % (c, path))
+    for part in path.split("/"):
+        if part in ("", ".", ".."):
+            raise ManifestError("unsafe_path", "empty, . or .. segment in %r" % path)
+    for root in lim["roots"]:
+        if path.startswith(root):
+            return path
+    raise ManifestError("unsafe_path", "%r is outside %s" % (path, ", ".join(lim["roots"])))
+
+
+def _files(p, lim):
+    bundle = _obj(p, "bundle")
+    bsize = _int(bundle, "size", 0, lim["max_bundle"], "bundle.")
+    _sha(bundle, "bundle.")
+    files = p.get("files")
+    if not isinstance(files, list):
+        raise ManifestError("bad_field", "files: expected a list")
+    if len(files) > lim["max_files"]:
+        raise ManifestError("too_large", "%d files, limit %d" % (len(files), lim["max_files"]))
+    seen = set()
+    spans = []
+    for i, f in enumerate(files):
+        if not isinstance(f, dict):
+            raise ManifestError("bad_field", "files[%d]: expected an object" % i)
+        where = "files[%d]." % i
+        path = check_path(f.get("path"), lim)
+        if path in seen:
+            raise ManifestError("duplicate_path", path)
+        seen.add(path)
+        size = _int(f, "size", 0, lim["max_file_size"], where)
+        off = _int(f, "offset", 0, None, where)
+        _sha(f, where)
+        if off + size > bsize:
+            raise ManifestError("bad_offset", "%s ends at %d, bundle is %d bytes" % (path, off + size, bsize))
+        spans.append((off, size))
+    spans.sort()
+    end = 0
+    for off, size in spans:
+        if off < end:
+            raise ManifestError("bad_offset", "file at offset %d overlaps the one before" % off)
+        end = off + size
+
+
+def check(envelope_bytes, keyring, *, product, installed_counter, now, limits=None):
+    """Verify a release envelope; returns the payload dict (plus "_warnings") or raises."""
+    lim = LIMITS
+    if limits:
+        lim = dict(LIMITS)
+        lim.update(limits)
+    try:
+        ptype, payload, _ = dsse.verify(envelope_bytes, keyring, lim["threshold"], PAYLOAD_TYPE,
+                                        lim["max_envelope"])
+    except dsse.DsseError as e:
+        raise ManifestError(e.reason, e.detail)
+    try:
+        p = json.loads(payload)
+    except (ValueError, UnicodeError):
+        raise ManifestError("bad_field", "payload is not JSON")
+    if not isinstance(p, dict):
+        raise ManifestError("bad_field", "payload is not a JSON object")
+    if _str(p, "product", 64) != product:
+        raise ManifestError("wrong_product", "release for %r, this is %r" % (p["product"], product))
+    _str(p, "version", 32)
+    counter = _int(p, "counter", 0, 2**31 - 1)
+    created = _int(p, "created", 0, 2**32)
+    expires = _int(p, "expires", 0, 2**32)
+    if expires <= created:
+        raise ManifestError("bad_field", "expires %d is not after created %d" % (expires, created))
+    kind = p.get("kind")
+    if kind == "app":
+        _files(p, lim)
+    elif kind == "image":
+        img = _obj(p, "image")
+        _int(img, "size", 1, lim["max_image"], "image.")
+        _sha(img, "image.")
+    else:
+        raise ManifestError("bad_kind", "kind %r is neither app nor image" % (kind,))
+    if counter <= installed_counter:
+        raise ManifestError("downgrade", "counter %d is not above installed %d" % (counter, installed_counter))
+    warnings = []
+    if now is None or now < CLOCK_VALID_FROM:
+        if lim["unset_clock"] != "accept":
+            raise ManifestError("clock_unset", "device clock is not set, expiry cannot be checked")
+        warnings.append("clock_unset")
+    elif now >= expires:
+        raise ManifestError("expired", "expired at %d, now %d" % (expires, now))
+    p["_warnings"] = warnings
+    return p

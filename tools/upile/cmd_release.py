@@ -1,0 +1,34 @@
+"""`upile release`: pack the built app (or an image), sign its manifest, write a release folder."""
+from pathlib import Path
+
+from upile import paths, release
+from upile.errors import UserError
+
+
+def add_arguments(p):
+    p.add_argument("--kind", required=True, choices=("app", "image"))
+    p.add_argument("--version", required=True, help="version text shown to people, e.g. 1.4.0")
+    p.add_argument("--counter", required=True, type=int, help="anti-rollback counter: must exceed the installed one")
+    p.add_argument("--key", required=True, help="Ed25519 private key (PEM) from `upile keygen`")
+    p.add_argument("--product", required=True, help="product id the release fits (config pile.product)")
+    p.add_argument("--expires", help="+90d, 2027-01-31 or Unix seconds (default: a year from now)")
+    p.add_argument("--out", required=True, help="release folder to write")
+    p.add_argument("--app", help="built app tree for --kind app (default build/x64)")
+    p.add_argument("--image", help="firmware image file for --kind image")
+
+
+def run(args):
+    if args.kind == "app":
+        if args.image:
+            raise UserError("--image is for --kind image")
+        src = Path(args.app) if args.app else paths.BUILD / "x64"
+    else:
+        if not args.image:
+            raise UserError("--kind image needs --image FILE")
+        src = Path(args.image)
+    p = release.make_release(src, args.kind, args.version, args.counter, args.key, args.product,
+                             args.expires, args.out)
+    what = "%d files, %d bytes" % (len(p["files"]), p["bundle"]["size"]) if args.kind == "app" \
+        else "%d bytes" % p["image"]["size"]
+    print("release %s (counter %d, %s) for %s written to %s" % (p["version"], p["counter"], what, p["product"], args.out))
+    return 0

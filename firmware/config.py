@@ -12,6 +12,150 @@ SCHEMA = {
         "product": (str, "upile-ebike-10", 1, 64),
         "ports": (int, 10, 1, 16),
     },
+    # connectivity (firmware/net/, docs/net.md); *_ms so tests can shrink every interval
+    "net": {
+        "order": (str, "wifi,cellular", 4, 16),  # or "cellular,wifi", "wifi", "cellular"
+        "check_ms": (int, 1000, 10, 60000),  # link association poll
+        "probe": (str, "tcp", 3, 4),  # "tcp" connect or "http" HEAD to the backend
+        "probe_ms": (int, 60000, 10, 3600000),  # probe a healthy link without recent traffic
+        "probe_fail_ms": (int, 5000, 10, 600000),  # probe an unreachable link this often
+        "probe_timeout_ms": (int, 5000, 10, 60000),
+        "failover_ms": (int, 30000, 10, 3600000),  # backend unreachable this long: switch
+        "failback_ms": (int, 60000, 10, 3600000),  # preferred link stable this long: go back
+        "backoff_min_ms": (int, 2000, 10, 3600000),
+        "backoff_max_ms": (int, 300000, 10, 86400000),
+        "jitter_pct": (int, 20, 0, 100),
+        "ntp_host": (str, "pool.ntp.org", 0, 64),  # "" = modem time only
+        "ntp_interval_ms": (int, 43200000, 1000, 604800000),
+    },
+    "backend": {
+        "host": (str, "", 0, 128),  # "" = no probe: association alone judges a link
+        "port": (int, 443, 1, 65535),
+    },
+    "wifi": {
+        "networks": (list, [], 0, 8),  # [{"ssid": str, "key": str}] in priority order
+        "hostname": (str, "upile", 1, 32),
+        "static_ip": (str, "", 0, 18),  # "" = DHCP, else "192.168.1.50/24"
+        "gateway": (str, "", 0, 15),
+        "dns": (str, "", 0, 15),
+        "connect_timeout_ms": (int, 15000, 10, 120000),
+    },
+    "modem": {
+        "enabled": (bool, True, None, None),
+        "apn": (str, "", 0, 63),
+        "pin": (str, "", 0, 8),
+        "roaming": (bool, False, None, None),
+        "ppp_user": (str, "", 0, 32),
+        "ppp_key": (str, "", 0, 32),
+        "uart": (int, 2, 1, 2),
+        "baud": (int, 115200, 9600, 921600),
+        "tx": (int, 17, 0, 39),
+        "rx": (int, 16, 0, 39),
+        "rxbuf": (int, 4096, 256, 16384),  # PPP needs more than the default 256
+        "pwrkey_pin": (int, 4, 0, 39),
+        "pwrkey_active": (int, 1, 0, 1),  # level that presses the key (transistor drive)
+        "cmd_timeout_ms": (int, 1000, 10, 60000),
+        "sync_ms": (int, 500, 10, 10000),
+        "unanswered_max": (int, 3, 1, 20),  # silent this many ATs: switch on / power-cycle
+        "ready_ms": (int, 15000, 10, 60000),  # A76xx UART is ready ~11 s after power-on
+        "pwron_ms": (int, 500, 10, 5000),
+        "pwroff_ms": (int, 1500, 10, 10000),
+        "off_wait_ms": (int, 2000, 10, 30000),
+        "reg_timeout_ms": (int, 120000, 10, 600000),
+        "reg_poll_ms": (int, 2000, 10, 60000),
+        "dial_timeout_ms": (int, 30000, 10, 120000),
+        "ppp_timeout_ms": (int, 30000, 10, 120000),
+        "sim_wait_ms": (int, 10000, 10, 60000),
+        "hard_retries": (int, 3, 1, 100),  # no SIM / denied: tries before the long hold
+        "hard_backoff_ms": (int, 3600000, 10, 86400000),
+    },
+    "budget": {
+        "cell_month_kb": (int, 0, 0, 100000000),  # 0 = no monthly cellular budget
+        "defer": (str, "image", 3, 5),  # over budget on cellular: defer "image" or "all" updates
+        "save_ms": (int, 600000, 10, 86400000),
+    },
+    # charging (owner: charging). Defaults from docs/domain.md; times in s unless *_ms.
+    "charging": {
+        "period_ms": (int, 100, 10, 2000),  # control loop period (meters push every ~50 ms)
+        "meter_timeout_ms": (int, 3000, 200, 60000),  # no reading this long: port Faulted
+        "relay_check_ms": (int, 300, 20, 5000),  # readback may disagree this long (contact bounce)
+        "off_power_w": (int, 20, 1, 500),  # power through an OFF relay: welded contacts
+        "noload_w": (int, 30, 1, 500),  # peak below this during the first noload_s: nothing plugged
+        "noload_s": (int, 1800, 5, 36000),
+        "unplug_w": (int, 3, 0, 100),  # below unplug_w for unplug_s, or unplug2_w for unplug2_s
+        "unplug_s": (int, 10, 1, 3600),
+        "unplug2_w": (int, 10, 0, 100),
+        "unplug2_s": (int, 300, 1, 36000),
+        "full_pct": (int, 20, 1, 90),  # full: below this % of the session's charging power...
+        "full_s": (int, 1800, 10, 36000),  # ...for this long
+        "full_late_s": (int, 300, 10, 36000),  # ...or this long once full_late_after_s have passed
+        "full_late_after_s": (int, 10800, 60, 86400),
+        "full_min_s": (int, 300, 0, 36000),  # no full detection before this much charging
+        "float_s": (int, 3600, 0, 36000),  # relay kept on after full (trickle), then stop
+        "overpower_w": (int, 2000, 50, 10000),
+        "overcurrent_ma": (int, 5500, 100, 50000),
+        "volt_max_dv": (int, 2700, 1000, 5000),
+        "volt_min_dv": (int, 1000, 0, 3000),
+        "volt_s": (int, 5, 1, 600),
+        "overtemp_c": (int, 80, 30, 150),  # 0.. never off: vendors' false trips get a filter instead
+        "temp_check_s": (int, 30, 1, 600),
+        "temp_trips": (int, 2, 1, 20),  # consecutive checks over the limit before stopping all
+        "temp_hyst_c": (int, 10, 1, 50),
+        "cap_w": (int, 8700, 100, 100000),  # hard pile cap: shed newest sessions above it
+        "admit_w": (int, 7800, 100, 100000),  # refuse starts above; resume shed sessions below
+        "max_session_s": (int, 36000, 60, 172800),
+        "checkpoint_s": (int, 60, 5, 3600),
+        "resume_after_power_loss": (bool, True, None, None),
+        "resume_load_s": (int, 60, 5, 3600),  # a resumed session must see load within this
+        "reserve_s": (int, 900, 10, 86400),  # default hold of a reservation
+        "journal": (str, "/data/charging.jnl", 1, 64),
+        "compact_bytes": (int, 16384, 2048, 1048576),
+    },
+    "tariff": {
+        "mode": (str, "time", 4, 6),  # time | tiers | energy
+        "unit_fen": (int, 100, 1, 100000),  # price of one unit (1 yuan)
+        "unit_min": (int, 240, 1, 100000),  # mode time: minutes per unit (1 yuan per 4 h)
+        # mode tiers: [[up_to_w, minutes per unit], ...] ascending; the last covers above too
+        "tiers": (list, [[200, 240], [400, 180], [600, 120], [800, 60]], 1, 8),
+        "settle_s": (int, 300, 0, 3600),  # billing power settled after this, then re-checked
+        "fen_per_kwh": (int, 100, 0, 100000),  # mode energy
+        "start_fee_fen": (int, 0, 0, 100000),
+    },
+    "meter": {
+        "chip": (str, "hlw8032", 6, 7),  # hlw8032 | bl0942 | bl0939 (2 ports per chip)
+        "baud": (int, 4800, 1200, 115200),
+        "poll_ms": (int, 200, 50, 5000),  # BL09xx: request interval (HLW8032 pushes by itself)
+        "hlw_kv_milli": (int, 1880, 1, 100000),  # voltage divider coefficient x1000
+        "hlw_ki_milli": (int, 1000, 1, 100000),  # current (shunt) coefficient x1000
+        "bl_v_ref": (int, 15873, 1, 10000000),  # counts per volt
+        "bl_i_ref": (int, 251213, 1, 10000000),  # counts per amp
+        "bl_p_ref": (int, 596, 1, 10000000),  # counts per watt
+        "bl_e_ref": (int, 3305, 1, 10000000),  # CF pulses per kWh
+        "ntc_r0": (int, 10000, 100, 1000000),  # NTC ohms at 25 C
+        "ntc_beta": (int, 3950, 1000, 10000),
+        "ntc_rfix": (int, 10000, 100, 1000000),  # divider resistor to Vcc
+    },
+    # ota (owner: OTA). Release directory URL: <url>/manifest.dsse.json, bundle.bin | image.bin.
+    "ota": {
+        "url": (str, "", 0, 256),  # "" = no periodic checks (commands may still give a URL)
+        "allow_http": (bool, False, None, None),  # plain http only when explicitly allowed
+        "ca": (str, "/config/ota_ca.der", 0, 64),  # CA certificate (DER or PEM) for https
+        "keys": (str, "/config/keys.json", 1, 64),  # trusted release keys {keyid: hex pubkey}
+        "check_s": (int, 21600, 5, 604800),  # periodic check every 6 h...
+        "jitter_s": (int, 1800, 0, 86400),  # ...plus or minus 30 min, so a fleet spreads out
+        "first_check_s": (int, 120, 0, 86400),  # first check after boot (random within this)
+        "retries": (int, 5, 0, 50),  # per check, with exponential backoff and jitter
+        "backoff_s": (int, 10, 1, 3600),
+        "backoff_max_s": (int, 600, 1, 86400),
+        "timeout_s": (int, 20, 1, 300),  # connect and per-read timeout
+        "max_envelope": (int, 16384, 1024, 1048576),  # size cap of the signed manifest
+        "max_files": (int, 0, 0, 4096),  # files per app release; 0 = manifest.py's default
+        "trials": (int, 3, 1, 20),  # trial boots of a new slot before rollback
+        "health_s": (int, 60, 1, 86400),  # healthy after this long without unhandled exception
+        "trial_wdt_s": (int, 30, 2, 3600),  # watchdog during a trial: a hang becomes a reset
+        "window": (str, "", 0, 11),  # maintenance window "HH:MM-HH:MM" (local): installs even if busy
+        "idle_poll_s": (int, 10, 1, 3600),  # how often a downloaded release waits for idle ports
+    },
 }
 
 

@@ -1,0 +1,1 @@
+"""Charging domain: ports, sessions with budgets, tariffs, protections, pile limits, journal."""

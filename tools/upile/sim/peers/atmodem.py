@@ -129,8 +129,11 @@ class AtModem:
 
     # --- faults and scripting
     def silent(self):
-        """Stop answering (firmware hang); a power cycle through PWRKEY cures it."""
+        """Stop answering (firmware hang, data link dead too); a PWRKEY power cycle cures it."""
         self._silent = True
+        if self.data:
+            self.data = False
+            self._link(False)
 
     def drop_carrier(self):
         if self.data:

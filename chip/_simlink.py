@@ -1,0 +1,127 @@
+"""The sim chip's wire to its harness: one line-based TCP link (env UPILE_SIM_LINK=port).
+
+Chip -> harness lines: `pin N LEVEL`, `uart ID BAUD BITS PARITY STOP`, `uartoff ID`,
+`reset hard|soft`, `deepsleep MS`, `wdt MS`, `feed`, `rtc OFFSET`, `rtcmem HEX`,
+`wlan active 0|1`, `wlan connect SSID KEY`, `wlan disconnect`, `ppp connect UART_ID`,
+`ppp disconnect`. Harness -> chip lines: `pin N LEVEL`, `adc N RAW`, `net JSON` (link
+state). Incoming lines are drained without blocking whenever a shim asks for state, so the
+chip never needs a thread (the Unix port's threads have no GIL).
+"""
+import os
+import json
+import select
+import usocket
+import time
+
+_ECHIP = "sim chip: no harness link (UPILE_SIM_LINK unset)"
+
+def _env_map(name):
+    # "5=1,6=0": the levels the harness had set before this boot (pins are outside the chip)
+    out = {}
+    for item in (os.getenv(name) or "").split(","):
+        if "=" in item:
+            k, v = item.split("=")
+            out[int(k)] = int(v)
+    return out
+
+
+inputs = _env_map("UPILE_SIM_PINS")   # pin -> level set by the harness
+adc = _env_map("UPILE_SIM_ADC")       # pin -> raw 12-bit reading set by the harness
+net = {"wlan": {"status": 1000, "rssi": 0, "ip": "0.0.0.0", "ssid": ""}, "ppp": {"up": False, "ip": "0.0.0.0"},
+       "aps": [], "up": False}
+_handlers = {}   # pin -> (callable, trigger mask); IRQs run from drain()
+_sock = None
+_poll = None
+_buf = b""
+
+
+def _connect():
+    global _sock, _poll
+    port = os.getenv("UPILE_SIM_LINK")
+    if not port:
+        return None
+    s = usocket.socket(usocket.AF_INET, usocket.SOCK_STREAM)
+    s.connect(usocket.getaddrinfo("127.0.0.1", int(port))[0][-1])
+    _sock = s
+    _poll = select.poll()
+    _poll.register(s, select.POLLIN)
+    return s
+
+
+def send(line):
+    """Send one line to the harness (blocking: the link is local and never full for long)."""
+    if _sock is None and _connect() is None:
+        return
+    data = (line + "\n").encode()
+    mv = memoryview(data)
+    while mv:
+        n = _sock.write(mv)
+        mv = mv[n or 0:]
+
+
+def drain():
+    """Apply every line the harness has sent since the last call; run pin IRQs."""
+    global _buf
+    if _sock is None:
+        return
+    while _poll.poll(0):
+        chunk = _sock.recv(1024)
+        if not chunk:
+            break
+        _buf += chunk
+    while b"\n" in _buf:
+        line, _buf = _buf.split(b"\n", 1)
+        _apply(line.decode())
+
+
+def _apply(line):
+    kind, _, rest = line.partition(" ")
+    if kind == "pin":
+        n, level = rest.split()
+        n, level = int(n), int(level)
+        old = inputs.get(n)
+        inputs[n] = level
+        h = _handlers.get(n)
+        if h and old is not None and old != level:
+            # ESP32 values: IRQ_RISING = 1, IRQ_FALLING = 2
+            if h[1] & (1 if level else 2):
+                h[0](h[2])
+    elif kind == "adc":
+        n, raw = rest.split()
+        adc[int(n)] = int(raw)
+    elif kind == "net":
+        net.update(json.loads(rest))
+
+
+def wait(ms):
+    """Sleep `ms` while still applying harness lines (used by blocking shims)."""
+    end = time.ticks_add(time.ticks_ms(), ms)
+    while True:
+        drain()
+        left = time.ticks_diff(end, time.ticks_ms())
+        if left <= 0:
+            return
+        if _poll is not None:
+            _poll.poll(min(left, 20))
+        else:
+            time.sleep_ms(min(left, 20))
+
+
+def set_irq(pin, handler, trigger, obj):
+    if handler is None:
+        _handlers.pop(pin, None)
+    else:
+        _handlers[pin] = (handler, trigger, obj)
+
+
+def links_up():
+    drain()
+    return bool(net.get("up"))
+
+
+def env_int(name, default):
+    v = os.getenv(name)
+    return int(v) if v else default
+
+
+parts = None     # the partition file (esp32.Partition, NVS), opened by _start.py

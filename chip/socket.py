@@ -1,0 +1,30 @@
+"""The sim chip's `socket`: the Unix port's own, gated by the sim link model.
+
+While the harness says no link is up (no Wi-Fi with an IP, no PPP), name lookups fail with
+OSError(-202) (lwIP's EAI_FAIL on the ESP32) and connect() with OSError(EHOSTUNREACH), as an
+ESP32 without a link does. The chip's own wires to the harness use `usocket` directly.
+"""
+import usocket as _u
+from usocket import *  # noqa: F401,F403
+import _simlink
+
+_EHOSTUNREACH = 113
+_EAI_FAIL = -202
+
+
+def _numeric(host):
+    parts = host.split(".")
+    return len(parts) == 4 and all(p.isdigit() for p in parts)
+
+
+def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
+    if not _simlink.links_up() and not _numeric(host):
+        raise OSError(_EAI_FAIL)
+    return _u.getaddrinfo(host, port, af, type, proto, flags)
+
+
+class socket(_u.socket):
+    def connect(self, addr):
+        if not _simlink.links_up():
+            raise OSError(_EHOSTUNREACH)
+        return super().connect(addr)

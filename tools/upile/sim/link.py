@@ -1,0 +1,76 @@
+"""The chip's control wire (chip/_simlink.py): a TCP listener the harness owns; each chip
+boot connects once. Lines in both directions, see chip/_simlink.py for the vocabulary."""
+import socket
+
+
+class ControlLink:
+    def __init__(self, loop, on_line):
+        self.loop = loop
+        self.on_line = on_line
+        self._srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._srv.bind(("127.0.0.1", 0))
+        self._srv.listen(4)
+        self._srv.setblocking(False)
+        self.port = self._srv.getsockname()[1]
+        self._conn = None
+        self._buf = b""
+        loop.add_reader(self._srv, self._accept)
+
+    def _accept(self, srv):
+        try:
+            c, _ = srv.accept()
+        except BlockingIOError:
+            return
+        self.drop()
+        c.setblocking(False)
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._conn = c
+        self._buf = b""
+        self.loop.add_reader(c, self._read)
+
+    def _read(self, c):
+        try:
+            data = c.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            if c is self._conn:
+                self.drop()
+            else:
+                self.loop.remove_reader(c)
+                c.close()
+            return
+        if c is not self._conn:
+            return
+        self._buf += data
+        while b"\n" in self._buf:
+            line, self._buf = self._buf.split(b"\n", 1)
+            self.on_line(line.decode("utf-8", "replace"))
+            if self._conn is not c:  # the line restarted the chip
+                return
+
+    def send(self, line):
+        if self._conn is None:
+            return False
+        try:
+            self._conn.sendall((line + "\n").encode())
+            return True
+        except OSError:
+            self.drop()
+            return False
+
+    def drop(self):
+        if self._conn is not None:
+            self.loop.remove_reader(self._conn)
+            try:
+                self._conn.close()
+            except OSError:
+                pass
+            self._conn = None
+
+    def close(self):
+        self.drop()
+        self.loop.remove_reader(self._srv)
+        self._srv.close()

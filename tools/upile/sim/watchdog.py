@@ -1,0 +1,23 @@
+"""The task watchdog model: armed by machine.WDT(timeout), fed by feed(); if a feed is
+late the board resets the chip with WDT_RESET. Like the ESP32's it cannot be disarmed by
+the firmware and survives a soft reset; a hard reset or power cut clears it."""
+
+
+class Watchdog:
+    def __init__(self):
+        self.timeout = None
+        self.deadline = None
+
+    def arm(self, timeout_ms, now):
+        self.timeout = timeout_ms / 1000.0
+        self.deadline = now + self.timeout
+
+    def feed(self, now):
+        if self.timeout is not None:
+            self.deadline = now + self.timeout
+
+    def disarm(self):
+        self.timeout = self.deadline = None
+
+    def expired(self, now):
+        return self.deadline is not None and now > self.deadline

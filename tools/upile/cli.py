@@ -13,6 +13,7 @@ from upile.errors import UserError
 # name -> (module, one-line help). Modules are imported only when their command runs.
 COMMANDS = {
     "build": ("upile.cmd_build", "compile the device code with mpy-cross into build/"),
+    "sim": ("upile.cmd_sim", "run the sim board (an ESP32 on the host): start|stop|status|cut|on|reset|exec|demo"),
     "keygen": ("upile.cmd_keygen", "make an Ed25519 release key pair (private key mode 0600)"),
     "release": ("upile.cmd_release", "pack the built app or an image and sign its DSSE manifest"),
     "verify": ("upile.cmd_verify", "check a release folder as the device would"),

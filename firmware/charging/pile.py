@@ -125,6 +125,7 @@ class Pile:
         self._order += 1
         p.order = self._order
         p.e_last = self.board.channel(p.num - 1).energy_mwh()
+        s.wait_ms = 0
         self._relay(p, True)
         p.set(P.PREPARING, "resumed" if s.resumed else "start")
 
@@ -319,10 +320,11 @@ class Pile:
         if st == P.SUSPENDED_EVSE or st == P.PREPARING:
             s.account(dt, d, False)
             if st == P.PREPARING:
+                s.wait_ms += dt
                 if p.p_w >= c["noload_w"]:
                     s.seen_load = True
                     p.set(P.CHARGING, "load")
-                elif s.active_ms >= (c["resume_load_s"] if s.resumed else c["noload_s"]) * 1000:
+                elif s.wait_ms >= (c["resume_load_s"] if s.resumed else c["noload_s"]) * 1000:
                     self._stop(p, OTHER, "no_load")
             return
         s.account(dt, d, True)

@@ -41,6 +41,7 @@ class Session:
         self.float_ms = -1  # >= 0 once full: trickle time so far
         self.volt_ms = 0
         self.resumed = False
+        self.wait_ms = 0  # in Preparing since the last (re)start: waiting for load
         self.seen_load = False
 
     def energy(self):

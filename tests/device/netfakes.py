@@ -139,3 +139,93 @@ def modem_cfg(**kw):
              sim_wait_ms=200, cmd_timeout_ms=300, hard_retries=2, hard_backoff_ms=60000)
     c.update(kw)
     return c
+
+
+class FakeWlan:
+    """Wi-Fi station over a model of access points: {ssid: {"key", "rssi", "up"}}."""
+
+    def __init__(self, aps=None, join_ms=30):
+        self.aps = aps if aps is not None else {}
+        self.join_ms = join_ms
+        self.on = False
+        self.connects = 0
+        self.configured = None
+        self._ssid = None
+        self._key = None
+        self._t = 0
+        self._joined = False
+
+    def active(self, on):
+        self.on = on
+
+    def configure(self, hostname, static_ip, gateway, dns):
+        self.configured = (hostname, static_ip, gateway, dns)
+
+    def connect(self, ssid, key):
+        self.connects += 1
+        self._ssid, self._key, self._t, self._joined = ssid, key, time.ticks_ms(), False
+
+    def disconnect(self):
+        self._ssid, self._joined = None, False
+
+    def status(self):
+        if self._ssid is None:
+            return "idle"
+        ap = self.aps.get(self._ssid)
+        if self._joined:
+            if ap is None or not ap["up"]:
+                return "beacon_timeout"
+            return "got_ip"
+        if time.ticks_diff(time.ticks_ms(), self._t) < self.join_ms:
+            return "connecting"
+        if ap is None or not ap["up"]:
+            return "no_ap_found"
+        if ap["key"] != self._key:
+            return "wrong_password"
+        self._joined = True
+        return "got_ip"
+
+    def isconnected(self):
+        return self.on and self.status() == "got_ip"
+
+    def rssi(self):
+        ap = self.aps.get(self._ssid)
+        return ap["rssi"] if ap else None
+
+
+class World:
+    """The backend as seen through each link: a probe that needs the link up and the
+    backend reachable over that kind of link."""
+
+    def __init__(self):
+        self.links = {}
+        self.reachable = {"wifi": True, "cellular": True}
+        self.probes = []
+
+    async def probe(self, kind):
+        await asyncio.sleep_ms(2)
+        ok = self.links[kind].isup() and self.reachable[kind]
+        self.probes.append((kind, ok))
+        if len(self.probes) > 50:
+            del self.probes[:25]
+        return ok
+
+
+def net_cfg(**kw):
+    from firmware import config
+
+    c = config.defaults()["net"]
+    c.update(check_ms=20, probe_ms=200, probe_fail_ms=40, failover_ms=300, failback_ms=300,
+             backoff_min_ms=20, backoff_max_ms=160, jitter_pct=20)
+    c.update(kw)
+    return c
+
+
+def wifi_cfg(**kw):
+    from firmware import config
+
+    c = config.defaults()["wifi"]
+    c.update(networks=[{"ssid": "office", "key": "secret-1"}, {"ssid": "home", "key": "secret-2"}],
+             connect_timeout_ms=200)
+    c.update(kw)
+    return c

@@ -1,0 +1,100 @@
+"""Data budget: bytes sent and received per link kind, per day and per month, kept on flash.
+
+Mobile data costs money. Network users (HTTP/OTA, OCPP) call count(tx, rx) for what they
+moved; the link manager sets .kind. Saved atomically every `save_ms` and on a day change
+(not per packet: flash wear). OTA asks allow_update(kind, size) before a download: over the
+monthly cellular budget it defers `image` updates (or all, by config) to Wi-Fi or next month.
+"""
+import time
+
+import fsatomic
+from firmware.net.timesync import ymd_from_unix
+
+_DAYS = 7  # daily history kept
+
+
+class Budget:
+    def __init__(self, cfg, path="/data/net/usage.json", now=None):
+        """cfg: the "budget" section; now: fn() -> unix seconds or None (clock unset)."""
+        if cfg["defer"] not in ("image", "all"):
+            raise ValueError("budget.defer: expected image or all, got %r" % cfg["defer"])
+        self.cfg = cfg
+        self.path = path
+        self._now = now or (lambda: None)
+        self.kind = None  # set by the link manager: "wifi" | "cellular" | None
+        self._dirty = False
+        self._saved = time.ticks_ms()
+        try:
+            d = fsatomic.read_json(path, None)
+        except (fsatomic.Corrupt, ValueError, OSError):
+            d = None  # a damaged counter file costs the counts, never the pile
+        if not isinstance(d, dict) or "days" not in d:
+            d = {"days": [], "month": None, "cell_month": 0}
+        self.d = d
+        self._roll()
+
+    def _today(self):
+        unix = self._now()
+        if unix is None:
+            return None
+        y, m, dd = ymd_from_unix(int(unix))
+        return "%04d-%02d-%02d" % (y, m, dd)
+
+    def _roll(self):
+        """Start a new day (and month) record when the date changed."""
+        day = self._today()
+        days = self.d["days"]
+        if days and (day is None or days[-1]["day"] == day):
+            return days[-1]
+        if day is not None and self.d["month"] != day[:7]:
+            self.d["month"] = day[:7]
+            self.d["cell_month"] = 0
+        rec = {"day": day, "wifi": [0, 0], "cellular": [0, 0]}
+        days.append(rec)
+        if len(days) > _DAYS:
+            del days[0]
+        if len(days) > 1:
+            self.save()  # yesterday's counts are final: persist them now
+        return rec
+
+    def count(self, tx, rx, kind=None):
+        kind = kind or self.kind
+        if kind not in ("wifi", "cellular"):
+            return
+        rec = self._roll()
+        c = rec[kind]
+        c[0] += tx
+        c[1] += rx
+        if kind == "cellular":
+            self.d["cell_month"] += tx + rx
+        self._dirty = True
+        if time.ticks_diff(time.ticks_ms(), self._saved) >= self.cfg["save_ms"]:
+            self.save()
+
+    def save(self):
+        try:
+            fsatomic.mkdirs(self.path.rsplit("/", 1)[0])
+            fsatomic.write_json(self.path, self.d)
+        except OSError:
+            return  # full flash: counts stay in RAM, charging goes on
+        self._dirty = False
+        self._saved = time.ticks_ms()
+
+    def today(self):
+        return self._roll()
+
+    def cellular_month(self):
+        return self.d["cell_month"]
+
+    def allow_update(self, kind, size=0):
+        """kind: "app" | "image". -> (allowed, reason). Only cellular with a budget defers."""
+        if self.kind != "cellular":
+            return True, "ok"
+        limit = self.cfg["cell_month_kb"] * 1024
+        if not limit:
+            return True, "ok"
+        if kind != "image" and self.cfg["defer"] == "image":
+            return True, "ok"
+        if self.d["cell_month"] + size > limit:
+            return False, "cellular_budget"
+        return True, "ok"

@@ -1,0 +1,256 @@
+"""Link manager: keeps one link to the backend, Wi-Fi first and cellular as the fallback.
+
+A link counts as up only when the backend answers a probe (TCP connect or HTTP HEAD), not on
+association alone. The active link is dropped when it loses association, or when the backend
+stays unreachable for `failover_ms`; the next link in `order` is tried. While on a fallback,
+the preferred link is retried on its backoff and taken back once it stayed up `failback_ms`.
+Every attempt waits its link's exponential backoff (with jitter, capped): never a busy loop.
+Links are objects with kind, up(), down(), isup(), signal(), hold_ms(), reason (wifi.Wifi,
+modem.Modem). Events: on_event("link_up", kind, {"signal": dBm}) and
+on_event("link_down", kind, {"reason": why}). Users may report backend traffic with
+report(ok), which spares probes (and cellular bytes).
+"""
+import asyncio
+import random
+import time
+
+import log
+
+_log = log.get("link")
+ORDERS = {"wifi,cellular": ("wifi", "cellular"), "cellular,wifi": ("cellular", "wifi"),
+          "wifi": ("wifi",), "cellular": ("cellular",)}
+
+
+async def tcp_probe(host, port, timeout_ms, http=False):
+    """True if host:port accepts a TCP connection (and answers HEAD with HTTP/ if http)."""
+    w = None
+    try:
+        r, w = await asyncio.wait_for_ms(asyncio.open_connection(host, port), timeout_ms)
+        if not http:
+            return True
+        w.write(b"HEAD / HTTP/1.0\r\nHost: %s\r\n\r\n" % host.encode())
+        await w.drain()
+        line = await asyncio.wait_for_ms(r.readline(), timeout_ms)
+        return line[:5] == b"HTTP/"
+    except (OSError, asyncio.TimeoutError, ValueError):
+        return False
+    finally:
+        if w is not None:
+            try:
+                w.close()
+                await w.wait_closed()
+            except OSError:
+                pass
+
+
+class LinkManager:
+    def __init__(self, links, net_cfg, backend_cfg, probe=None, on_event=None, budget=None):
+        order = ORDERS.get(net_cfg["order"])
+        if order is None:
+            raise ValueError("net.order: expected one of %s, got %r" % (", ".join(ORDERS), net_cfg["order"]))
+        if net_cfg["probe"] not in ("tcp", "http"):
+            raise ValueError("net.probe: expected tcp or http, got %r" % net_cfg["probe"])
+        by_kind = {l.kind: l for l in links}
+        self.links = [by_kind[k] for k in order if k in by_kind]
+        if not self.links:
+            raise ValueError("net.order %r: no such link on this board" % net_cfg["order"])
+        self.cfg = net_cfg
+        self.backend = backend_cfg
+        self._probe_fn = probe
+        self._subs = [on_event] if on_event else []
+        self.budget = budget
+        self.state = "down"  # down | connecting | up
+        self.active = None
+        self.attempts = {l.kind: 0 for l in self.links}
+        self.probes = 0
+        self.switches = 0
+        self._fails = {l.kind: 0 for l in self.links}
+        self._next = {l.kind: time.ticks_ms() for l in self.links}
+        self._last_ok = 0
+        self._last_probe = 0
+        self._stable_since = None
+        self._upev = asyncio.Event()
+        self._task = None
+
+    # --- public
+    @property
+    def kind(self):
+        return self.active.kind if self.active else None
+
+    def subscribe(self, fn):
+        self._subs.append(fn)
+
+    def start(self):
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+        return self._task
+
+    async def stop(self):
+        """Stop supervising and take every link down (tests, shutdown)."""
+        t, self._task = self._task, None
+        if t is not None:
+            t.cancel()
+            try:
+                await t
+            except asyncio.CancelledError:
+                pass
+        for l in self.links:
+            close = getattr(l, "close", None)
+            await (close() if close else l.down())
+        self.active = None
+        self.state = "down"
+
+    def report(self, ok):
+        """Backend traffic worked (True) or failed (False) on the active link."""
+        if ok and self.active is not None:
+            self._last_ok = time.ticks_ms()
+
+    async def wait_up(self):
+        await self._upev.wait()
+        return self.kind
+
+    def status(self):
+        a = self.active
+        return {"state": self.state, "kind": self.kind, "signal": a.signal() if a else None,
+                "attempts": self.attempts, "switches": self.switches, "probes": self.probes}
+
+    # --- internals
+    def _emit(self, event, kind, detail):
+        for fn in self._subs:
+            try:
+                fn(event, kind, detail)
+            except Exception as e:  # a subscriber's bug must not stop the link manager
+                _log.error("event handler failed: %r", e)
+
+    def _backoff(self, link):
+        c = self.cfg
+        n = self._fails[link.kind] = self._fails[link.kind] + 1
+        d = c["backoff_min_ms"] << min(n - 1, 20)
+        d = min(d, c["backoff_max_ms"])
+        d -= d * c["jitter_pct"] * random.getrandbits(10) // 102400
+        d = max(d, link.hold_ms(), 10)
+        self._next[link.kind] = time.ticks_add(time.ticks_ms(), d)
+
+    def _due(self, link):
+        return time.ticks_diff(time.ticks_ms(), self._next[link.kind]) >= 0
+
+    async def _probe(self, link):
+        self.probes += 1
+        self._last_probe = time.ticks_ms()
+        if self._probe_fn is not None:
+            ok = await self._probe_fn(link.kind)
+        elif not self.backend["host"]:
+            ok = link.isup()  # no backend configured: association judges
+        else:
+            ok = await tcp_probe(self.backend["host"], self.backend["port"],
+                                 self.cfg["probe_timeout_ms"], self.cfg["probe"] == "http")
+        if ok:
+            self._last_ok = time.ticks_ms()
+        return ok
+
+    def _set_up(self, link):
+        self.active = link
+        self.state = "up"
+        self._fails[link.kind] = 0
+        self._stable_since = None
+        self._last_ok = time.ticks_ms()
+        if self.budget is not None:
+            self.budget.kind = link.kind
+        self._upev.set()
+        _log.info("up on %s (%s dBm)", link.kind, link.signal())
+        self._emit("link_up", link.kind, {"signal": link.signal()})
+
+    def _set_down(self, link, reason):
+        self.active = None
+        self.state = "down"
+        self._upev.clear()
+        if self.budget is not None:
+            self.budget.kind = None
+        _log.warn("%s down: %s", link.kind, reason)
+        self._emit("link_down", link.kind, {"reason": reason})
+
+    async def _run(self):
+        while True:
+            if self.active is None:
+                await self._connect_any()
+            else:
+                await self._supervise()
+
+    async def _attempt(self, link):
+        """One bring-up + probe; True leaves the link up."""
+        self.attempts[link.kind] += 1
+        if await link.up():
+            if await self._probe(link):
+                return True
+            link.reason = "unreachable"
+        await link.down()
+        self._backoff(link)
+        return False
+
+    async def _connect_any(self):
+        for link in self.links:
+            if not self._due(link):
+                continue
+            if link.hold_ms():
+                self._next[link.kind] = time.ticks_add(time.ticks_ms(), link.hold_ms())
+                continue
+            self.state = "connecting"
+            if await self._attempt(link):
+                self._set_up(link)
+                return
+            _log.info("%s attempt %d failed: %s", link.kind, self.attempts[link.kind], link.reason)
+        self.state = "down"
+        now = time.ticks_ms()
+        wait = min(time.ticks_diff(self._next[l.kind], now) for l in self.links)
+        await asyncio.sleep_ms(max(wait, 10))
+
+    async def _supervise(self):
+        c = self.cfg
+        await asyncio.sleep_ms(c["check_ms"])
+        link = self.active
+        if not link.isup():
+            reason = link.lost_reason() if hasattr(link, "lost_reason") else "lost"
+            self._set_down(link, reason)
+            await link.down()
+            self._backoff(link)
+            return
+        now = time.ticks_ms()
+        since_ok = time.ticks_diff(now, self._last_ok)
+        since_probe = time.ticks_diff(now, self._last_probe)
+        if since_ok >= c["probe_ms"] or (since_ok > since_probe and since_probe >= c["probe_fail_ms"]):
+            if not await self._probe(link):
+                since_ok = time.ticks_diff(time.ticks_ms(), self._last_ok)
+        if since_ok >= c["failover_ms"]:
+            self._set_down(link, "unreachable")
+            await link.down()
+            self._backoff(link)  # so the next link in order goes first
+            return
+        if link is not self.links[0]:
+            await self._failback(link)
+
+    async def _failback(self, current):
+        pref = self.links[0]
+        if not pref.isup():
+            self._stable_since = None
+            if not self._due(pref) or pref.hold_ms():
+                return
+            self.attempts[pref.kind] += 1
+            if not await pref.up():
+                await pref.down()
+                self._backoff(pref)
+                return
+        now = time.ticks_ms()
+        if self._stable_since is None:
+            self._stable_since = now
+            return
+        if time.ticks_diff(now, self._stable_since) < self.cfg["failback_ms"]:
+            return
+        if not await self._probe(pref):
+            self._stable_since = None
+            await pref.down()
+            self._backoff(pref)
+            return
+        self.switches += 1
+        self._set_down(current, "failback")
+        self._set_up(pref)
+        await current.down()

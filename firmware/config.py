@@ -74,68 +74,6 @@ SCHEMA = {
         "defer": (str, "image", 3, 5),  # over budget on cellular: defer "image" or "all" updates
         "save_ms": (int, 600000, 10, 86400000),
     },
-    # connectivity (firmware/net/, docs/net.md); *_ms so tests can shrink every interval
-    "net": {
-        "order": (str, "wifi,cellular", 4, 16),  # or "cellular,wifi", "wifi", "cellular"
-        "check_ms": (int, 1000, 10, 60000),  # link association poll
-        "probe": (str, "tcp", 3, 4),  # "tcp" connect or "http" HEAD to the backend
-        "probe_ms": (int, 60000, 10, 3600000),  # probe a healthy link without recent traffic
-        "probe_fail_ms": (int, 5000, 10, 600000),  # probe an unreachable link this often
-        "probe_timeout_ms": (int, 5000, 10, 60000),
-        "failover_ms": (int, 30000, 10, 3600000),  # backend unreachable this long: switch
-        "failback_ms": (int, 60000, 10, 3600000),  # preferred link stable this long: go back
-        "backoff_min_ms": (int, 2000, 10, 3600000),
-        "backoff_max_ms": (int, 300000, 10, 86400000),
-        "jitter_pct": (int, 20, 0, 100),
-        "ntp_host": (str, "pool.ntp.org", 0, 64),  # "" = modem time only
-        "ntp_interval_ms": (int, 43200000, 1000, 604800000),
-    },
-    "backend": {
-        "host": (str, "", 0, 128),  # "" = no probe: association alone judges a link
-        "port": (int, 443, 1, 65535),
-    },
-    "wifi": {
-        "networks": (list, [], 0, 8),  # [{"ssid": str, "key": str}] in priority order
-        "hostname": (str, "upile", 1, 32),
-        "static_ip": (str, "", 0, 18),  # "" = DHCP, else "192.168.1.50/24"
-        "gateway": (str, "", 0, 15),
-        "dns": (str, "", 0, 15),
-        "connect_timeout_ms": (int, 15000, 10, 120000),
-    },
-    "modem": {
-        "enabled": (bool, True, None, None),
-        "apn": (str, "", 0, 63),
-        "pin": (str, "", 0, 8),
-        "roaming": (bool, False, None, None),
-        "ppp_user": (str, "", 0, 32),
-        "ppp_key": (str, "", 0, 32),
-        "uart": (int, 2, 1, 2),
-        "baud": (int, 115200, 9600, 921600),
-        "tx": (int, 17, 0, 39),
-        "rx": (int, 16, 0, 39),
-        "rxbuf": (int, 4096, 256, 16384),  # PPP needs more than the default 256
-        "pwrkey_pin": (int, 4, 0, 39),
-        "pwrkey_active": (int, 1, 0, 1),  # level that presses the key (transistor drive)
-        "cmd_timeout_ms": (int, 1000, 10, 60000),
-        "sync_ms": (int, 500, 10, 10000),
-        "unanswered_max": (int, 3, 1, 20),  # silent this many ATs: switch on / power-cycle
-        "ready_ms": (int, 15000, 10, 60000),  # A76xx UART is ready ~11 s after power-on
-        "pwron_ms": (int, 500, 10, 5000),
-        "pwroff_ms": (int, 1500, 10, 10000),
-        "off_wait_ms": (int, 2000, 10, 30000),
-        "reg_timeout_ms": (int, 120000, 10, 600000),
-        "reg_poll_ms": (int, 2000, 10, 60000),
-        "dial_timeout_ms": (int, 30000, 10, 120000),
-        "ppp_timeout_ms": (int, 30000, 10, 120000),
-        "sim_wait_ms": (int, 10000, 10, 60000),
-        "hard_retries": (int, 3, 1, 100),  # no SIM / denied: tries before the long hold
-        "hard_backoff_ms": (int, 3600000, 10, 86400000),
-    },
-    "budget": {
-        "cell_month_kb": (int, 0, 0, 100000000),  # 0 = no monthly cellular budget
-        "defer": (str, "image", 3, 5),  # over budget on cellular: defer "image" or "all" updates
-        "save_ms": (int, 600000, 10, 86400000),
-    },
     # charging (owner: charging). Defaults from docs/domain.md; times in s unless *_ms.
     "charging": {
         "period_ms": (int, 100, 10, 2000),  # control loop period (meters push every ~50 ms)

@@ -18,13 +18,9 @@ def _numeric(host):
 
 
 def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
-    if not _simlink.links_up() and not _numeric(host):
-        raise OSError(_EAI_FAIL)
+    # The gate sits here, not in a socket subclass: select.poll never reports a Python
+    # subclass of the native socket ready, which stalled every asyncio stream (OTA, OCPP).
+    # Every connect on the device goes through getaddrinfo first (asyncio does).
+    if not _simlink.links_up():
+        raise OSError(_EHOSTUNREACH if _numeric(host) else _EAI_FAIL)
     return _u.getaddrinfo(host, port, af, type, proto, flags)
-
-
-class socket(_u.socket):
-    def connect(self, addr):
-        if not _simlink.links_up():
-            raise OSError(_EHOSTUNREACH)
-        return super().connect(addr)

@@ -1,0 +1,262 @@
+"""The OTA service the app starts: periodic/commanded checks, installs, health confirmation.
+
+Events go up through on_event(kind, detail) where detail = {"reason": ..., "version": ...}:
+Downloading, Downloaded, DownloadFailed, SignatureVerified, InvalidSignature, Installing,
+Installed, InstallationFailed, RolledBack. Each is also logged as one line
+"OTA <kind> <reason> v=<version>" (the sim demo reads these from the console).
+"""
+import asyncio
+import time
+
+import bootsel
+import fsatomic
+import log
+from firmware.ota import fetcher, policy, slots
+
+_log = log.get("ota")
+_SIG_REASONS = ("bad_signature", "unknown_key", "bad_envelope", "no_signature")
+
+
+def _read_ca(path):
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+class Ota:
+    def __init__(self, cfg, *, idle=None, on_event=None, net_ok=None, system=None, keyring=None, check=None):
+        self.cfg = cfg["ota"]
+        self.product = cfg["pile"]["product"]
+        self.on_event = on_event
+        self.net_ok = net_ok
+        self.system = system
+        from firmware.ota import manifest
+
+        self.limits = {"max_envelope": self.cfg["max_envelope"]}
+        if self.cfg["max_files"]:
+            self.limits["max_files"] = self.cfg["max_files"]
+        if keyring is None:
+            from firmware.ota import keys
+
+            try:
+                keyring, self.limits["threshold"] = keys.load(self.cfg["keys"])
+            except keys.KeysError as e:
+                _log.error("no trusted release keys: %s", e)
+                keyring = {}
+        self.keyring = keyring
+        self.check = check or manifest.check
+        self.unix_now = manifest.unix_now
+        self.gate = policy.Gate(idle, self.cfg["window"])
+        self.confirmed = False
+        self.backend_ok = False
+        self.busy = False
+        self.last_result = None
+        self.last_fetcher = None
+        self._wake = asyncio.Event()
+        self._url = None
+        self._tasks = []
+
+    # ---- events ----
+    def emit(self, kind, reason="", version=None, **extra):
+        _log.info("OTA %s %s v=%s", kind, reason or "-", version or "-")
+        if self.on_event:
+            extra["reason"] = reason
+            extra["version"] = version
+            try:
+                self.on_event(kind, extra)
+            except Exception as e:  # a subscriber's bug must not stop an update
+                _log.error("on_event(%s) raised %r", kind, e)
+
+    # ---- start-up ----
+    def start(self):
+        """Announce what the last boot did, pin a factory slot, start the tasks."""
+        self._boot_events()
+        if bootsel.selected and not bootsel.trial:
+            try:
+                err = slots.adopt(self.keyring, self.product, self.check, self.limits)
+            except Exception as e:  # ManifestError and friends: keep running the factory slot
+                err = repr(e)
+            if err:
+                _log.warn("factory slot not pinned: %s", err)
+        try:
+            asyncio.get_event_loop().set_exception_handler(self._unhandled)
+        except AttributeError:
+            pass
+        self._tasks.append(asyncio.create_task(self._health()))
+        self._tasks.append(asyncio.create_task(self._loop()))
+        return self
+
+    def _boot_events(self):
+        st = bootsel.read_state()
+        if st is None:
+            return
+        rb = st.get("last_rollback")
+        if rb:
+            self.emit("RolledBack", rb.get("reason", ""), rb.get("version"), counter=rb.get("counter"))
+            st["last_rollback"] = None
+            bootsel.write_state(st)
+        img = st.get("image")
+        if img and self.system:
+            if self.system.running_label() != img.get("label"):
+                rb = st.setdefault("rolled_back", [])
+                if img.get("counter") not in rb:
+                    rb.append(img.get("counter"))
+                st["image"] = None
+                bootsel.write_state(st)
+                self.emit("RolledBack", "bootloader rolled the image back", img.get("version"))
+
+    def _unhandled(self, loop, ctx):
+        e = ctx.get("exception")
+        _log.error("unhandled exception in a task: %r", e)
+        if bootsel.trial or self._image_trial():
+            bootsel.record_failure(repr(e))
+            if self.system:
+                self.system.reset()
+
+    def _image_trial(self):
+        st = bootsel.read_state() or {}
+        img = st.get("image")
+        return bool(img and self.system and self.system.running_label() == img.get("label"))
+
+    # ---- health ----
+    def backend_reached(self):
+        """The protocol layer reached the backend: the default health condition."""
+        self.backend_ok = True
+
+    def confirm_healthy(self):
+        """The app is healthy: a trial slot or image becomes the installed version."""
+        if self.confirmed:
+            return False
+        self.confirmed = True
+        done = bootsel.confirm()
+        st = bootsel.read_state() or {}
+        meta = (st.get("slots", {}).get(bootsel.selected) or {}) if done else None
+        img = st.get("image")
+        if img and self.system and self.system.running_label() == img.get("label"):
+            self.system.mark_image_valid()
+            st["counter"] = max(st.get("counter", 0), img.get("counter", 0))
+            st["image"] = None
+            bootsel.write_state(st)
+            meta = img
+        if meta:
+            self.emit("Installed", "healthy", meta.get("version"), counter=meta.get("counter"))
+        return meta is not None
+
+    async def _health(self):
+        t0 = time.ticks_ms()
+        limit = self.cfg["health_s"] * 1000
+        while True:
+            if self.system and self.system.watchdog_armed():
+                self.system.feed_watchdog()
+            if not self.confirmed and (self.backend_ok or time.ticks_diff(time.ticks_ms(), t0) >= limit):
+                self.confirm_healthy()
+            await asyncio.sleep(1)
+
+    # ---- checks ----
+    def request_check(self, url=None):
+        """On command (backend, console): check now, optionally at another release URL."""
+        self._url = url
+        self._wake.set()
+
+    async def _loop(self):
+        first = True
+        while True:
+            if first:
+                delay = int(policy.rand01() * self.cfg["first_check_s"])
+                first = False
+            else:
+                delay = policy.jittered(self.cfg["check_s"], self.cfg["jitter_s"])
+            try:
+                await asyncio.wait_for(self._wake.wait(), max(delay, 0.01))
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            url = self._url or self.cfg["url"]
+            self._url = None
+            if url:
+                self.last_result = await self.run_once(url)
+
+    def _http_opts(self):
+        return {"timeout": self.cfg["timeout_s"], "allow_http": self.cfg["allow_http"],
+                "cadata": _read_ca(self.cfg["ca"])}
+
+    async def run_once(self, url, install=True):
+        """One check: download with retries, then install when allowed. Returns a result code."""
+        if self.busy:
+            return "busy"
+        self.busy = True
+        try:
+            f = fetcher.Fetcher(url, http_opts=self._http_opts(), max_envelope=self.cfg["max_envelope"],
+                                system=self.system)
+            self.last_fetcher = f
+            attempt = 0
+            while True:
+                try:
+                    return await self._attempt(f, install)
+                except fetcher.FetchError as e:
+                    self.emit("DownloadFailed", e.reason, None, detail=e.detail, attempt=attempt)
+                    if not e.transient or attempt >= self.cfg["retries"]:
+                        return e.reason
+                    await asyncio.sleep(policy.backoff(attempt, self.cfg["backoff_s"], self.cfg["backoff_max_s"]))
+                    attempt += 1
+        finally:
+            self.busy = False
+
+    async def _attempt(self, f, install):
+        env = await f.envelope()
+        env_hex = slots.env_sha(env)
+        st = bootsel.read_state()
+        if st is None:
+            raise fetcher.FetchError("no_state", "device not provisioned", False)
+        if st.get("pending") or bootsel.trial or st.get("image"):
+            return "trial_running"
+        cur = st.get("slots", {}).get(bootsel.selected or st["active"]) or {}
+        if cur.get("env") == env_hex:
+            return "up_to_date"
+        try:
+            payload = self.check(env, self.keyring, product=self.product,
+                                 installed_counter=st.get("counter", 0), now=self.unix_now(),
+                                 limits=self.limits)
+        except ValueError as e:  # ManifestError(reason, detail)
+            reason = e.args[0] if e.args else "bad_manifest"
+            kind = "InvalidSignature" if reason in _SIG_REASONS else "DownloadFailed"
+            self.emit(kind, reason, None, detail=e.args[1] if len(e.args) > 1 else "")
+            return reason
+        ver = payload.get("version")
+        if payload["counter"] in st.get("rolled_back", ()):
+            return "rolled_back_before"
+        self.emit("SignatureVerified", "ok", ver, counter=payload["counter"])
+        kind = payload.get("kind")
+        size = payload["image"]["size"] if kind == "image" else sum(e["size"] for e in payload["files"])
+        if self.net_ok and not self.net_ok(size):
+            self.emit("DownloadFailed", "net_budget", ver, size=size)
+            return "net_budget"
+        meta = {"counter": payload["counter"], "version": ver}
+        # hand the big objects over in boxes so this frame keeps no reference to them
+        box, ebox = [payload], [env]
+        payload = env = None
+        self.emit("Downloading", kind, ver, size=size)
+        if kind == "app":
+            ready = await f.download_app(ebox, env_hex, box)
+        else:
+            ready = await f.download_image(env_hex, box.pop())
+        self.emit("Downloaded", kind, ver, bytes=f.net_bytes)
+        if not install:
+            return "downloaded"
+        while not self.gate.may_install():
+            await asyncio.sleep(self.cfg["idle_poll_s"])
+        self.emit("Installing", kind, ver)
+        try:
+            fetcher.install(ready, meta, env_hex, self.cfg["trials"], self.cfg["trial_wdt_s"] * 1000)
+        except fetcher.FetchError as e:
+            self.emit("InstallationFailed", e.reason, ver, detail=e.detail)
+            return e.reason
+        log.flush()
+        await asyncio.sleep_ms(50)
+        if self.system:
+            self.system.reset()
+        return "installed"

@@ -1,0 +1,262 @@
+"""Boot slot selector and owner of the OTA boot state (/ota/state.json).
+
+Lives in /lib, outside the app slots, so a bad app release can never break rollback.
+boot.py calls boot(reset_cause) once; it picks the app slot, gives a pending slot a
+limited number of trial boots, verifies the chosen slot's files before anything of it
+runs, falls back to the other slot, and puts the slot on sys.path.
+
+Trust chain: the OTA fetcher checks the signed manifest, derives the slot's file index
+(`files.idx`: one line "sha256hex size offset path" per file) from it and pins the
+index's SHA-256 in the state file, which only this module and the fetcher write
+(atomically, via fsatomic). At boot every file is re-hashed against the pinned index, so
+a tampered or half-written slot is never run.
+
+State: {"active": "a", "pending": null|"b", "trials": failed trials of pending,
+"boots": trial boots, "booted": slot whose trial is running, "max_trials": 3,
+"slots": {"a": {"pin", "counter", "version", "env"}}, "counter": installed counter,
+"rolled_back": [counters], "last_rollback": {...}|null, "last_failure": text}.
+"""
+import os
+import sys
+from binascii import hexlify
+
+import fsatomic
+
+STATE = "/ota/state.json"
+SLOTS = "/slots/"
+INDEX = "files.idx"
+ENVELOPE = "manifest.dsse.json"
+_PWRON = 1  # reset causes as machine.reset_cause() gives them
+_DEEPSLEEP = 4
+_KEEP_ROLLED = 8
+
+selected = None  # slot letter running this boot, or None (no slot: factory/dev tree)
+trial = False  # True while a pending slot runs on trial
+problem = ""  # why the preferred slot was not run (for the log and the backend)
+wdt = None  # the trial watchdog, when main.py armed one (the app keeps feeding it)
+_buf = None
+
+
+def other(slot):
+    return "b" if slot == "a" else "a"
+
+
+def slot_dir(slot):
+    return SLOTS + slot
+
+
+def read_state():
+    """The boot state, or None when absent or damaged (then no slot is trusted)."""
+    try:
+        st = fsatomic.read_json(STATE)
+    except fsatomic.Corrupt:
+        return None
+    if not isinstance(st, dict) or st.get("active") not in ("a", "b"):
+        return None
+    return st
+
+
+def write_state(st):
+    fsatomic.mkdirs("/ota")
+    fsatomic.write_json(STATE, st)
+
+
+def hash_file(path, size_limit=None):
+    """(sha256 bytes, size) of a file read in 4 KiB pieces; None if it cannot be read."""
+    import hashlib
+
+    global _buf
+    if _buf is None:
+        _buf = bytearray(4096)
+    h = hashlib.sha256()
+    n = 0
+    mv = memoryview(_buf)
+    try:
+        with open(path, "rb") as f:
+            while True:
+                k = f.readinto(_buf)
+                if not k:
+                    break
+                h.update(mv[:k])
+                n += k
+                if size_limit is not None and n > size_limit:
+                    return None
+    except OSError:
+        return None
+    return h.digest(), n
+
+
+def index_lines(slot):
+    """Yield (sha_hex, size, offset, path) for every file of the slot's index (streamed)."""
+    with open(slot_dir(slot) + "/" + INDEX) as f:
+        for line in f:
+            parts = line.rstrip("\n").split(" ", 3)
+            if len(parts) != 4:
+                raise ValueError("bad index line")
+            yield parts[0], int(parts[1]), int(parts[2]), parts[3]
+
+
+def _count_files(d):
+    n = 0
+    for ent in os.ilistdir(d):
+        name, kind = ent[0], ent[1]
+        if kind == 0x4000:
+            n += _count_files(d + "/" + name)
+        elif name not in (INDEX, ENVELOPE) or d.count("/") > 2:
+            n += 1
+    return n
+
+
+def verify_slot(slot, pin):
+    """None when every file of the slot matches its pinned index, else the reason."""
+    if not pin:
+        return "no pinned index"
+    d = slot_dir(slot)
+    got = hash_file(d + "/" + INDEX, 1 << 20)
+    if got is None:
+        return "index missing"
+    if hexlify(got[0]).decode() != pin:
+        return "index does not match its pin"
+    count = 0
+    try:
+        for sha, size, _, path in index_lines(slot):
+            got = hash_file(d + "/" + path, size)
+            if got is None or got[1] != size:
+                return "missing or wrong size: " + path
+            if hexlify(got[0]).decode() != sha:
+                return "sha256 mismatch: " + path
+            count += 1
+        extra = _count_files(d) - count
+    except (OSError, ValueError) as e:
+        return "unreadable slot: %s" % (e,)
+    if extra:
+        return "%d files not in the manifest" % extra
+    return None
+
+
+def _roll_back(st, reason):
+    bad = st["pending"]
+    meta = st.get("slots", {}).get(bad) or {}
+    c = meta.get("counter")
+    rb = st.setdefault("rolled_back", [])
+    if c is not None and c not in rb:
+        rb.append(c)
+        del rb[:-_KEEP_ROLLED]
+    st["last_rollback"] = {"slot": bad, "counter": c, "version": meta.get("version"), "reason": reason}
+    st["pending"] = None
+    st["booted"] = None
+    st["trials"] = 0
+    st["boots"] = 0
+
+
+def _use(slot, is_trial):
+    global selected, trial
+    selected, trial = slot, is_trial
+    d = slot_dir(slot)
+    for p in (d + "/lib", d):
+        if p in sys.path:
+            sys.path.remove(p)
+    i = sys.path.index("/lib") if "/lib" in sys.path else len(sys.path)
+    sys.path.insert(i, d + "/lib")
+    sys.path.insert(i, d)
+
+
+def _pick(st, cause):
+    """Decide which slot runs; mutates st; returns (slot or None, is_trial)."""
+    global problem
+    pend = st.get("pending")
+    slots = st.get("slots", {})
+    if pend:
+        if st.get("booted") == pend and cause not in (_PWRON, _DEEPSLEEP):
+            # the last trial ended by watchdog, panic or reset without confirming
+            st["trials"] = st.get("trials", 0) + 1
+            st["last_failure"] = "reset during trial (cause %d: hang or crash)" % cause
+        maxt = st.get("max_trials", 3)
+        st["boots"] = st.get("boots", 0) + 1
+        if st.get("trials", 0) >= maxt:
+            _roll_back(st, "failed %d trial boots: %s" % (st["trials"], st.get("last_failure")))
+        elif st["boots"] > 4 * maxt:
+            _roll_back(st, "not confirmed after %d boots" % (st["boots"] - 1))
+        else:
+            err = verify_slot(pend, (slots.get(pend) or {}).get("pin"))
+            if err is None:
+                st["booted"] = pend
+                return pend, True
+            _roll_back(st, "slot check failed: " + err)
+    act = st["active"]
+    if not (slots.get(act) or {}).get("pin"):
+        # a factory slot, written whole on the line: runs once unpinned, and the app's
+        # OTA service checks its signed manifest and pins it (firmware/ota/slots.adopt)
+        problem = "active slot %s not pinned yet" % act
+        return act, False
+    err = verify_slot(act, (slots.get(act) or {}).get("pin"))
+    if err is None:
+        return act, False
+    problem = "active slot %s: %s" % (act, err)
+    o = other(act)
+    meta = slots.get(o) or {}
+    if o != pend and verify_slot(o, meta.get("pin")) is None:
+        st["active"] = o
+        st["counter"] = meta.get("counter", st.get("counter", 0))
+        return o, False
+    return None, False
+
+
+def boot(cause=_PWRON):
+    """Pick and prepare the slot for this boot; returns the slot letter or None."""
+    global problem
+    st = read_state()
+    if st is None:
+        problem = "no boot state: running without a slot"
+        return None
+    before = repr(st)
+    slot, is_trial = _pick(st, cause)
+    if repr(st) != before:
+        write_state(st)  # before any app code runs: a cut here keeps old or new state
+    if slot:
+        _use(slot, is_trial)
+    return slot
+
+
+def record_failure(text):
+    """main.py: an exception escaped the app; during a trial it counts as a failed trial."""
+    st = read_state()
+    if st is None:
+        return
+    st["last_failure"] = text[:200]
+    if trial and st.get("pending") == selected and st.get("booted") == selected:
+        st["trials"] = st.get("trials", 0) + 1
+        st["booted"] = None  # counted here, not again by the next boot's reset cause
+    write_state(st)
+
+
+def set_pending(slot, meta, max_trials=3):
+    """Fetcher: `slot` holds a verified release (meta: pin, counter, version, env); try it next boot."""
+    st = read_state()
+    if st is None:
+        raise OSError(2)  # installs need a boot state: provision the device first
+    st.setdefault("slots", {})[slot] = meta
+    st["pending"] = slot
+    st["trials"] = 0
+    st["boots"] = 0
+    st["booted"] = None
+    st["max_trials"] = max_trials
+    st["last_failure"] = None
+    write_state(st)
+
+
+def confirm():
+    """The running trial slot is healthy: make it active. Returns True if state changed."""
+    global trial
+    st = read_state()
+    if st is None or not trial or st.get("pending") != selected:
+        return False
+    st["active"] = selected
+    st["pending"] = None
+    st["booted"] = None
+    st["trials"] = 0
+    st["boots"] = 0
+    st["counter"] = (st.get("slots", {}).get(selected) or {}).get("counter", st.get("counter", 0))
+    write_state(st)
+    trial = False
+    return True

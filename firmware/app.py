@@ -18,8 +18,16 @@ def describe_fs():
         return "fs unknown"
 
 
+def start_ota(cfg, idle=None, on_event=None):
+    """OTA (owner: OTA): periodic/commanded checks, installs when idle, trial health."""
+    from firmware import ota
+
+    return ota.start(cfg, idle=idle, on_event=on_event)
+
+
 async def run(cfg):
     print("uPile %s on %s: %s, %d ports" % (VERSION, sys.platform, describe_fs(), cfg["pile"]["ports"]))
+    start_ota(cfg)
     while True:
         await asyncio.sleep(3600)
 

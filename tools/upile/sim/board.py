@@ -277,7 +277,7 @@ class SimBoard:
                 self.console.emit(b"\r\nsim: chip died (signal %d): hard reset\r\n" % -rc)
                 self._restart(HARD)
         if self.chip is not None and self.wdt.expired(now):
-            self.event("wdt_fire", self.wdt.timeout)
+            self.event("wdt_fire", (self.wdt.timeout, self.wdt.last_feed))
             self._restart(WDT)
         if self._wake_at is not None and now >= self._wake_at and self.powered and self.chip is None:
             self._wake_at = None

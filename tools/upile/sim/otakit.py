@@ -140,3 +140,17 @@ class Channel:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def wired_link(board):
+    """Keep the sim chip's IP link up from every boot on, like a board on Ethernet.
+
+    OTA tests exercise the update engine, not link management: until the app's own link
+    manager has brought Wi-Fi up, a chip without this sees no network at all."""
+    def tick(now):
+        net = board.net
+        if board.chip is not None and net.wlan["status"] != 1010:
+            net.wlan.update(status=1010, ip="10.0.0.2", ssid="sim-ap", gw="10.0.0.1")
+            net.push()
+
+    board.loop.call(lambda: board.loop.add_ticker(tick))

@@ -7,17 +7,20 @@ class Watchdog:
     def __init__(self):
         self.timeout = None
         self.deadline = None
+        self.last_feed = None
 
     def arm(self, timeout_ms, now):
         self.timeout = timeout_ms / 1000.0
         self.deadline = now + self.timeout
+        self.last_feed = now
 
     def feed(self, now):
         if self.timeout is not None:
             self.deadline = now + self.timeout
+            self.last_feed = now
 
     def disarm(self):
-        self.timeout = self.deadline = None
+        self.timeout = self.deadline = self.last_feed = None
 
     def expired(self, now):
         return self.deadline is not None and now > self.deadline

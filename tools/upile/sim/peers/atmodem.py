@@ -125,6 +125,8 @@ class AtModem:
                 self._queue(line.encode() + b"\r", 0.0)
             if line:
                 self.commands.append(line)
+                if len(self.commands) > 400:
+                    del self.commands[:200]
                 self._command(line)
 
     # --- faults and scripting

@@ -18,6 +18,17 @@ def describe_fs():
         return "fs unknown"
 
 
+def start_net(cfg, on_event=None):
+    """Connectivity (owner: net): Wi-Fi first, cellular fallback, network time, data budget."""
+    from firmware.net import service
+
+    try:
+        return service.start(cfg, on_event=on_event)
+    except (ValueError, OSError) as e:  # bad net config or no radio: the pile still charges
+        print("net: not started:", e)
+        return None
+
+
 def start_ota(cfg, idle=None, on_event=None):
     """OTA (owner: OTA): periodic/commanded checks, installs when idle, trial health."""
     from firmware import ota
@@ -27,6 +38,7 @@ def start_ota(cfg, idle=None, on_event=None):
 
 async def run(cfg):
     print("uPile %s on %s: %s, %d ports" % (VERSION, sys.platform, describe_fs(), cfg["pile"]["ports"]))
+    start_net(cfg)
     start_ota(cfg)
     while True:
         await asyncio.sleep(3600)

@@ -68,6 +68,7 @@ class LinkManager:
         self._next = {l.kind: time.ticks_ms() for l in self.links}
         self._last_ok = 0
         self._last_probe = 0
+        self._fail_since = None  # first failed probe/report since the backend last answered
         self._stable_since = None
         self._upev = asyncio.Event()
         self._task = None
@@ -102,8 +103,13 @@ class LinkManager:
 
     def report(self, ok):
         """Backend traffic worked (True) or failed (False) on the active link."""
-        if ok and self.active is not None:
+        if self.active is None:
+            return
+        if ok:
             self._last_ok = time.ticks_ms()
+            self._fail_since = None
+        elif self._fail_since is None:
+            self._fail_since = time.ticks_ms()  # probes now confirm every probe_fail_ms
 
     async def wait_up(self):
         await self._upev.wait()
@@ -146,6 +152,9 @@ class LinkManager:
                                  self.cfg["probe_timeout_ms"], self.cfg["probe"] == "http")
         if ok:
             self._last_ok = time.ticks_ms()
+            self._fail_since = None
+        elif self._fail_since is None:
+            self._fail_since = self._last_probe
         return ok
 
     def _set_up(self, link):
@@ -154,6 +163,7 @@ class LinkManager:
         self._fails[link.kind] = 0
         self._stable_since = None
         self._last_ok = time.ticks_ms()
+        self._fail_since = None
         if self.budget is not None:
             self.budget.kind = link.kind
         self._upev.set()
@@ -215,12 +225,14 @@ class LinkManager:
             self._backoff(link)
             return
         now = time.ticks_ms()
-        since_ok = time.ticks_diff(now, self._last_ok)
-        since_probe = time.ticks_diff(now, self._last_probe)
-        if since_ok >= c["probe_ms"] or (since_ok > since_probe and since_probe >= c["probe_fail_ms"]):
-            if not await self._probe(link):
-                since_ok = time.ticks_diff(time.ticks_ms(), self._last_ok)
-        if since_ok >= c["failover_ms"]:
+        if self._fail_since is None:
+            due = time.ticks_diff(now, self._last_ok) >= c["probe_ms"]
+        else:
+            due = time.ticks_diff(now, self._last_probe) >= c["probe_fail_ms"]
+        if due:
+            await self._probe(link)
+        fs = self._fail_since
+        if fs is not None and time.ticks_diff(time.ticks_ms(), fs) >= c["failover_ms"]:
             self._set_down(link, "unreachable")
             await link.down()
             self._backoff(link)  # so the next link in order goes first

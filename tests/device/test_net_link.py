@@ -196,3 +196,18 @@ async def test_modem_hang_while_connected_recovers_by_power_cycle():
     await rec.wait("link_up", "cellular", 15000)
     assert cell.power_cycles == 1 and rig.emu.boots == 2
     await teardown_all(lm, rig)
+
+
+async def test_quiet_healthy_link_is_not_failed_over():
+    # probes only every probe_ms; a quiet period longer than failover_ms is not an outage
+    lm, wlan, rig, cell, world, rec = build(ncfg=net_cfg(probe_ms=500, failover_ms=150))
+    lm.start()
+    await rec.wait("link_up", "wifi")
+    await asyncio.sleep_ms(1200)
+    assert [e for e in rec.events if e[1] == "link_down"] == []
+    assert lm.kind == "wifi" and 2 <= len(world.probes) <= 5, world.probes
+    # a failed backend report makes the probes confirm it, then the switch
+    world.reachable["wifi"] = False
+    lm.report(False)
+    await rec.wait("link_up", "cellular", 3000)
+    await teardown_all(lm, rig)

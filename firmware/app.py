@@ -36,10 +36,31 @@ def start_ota(cfg, idle=None, on_event=None):
     return ota.start(cfg, idle=idle, on_event=on_event)
 
 
+def start_charging(cfg, on_event=None):
+    """Charging (owner: charging): ports board from the pin map, pile restored from its
+    journal (relays open first), control loop as a task. None if the hardware is missing."""
+    try:
+        import fsatomic
+        from firmware.board import pins, ports
+        from firmware.charging.pile import Pile
+
+        path = cfg["charging"]["journal"]
+        fsatomic.mkdirs(path[: path.rfind("/")] or "/")
+        board = ports.Ports(cfg, pins.get(cfg["charging"]["board"]))
+        pile = Pile(cfg, board, on_event=on_event)
+    except (ImportError, ValueError, OSError) as e:  # no UART/machine, bad pin map: keep booting
+        print("charging: not started:", e)
+        return None
+    pile.task = asyncio.create_task(pile.run())
+    print("charging: %d ports, %d bills pending" % (board.n, len(pile.store.pending)))
+    return pile
+
+
 async def run(cfg):
     print("uPile %s on %s: %s, %d ports" % (VERSION, sys.platform, describe_fs(), cfg["pile"]["ports"]))
     start_net(cfg)
-    start_ota(cfg)
+    pile = start_charging(cfg)
+    start_ota(cfg, idle=pile.is_idle if pile else None)
     while True:
         await asyncio.sleep(3600)
 

@@ -76,6 +76,7 @@ SCHEMA = {
     },
     # charging (owner: charging). Defaults from docs/domain.md; times in s unless *_ms.
     "charging": {
+        "board": (str, "esp32-10p", 1, 32),  # pin map in firmware/board/pins.py
         "period_ms": (int, 100, 10, 2000),  # control loop period (meters push every ~50 ms)
         "meter_timeout_ms": (int, 3000, 200, 60000),  # no reading this long: port Faulted
         "relay_check_ms": (int, 300, 20, 5000),  # readback may disagree this long (contact bounce)

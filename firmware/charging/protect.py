@@ -2,8 +2,6 @@
 over-current, voltage), relay readback, power through an open relay, and the pile's
 temperature with a filter (vendors turned theirs off after false trips; we debounce).
 """
-import math
-
 OVER_POWER = "over_power"
 OVER_CURRENT = "over_current"
 
@@ -19,15 +17,6 @@ def reading_trip(c, p_w, i_ma):
 
 def volt_bad(c, v_dv):
     return v_dv > c["volt_max_dv"] or v_dv < c["volt_min_dv"]
-
-
-def ntc_dc(raw_u16, r0, beta, rfix):
-    """NTC between the ADC node and ground, rfix to Vcc: tenths of a degree C, or None."""
-    if raw_u16 <= 0 or raw_u16 >= 65535:
-        return None  # open or shorted sensor
-    r = rfix * raw_u16 / (65535 - raw_u16)
-    inv = 1.0 / 298.15 + math.log(r / r0) / beta
-    return int((1.0 / inv - 273.15) * 10)
 
 
 class TempGuard:

@@ -1,0 +1,38 @@
+"""Pin maps by board name: {board: {key: value}}. Each owner adds its own keys.
+
+Charging keys: relay (GPIO per port) or hc595 (data, clock, latch[, oe]) for shift-register
+relays; relay_fb (readback input per port, optional); meter_uart (UART id), meter_tx,
+meter_rx; meter_mux (select GPIOs of an analog mux putting one meter's TX on meter_rx at a
+time; empty when each port has its own UART); temp_adc (ADC pins of the NTCs);
+led (status LED GPIO, optional).
+"""
+PINS = {
+    # 10-port pile (and the sim board, which plays this PCB): relays on two 74HC595
+    # (data, clock, latch, /OE), contact readback on 10 inputs, the meters' TX lines
+    # multiplexed onto UART2 RX by a CD74HC4067 (4 select lines), two cabinet NTCs
+    "esp32-10p": {
+        "hc595": (13, 14, 15, 12),
+        "relay_fb": (4, 5, 18, 19, 21, 22, 23, 25, 26, 27),
+        "meter_uart": 2,
+        "meter_tx": 17,
+        "meter_rx": 16,
+        "meter_mux": (32, 33, 2, 0),
+        "temp_adc": (36, 39),
+    },
+    # 2-port board: GPIO relays; both meters share UART2 through a 1-bit mux
+    "esp32-2p": {
+        "relay": (25, 26),
+        "relay_fb": (34, 35),
+        "meter_uart": 2,
+        "meter_tx": 17,
+        "meter_rx": 16,
+        "meter_mux": (27,),
+        "temp_adc": (36,),
+    },
+}
+
+
+def get(board):
+    if board not in PINS:
+        raise ValueError("unknown board %r (known: %s)" % (board, ", ".join(sorted(PINS))))
+    return PINS[board]

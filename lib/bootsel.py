@@ -172,11 +172,9 @@ def _pick(st, cause):
             st["trials"] = st.get("trials", 0) + 1
             st["last_failure"] = "reset during trial (cause %d: hang or crash)" % cause
         maxt = st.get("max_trials", 3)
-        st["boots"] = st.get("boots", 0) + 1
+        st["boots"] = st.get("boots", 0) + 1  # for the record: power cuts never roll back
         if st.get("trials", 0) >= maxt:
             _roll_back(st, "failed %d trial boots: %s" % (st["trials"], st.get("last_failure")))
-        elif st["boots"] > 4 * maxt:
-            _roll_back(st, "not confirmed after %d boots" % (st["boots"] - 1))
         else:
             err = verify_slot(pend, (slots.get(pend) or {}).get("pin"))
             if err is None:

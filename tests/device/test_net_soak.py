@@ -1,0 +1,61 @@
+# Soak: flapping Wi-Fi and cellular with short intervals under the default heap limit:
+# memory flat after steady state, every task gone after stop().
+import asyncio
+import gc
+import random
+
+from firmware import config
+from firmware.net.link import LinkManager
+from firmware.net.modem import Modem
+from firmware.net.wifi import Wifi
+from netfakes import FakeWlan, ModemRig, World, modem_cfg, net_cfg, wifi_cfg
+
+
+async def test_flapping_links_hold_memory_flat_and_leave_no_tasks():
+    wlan = FakeWlan({"home": {"key": "secret-2", "rssi": -61, "up": True}})
+    wifi = Wifi(wlan, wifi_cfg(networks=[{"ssid": "home", "key": "secret-2"}]))
+    rig = ModemRig()
+    rig.start()
+    cell = Modem(rig, modem_cfg(apn="cmnet"))
+    world = World()
+    world.links = {"wifi": wifi, "cellular": cell}
+    counts = {"link_up": 0, "link_down": 0}
+
+    def on_event(event, kind, detail):
+        counts[event] += 1
+
+    lm = LinkManager([wifi, cell], net_cfg(failback_ms=150, failover_ms=150, probe_ms=100),
+                     config.defaults()["backend"], probe=world.probe, on_event=on_event)
+    lm.start()
+    random.seed(7)
+
+    async def flap():
+        while True:
+            await asyncio.sleep_ms(100 + random.getrandbits(8))
+            r = random.getrandbits(3)
+            if r < 3:
+                wlan.aps["home"]["up"] = not wlan.aps["home"]["up"]
+            elif r == 3:
+                rig.emu.drop_carrier()
+            elif r == 4:
+                world.reachable["wifi"] = not world.reachable["wifi"]
+            del rig.emu.commands[:]  # the emulator's log, not the firmware's memory
+
+    flapper = asyncio.create_task(flap())
+    await asyncio.sleep_ms(6000)  # warm up: every path taken, buffers at their sizes
+    samples = []
+    for i in range(8):
+        await asyncio.sleep_ms(2500)
+        gc.collect()
+        samples.append(gc.mem_alloc())
+    flapper.cancel()
+    await lm.stop()
+    rig.stop()
+    await asyncio.sleep_ms(50)
+    assert counts["link_up"] >= 20 and counts["link_down"] >= 20, counts
+    # steady state: the later samples do not climb above the first ones
+    assert max(samples[4:]) - max(samples[:4]) < 3072, samples
+    # nothing left running or sleeping or waiting on the UART
+    assert asyncio.core._task_queue.peek() is None
+    assert not asyncio.core._io_queue.map
+    assert not cell.at.running and not cell.isup()

@@ -1,0 +1,141 @@
+"""The sim board's modem Peer, and the firmware riding through a Wi-Fi outage on the sim board."""
+import json
+import socket
+import tempfile
+import threading
+import time
+
+from upile.sim import flashimg
+from upile.sim.board import SimBoard
+from upile.sim.peers.modem import ModemPeer
+
+
+def pump(peer, t, until, step=0.005):
+    out = b""
+    while t < until:
+        t += step
+        out += peer.poll(t) or b""
+    return t, out
+
+
+def test_peer_speaks_at_with_echo_and_enters_data_mode():
+    p = ModemPeer(ready_s=0.1, pwrkey_pin=4)
+    p.on_power(True)
+    t, boot = pump(p, 0.0, 0.5)
+    assert b"RDY" in boot and b"+CPIN: READY" in boot
+    p.on_rx(b"AT\r")
+    t, out = pump(p, t, t + 0.05)
+    assert out == b"AT\r\r\nOK\r\n"  # echo is on after reset
+    p.on_rx(b"ATE0\rAT+CSQ\r")
+    t, out = pump(p, t, t + 0.05)
+    assert out.endswith(b"\r\n+CSQ: 20,99\r\n\r\nOK\r\n")
+    p.on_rx(b'AT+CGDCONT=1,"IP","cmnet"\rATD*99#\r')
+    t, out = pump(p, t, t + 0.05)
+    assert out.endswith(b"CONNECT 150000000\r\n") and p.data_mode
+    p.fault("drop_carrier")
+    t, out = pump(p, t, t + 0.05)
+    assert out == b"\r\nNO CARRIER\r\n" and not p.data_mode
+    assert [up for _, up in p.links] == [True, False]
+
+
+def test_peer_faults_no_sim_denied_and_silent_until_pwrkey():
+    p = ModemPeer(ready_s=0.1, sim="absent", pwrkey_pin=4)
+    p.on_power(True)
+    t, boot = pump(p, 0.0, 0.5)
+    assert b"+CPIN: NOT INSERTED" in boot
+    p.on_rx(b"ATE0\rAT+CMEE=1\rAT+CPIN?\r")
+    t, out = pump(p, t, t + 0.05)
+    assert out.endswith(b"+CME ERROR: 10\r\n")
+    p.set(sim="ready", reg="denied")
+    p.on_rx(b"AT+CEREG?\r")
+    t, out = pump(p, t, t + 0.05)
+    assert b"+CEREG: 0,3" in out
+    p.fault("silent")
+    p.on_rx(b"AT\r")
+    t, out = pump(p, t, t + 0.5)
+    assert out == b""
+    # a short press does nothing to a running module; a long one switches it off
+    p.on_pin(4, 1)
+    t, _ = pump(p, t, t + 0.1)
+    p.on_pin(4, 0)
+    assert p.emu.power == "on"
+    p.on_pin(4, 1)
+    t, _ = pump(p, t, t + 1.2)
+    p.on_pin(4, 0)
+    t, out = pump(p, t, t + 0.05)
+    assert b"POWERED DOWN" in out and p.emu.power == "off"
+    p.on_pin(4, 1)
+    t, _ = pump(p, t, t + 0.2)
+    p.on_pin(4, 0)
+    t, boot = pump(p, t, t + 0.5)
+    assert b"RDY" in boot
+    p.on_rx(b"AT\r")
+    t, out = pump(p, t, t + 0.05)
+    assert out.endswith(b"OK\r\n") and p.emu.boots == 2
+    try:
+        p.set(nonsense=1)
+        raise AssertionError("accepted an unknown setting")
+    except AttributeError:
+        pass
+
+
+def _backend():
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    accepted = []
+
+    def loop():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            accepted.append(time.monotonic())
+            c.close()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return srv, accepted
+
+
+def test_pile_rides_through_a_wifi_outage_on_cellular_and_comes_back():
+    srv, accepted = _backend()
+    cfg = {"wifi": {"networks": [{"ssid": "depot", "key": "secret-123"}]},
+           "backend": {"host": "127.0.0.1", "port": srv.getsockname()[1]},
+           "modem": {"apn": "cmnet"}, "net": {"ntp_host": "", "failback_ms": 4000}}
+    with tempfile.TemporaryDirectory(prefix="upile-net-") as tmp:
+        with SimBoard(tmp) as b:
+            files = flashimg.app_files()
+            files["/config/pile.json"] = json.dumps(cfg).encode()
+            b.install_files(files)
+            modem = ModemPeer(ready_s=1.0)
+            b.attach_uart(2, modem)
+            b.net.add_ap("depot", "secret-123", rssi=-58)
+            b.power_on()
+            b.wait_console(r"link: up on wifi \(-58 dBm\)", timeout=30)
+            assert accepted  # judged by the backend, not by association
+            mark = b.console_mark()
+            t_drop = time.monotonic()
+            b.net.drop("depot")
+            b.wait_console(r"link: up on cellular \(-73 dBm\)", timeout=30, since=mark)
+            took = time.monotonic() - t_drop
+            assert took < 20, took  # default settings; the bench prints the figure
+            assert modem.data_mode and accepted[-1] > t_drop  # the backend answered over PPP
+            state = modem.state()
+            assert state["apn"] == "cmnet" and "ATD*99#" in state["commands"]
+            # carrier lost while connected: redial without a power cycle
+            mark = b.console_mark()
+            modem.fault("drop_carrier")
+            b.wait_console(r"link: up on cellular", timeout=30, since=mark)
+            assert modem.state()["boots"] == 1
+            # Wi-Fi back: stays on cellular until Wi-Fi was stable failback_ms, then hangs up
+            mark = b.console_mark()
+            b.net.restore("depot")
+            t_back = time.monotonic()
+            b.wait_console(r"link: up on wifi", timeout=60, since=mark)
+            assert time.monotonic() - t_back >= 4.0
+            deadline = time.monotonic() + 10
+            while modem.state()["commands"][-1] != "ATH" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not modem.data_mode and modem.state()["commands"][-1] == "ATH"  # hung up
+    srv.close()

@@ -6,13 +6,12 @@ off the curve. The check is cofactorless: encode([S]B - [k]A) must equal the byt
 
 Speed (bigints cost ~1 us per operation under MicroPython): each point's table holds odd
 multiples of P, 2^64 P, 2^128 P and 2^192 P in affine (y+x, y-x, 2dxy) form, so [S]B - [k]A
-is one interleaved (Straus) pass of 64 doublings and ~85 mixed additions driven by the
-width-5 NAFs of S and k. The base point's table is built on first use; a public key's table
+is one interleaved (Straus) pass of 64 doublings and ~93 mixed additions driven by the
+NAFs of S (width 5) and k (width 4). The base point's table is built on first use; a public key's table
 is built the first time it is seen and cached (a device trusts a handful of keys), so the
 per-signature cost is the multiplication, one inversion and SHA-512 of R || A || M.
+Nothing here needs native code; sha512 picks its own fast path.
 """
-import array
-
 from sha512 import sha512
 
 _P = 2**255 - 19
@@ -25,9 +24,10 @@ _BY = 46316835694926478169428394003475163141307993866256225615783033603165251855
 _MASK = 2**255 - 1
 _BANDS = 4  # the scalar is cut into 4 bands of 64 bits
 _BAND = 64
-_W = 5  # NAF width: digits are odd, |d| < 16, so 8 table entries per band
-_TAB = 8
-_CACHE_KEYS = 4  # decompressed public keys kept (their tables: ~10 KB each)
+# NAF widths: digits are odd with |d| < 2^(w-1), so a table band holds 2^(w-2) points.
+_W_BASE = 5  # 8 points per band: the base point's table is built once
+_W_KEY = 4  # 4 points per band: a key's table costs half the heap, ~8 more additions
+_CACHE_KEYS = 4  # public keys whose tables are kept (~4.4 KB each on the 64-bit sim)
 
 _base = None  # the base point's table, built on first use
 _keys = {}  # public key bytes -> table
@@ -69,53 +69,71 @@ def _add(p, q):
     return e * f % _P, g * h % _P, f * g % _P, e * h % _P
 
 
-def _table(x, y):
-    """Odd multiples 1..15 of 2^(64 i) P for each band i, as affine Niels triples."""
-    pts = []
-    q = (x, y, 1, x * y % _P)
-    for band in range(_BANDS):
-        if band:
-            for _ in range(_BAND):
-                q = _add(q, q)
-        two = _add(q, q)
-        m = q
-        for i in range(_TAB):
-            pts.append(m)
-            if i < _TAB - 1:
-                m = _add(m, two)
-    # one inversion for all Z (Montgomery's trick)
+def _tight(v):
+    """A copy of v without the spare digits a big intermediate left (tables stay long)."""
+    return int.from_bytes(v.to_bytes(32, "little"), "little")
+
+
+def _niels(pts):
+    """Extended points -> affine (y+x, y-x, 2dxy), one inversion for all (Montgomery)."""
     n = len(pts)
     pre = [1] * (n + 1)
     for i in range(n):
         pre[i + 1] = pre[i] * pts[i][2] % _P
-    inv = pow(pre[n], _P - 2, _P)
+    inv = _inv(pre[n])
     out = [None] * n
     for i in range(n - 1, -1, -1):
         zi = inv * pre[i] % _P
         inv = inv * pts[i][2] % _P
         px = pts[i][0] * zi % _P
         py = pts[i][1] * zi % _P
-        out[i] = ((py + px) % _P, (py - px) % _P, px * py % _P * _D2 % _P)
-    return [out[b * _TAB:(b + 1) * _TAB] for b in range(_BANDS)]
+        out[i] = (_tight((py + px) % _P), _tight((py - px) % _P), _tight(px * py % _P * _D2 % _P))
+    return out
 
 
-def _naf(k):
-    """Width-5 NAF of k < 2^256: 256 signed digits, least significant first."""
-    out = array.array("b", bytes(257))
+def _table(x, y, w):
+    """Per band i: odd multiples 1, 3, .. 2^(w-1)-1 of 2^(64 i) P, as affine Niels triples.
+
+    Built one band at a time so the big projective intermediates of only 8 points are
+    alive at once (heap peak), at the price of one inversion per band."""
+    tabs = []
+    q = (x, y, 1, x * y % _P)
+    for band in range(_BANDS):
+        if band:
+            for _ in range(_BAND):
+                q = _add(q, q)
+        two = _add(q, q)
+        pts = [q]
+        for _ in range((1 << (w - 2)) - 1):
+            pts.append(_add(pts[-1], two))
+        tabs.append(_niels(pts))
+        pts = two = None
+    return tabs
+
+
+def _naf(k, w, sched, band_tabs):
+    """Width-w NAF of k (< 2^253) into sched: sched[j] gets (table row, digit) for each
+    nonzero digit at bit 64*band + j. Only nonzero digits cost anything."""
+    mask = (1 << w) - 1
+    half = 1 << (w - 1)
     i = 0
     while k:
         if k & 1:
-            d = k & 31
-            if d > 15:
-                d -= 32
+            d = k & mask
+            if d >= half:
+                d -= mask + 1
             k -= d
-            out[i] = d
-            k >>= _W
-            i += _W
+            j = i & 63
+            e = (band_tabs[i >> 6], d)
+            if sched[j] is None:
+                sched[j] = [e]
+            else:
+                sched[j].append(e)
+            k >>= w
+            i += w
         else:
             k >>= 1
             i += 1
-    return out
 
 
 def _key_table(pub):
@@ -125,69 +143,116 @@ def _key_table(pub):
         if a is None:
             return None
         # -A: the pass computes [S]B + [k](-A)
-        t = _table(_P - a[0] if a[0] else 0, a[1])
+        t = _table(_P - a[0] if a[0] else 0, a[1], _W_KEY)
         if len(_keys) >= _CACHE_KEYS:
             _keys.pop(next(iter(_keys)))
         _keys[pub] = t
     return t
 
 
-def _mul2(ns, tb, nk, ta):
-    """[s]B + [k]A' from NAFs and tables: returns projective (X, Y, Z)."""
-    P = _P
+def _inv(z):
+    """z^(p-2) mod p by the ref10 addition chain (254 squarings, 11 multiplications).
+
+    Cheaper than pow() under MicroPython, whose modular pow divides at every step. Values
+    are folded twice at 2^255 (x = lo + 19 hi), which keeps them below 2^256."""
+    M = _MASK
+
+    def sq(x, n):
+        for _ in range(n):
+            x = x * x
+            x = (x & M) + 19 * (x >> 255)
+            x = (x & M) + 19 * (x >> 255)
+        return x
+
+    def mul(x, y):
+        x = x * y
+        x = (x & M) + 19 * (x >> 255)
+        return (x & M) + 19 * (x >> 255)
+
+    z2 = sq(z, 1)
+    z9 = mul(sq(z2, 2), z)
+    z11 = mul(z9, z2)
+    t = mul(sq(z11, 1), z9)  # z^(2^5 - 1)
+    t10 = mul(sq(t, 5), t)  # 2^10 - 1
+    t20 = mul(sq(t10, 10), t10)
+    t = mul(sq(t20, 20), t20)  # 2^40 - 1
+    t50 = mul(sq(t, 10), t10)
+    t100 = mul(sq(t50, 50), t50)
+    t = mul(sq(t100, 100), t100)  # 2^200 - 1
+    t = mul(sq(t, 50), t50)  # 2^250 - 1
+    return mul(sq(t, 5), z11) % _P  # 2^255 - 21 = p - 2
+
+
+def _mul2(sched):
+    """Sum of the scheduled table points times their digits, Horner over 64 bit positions.
+
+    Returns projective (X, Y, Z). Reduction is lazy: a product is folded once at 2^255
+    (x = lo + 19 hi, < 2^280) when it only feeds another product, twice (< 2^256) when it is
+    a coordinate; values may be negative; only the caller reduces mod p."""
+    M = _MASK
     X, Y, Z, E, H = 0, 1, 1, 0, 1  # identity; T = E*H, computed only when an addition needs it
-    top = _BAND - 1
-    while top > 0:
-        j = top
-        if ns[j] or nk[j] or ns[j + 64] or nk[j + 64] or ns[j + 128] or nk[j + 128] or ns[j + 192] or nk[j + 192]:
-            break
-        top -= 1
-    started = False
-    for j in range(top, -1, -1):
-        if started:
+    j = 63
+    while j >= 0 and sched[j] is None:
+        j -= 1
+    first = True
+    while j >= 0:
+        if not first:
             # doubling (RFC 8032 5.1.4, a = -1)
-            a = X * X % P
-            b = Y * Y % P
+            a = X * X
+            a = (a & M) + 19 * (a >> 255)
+            b = Y * Y
+            b = (b & M) + 19 * (b >> 255)
             c = Z * Z
-            c = (c + c) % P
+            c = (c & M) + 19 * (c >> 255)
             H = a + b
             E = X + Y
-            E = (H - E * E) % P
+            E = E * E
+            E = H - ((E & M) + 19 * (E >> 255))
             G = a - b
-            F = c + G
-            X = E * F % P
-            Y = G * H % P
-            Z = F * G % P
-        for band in range(8):
-            if band & 1:
-                d = nk[j + (band >> 1) * 64]
-                if not d:
-                    continue
-                tab = ta[band >> 1]
-            else:
-                d = ns[j + (band >> 1) * 64]
-                if not d:
-                    continue
-                tab = tb[band >> 1]
-            started = True
-            if d > 0:
-                ypx, ymx, t2d = tab[d >> 1]
-            else:
-                ymx, ypx, t2d = tab[(-d) >> 1]
-                t2d = P - t2d
-            # mixed addition with an affine Niels point (Z2 = 1)
-            a = (Y - X) * ymx % P
-            b = (Y + X) * ypx % P
-            c = E * H % P * t2d % P
-            dd = Z + Z
-            E = b - a
-            F = dd - c
-            G = dd + c
-            H = b + a
-            X = E * F % P
-            Y = G * H % P
-            Z = F * G % P
-    return X, Y, Z
+            F = c + c + G
+            X = E * F
+            X = (X & M) + 19 * (X >> 255)
+            X = (X & M) + 19 * (X >> 255)
+            Y = G * H
+            Y = (Y & M) + 19 * (Y >> 255)
+            Y = (Y & M) + 19 * (Y >> 255)
+            Z = F * G
+            Z = (Z & M) + 19 * (Z >> 255)
+            Z = (Z & M) + 19 * (Z >> 255)
+        adds = sched[j]
+        if adds is not None:
+            first = False
+            for tab, d in adds:
+                # mixed addition of an affine Niels point (Z2 = 1); -P swaps y+x/y-x, negates 2dxy
+                c = E * H
+                c = (c & M) + 19 * (c >> 255)
+                if d > 0:
+                    ypx, ymx, t2d = tab[d >> 1]
+                    c = c * t2d
+                else:
+                    ymx, ypx, t2d = tab[(-d) >> 1]
+                    c = -c * t2d
+                c = (c & M) + 19 * (c >> 255)
+                a = (Y - X) * ymx
+                a = (a & M) + 19 * (a >> 255)
+                b = (Y + X) * ypx
+                b = (b & M) + 19 * (b >> 255)
+                G = Z + Z
+                F = G - c
+                G = G + c
+                E = b - a
+                H = b + a
+                X = E * F
+                X = (X & M) + 19 * (X >> 255)
+                X = (X & M) + 19 * (X >> 255)
+                Y = G * H
+                Y = (Y & M) + 19 * (Y >> 255)
+                Y = (Y & M) + 19 * (Y >> 255)
+                Z = F * G
+                Z = (Z & M) + 19 * (Z >> 255)
+                Z = (Z & M) + 19 * (Z >> 255)
+        j -= 1
+    return X % _P, Y % _P, Z % _P
 
 
 def verify(public_key, message, signature):
@@ -211,7 +276,7 @@ def verify(public_key, message, signature):
     if ta is None:
         return False
     if _base is None:
-        _base = _table(_BX, _BY)
+        _base = _table(_BX, _BY, _W_BASE)
     h = sha512(signature[:32])
     h.update(public_key)
     try:
@@ -219,9 +284,11 @@ def verify(public_key, message, signature):
     except TypeError:
         return False
     k = int.from_bytes(h.digest(), "little") % _L
-    x, y, z = _mul2(_naf(s), _base, _naf(k), ta)
+    sched = [None] * _BAND
+    _naf(s, _W_BASE, sched, _base)
+    _naf(k, _W_KEY, sched, ta)
+    x, y, z = _mul2(sched)
     if (y - ry * z) % _P:
         return False  # cheap early reject: y differs, no inversion needed
-    zi = pow(z, _P - 2, _P)
-    x = x * zi % _P
+    x = x * _inv(z) % _P
     return (x & 1) == (r >> 255)

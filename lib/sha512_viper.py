@@ -10,23 +10,15 @@ import struct
 
 import micropython
 
-from sha512 import _K
+from sha512 import _KB
 
 # Round constants as 160 uint32: hi, lo, hi, lo...
-_KA = array.array("I", bytes(640))
-for _i in range(80):
-    _KA[2 * _i] = _K[_i] >> 32
-    _KA[2 * _i + 1] = _K[_i] & 0xFFFFFFFF
-del _i
+_KA = array.array("I", struct.unpack(">160I", _KB))
 _W = array.array("I", bytes(640))  # message schedule, reused (compress never yields)
 
 
 def new_state(iv):
-    st = array.array("I", bytes(64))
-    for i in range(8):
-        st[2 * i] = iv[i] >> 32
-        st[2 * i + 1] = iv[i] & 0xFFFFFFFF
-    return st
+    return array.array("I", struct.unpack(">16I", struct.pack(">8Q", *iv)))
 
 
 def copy_state(st):

@@ -1,0 +1,109 @@
+"""Ed25519 verify and SHA-512 speed under `micropython`, and the heap verification needs.
+
+Run with the venv python (make bench). Signs with `cryptography` on the host, then times
+lib/ed25519.verify inside micropython. Figures are wall-clock on this machine: the mean of
+all runs and the best run of several, since other work on the host adds noise.
+Peak heap = the smallest `-X heapsize` (1 KB steps) at which importing the modules, building
+the base-point and key tables, and verifying a manifest-sized message still succeed.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from mpy import micropython_bin  # noqa: E402
+
+from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
+
+SCRIPT = r"""
+import sys, time, gc, binascii
+import ed25519, sha512
+u = binascii.unhexlify
+pub, sig_short, sig_long = u(sys.argv[1]), u(sys.argv[2]), u(sys.argv[3])
+short = b"upile" * 12
+long = bytes(range(256)) * 16
+mode = sys.argv[4]
+gc.collect()
+base_alloc = gc.mem_alloc()
+if mode == "heap":
+    ok = ed25519.verify(pub, long, sig_long) and ed25519.verify(pub, short, sig_short)
+    print("OK %d" % base_alloc if ok else "BAD")
+    raise SystemExit
+def timed(f, n):
+    t = time.ticks_us()
+    for _ in range(n):
+        f()
+    return time.ticks_diff(time.ticks_us(), t) / n
+t = time.ticks_us()
+ok = ed25519.verify(pub, short, sig_short)
+first = time.ticks_diff(time.ticks_us(), t)
+assert ok
+gc.collect()
+before = gc.mem_alloc()
+ed25519._keys.clear(); ed25519._base = None
+gc.collect()
+ed25519_tables = before - gc.mem_alloc()
+assert ed25519.verify(pub, short, sig_short)
+runs = []
+for _ in range(5):
+    runs.append(timed(lambda: ed25519.verify(pub, short, sig_short), 40))
+longs = [timed(lambda: ed25519.verify(pub, long, sig_long), 20) for _ in range(3)]
+bad = bytearray(sig_short); bad[40] ^= 1
+rej = timed(lambda: ed25519.verify(pub, short, bad), 20)
+data = bytes(16384)
+v = [timed(lambda: sha512.sha512(data).digest(), 5) for _ in range(3)]
+p = timed(lambda: sha512.sha512(data[:2048], portable=True).digest(), 2)
+gc.collect()
+print("first verify (builds base + key tables): %.0f us" % first)
+print("verify, 60-byte message: mean %.0f us, best run %.0f us" % (sum(runs) / len(runs), min(runs)))
+print("verify, 4096-byte message: mean %.0f us, best run %.0f us" % (sum(longs) / len(longs), min(longs)))
+print("reject (bad S, early y check, no inversion): mean %.0f us" % rej)
+print("tables kept after first verify: %d bytes (base point + 1 key)" % ed25519_tables)
+print("sha512 viper=%s: %.1f us per 128-byte block (%.2f MB/s); portable: %.0f us per block"
+      % (sha512.viper_enabled(), min(v) / 128, 16384 / min(v), p / 16))
+"""
+
+
+# What ships: the .mpy tree of `upile build` (make bench builds first); else the sources.
+LIB = ROOT / "build" / "x64" / "lib"
+if not (LIB / "ed25519.mpy").exists():
+    LIB = ROOT / "lib"
+
+
+def run(args, heap):
+    env = dict(os.environ, MICROPYPATH=str(LIB))
+    return subprocess.run([micropython_bin(), "-X", "heapsize=%s" % heap, "-c", SCRIPT] + args,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def main():
+    key = ed25519.Ed25519PrivateKey.generate()
+    from cryptography.hazmat.primitives import serialization
+
+    pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    short, long = b"upile" * 12, bytes(range(256)) * 16
+    args = [pub.hex(), key.sign(short).hex(), key.sign(long).hex()]
+    p = run(args + ["time"], "256K")
+    if p.returncode:
+        sys.exit("bench failed:\n" + p.stdout + p.stderr)
+    print(p.stdout, end="")
+    lo, hi = 8, 96
+    out = run(args + ["heap"], "%dK" % hi).stdout.split()
+    if out[:1] != ["OK"]:
+        sys.exit("verify fails even with %d KB of heap" % hi)
+    code = int(out[1])
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if run(args + ["heap"], "%dK" % mid).stdout.startswith("OK"):
+            hi = mid
+        else:
+            lo = mid + 1
+    print("peak heap: first verify (tables built) + a 4 KB message works with -X heapsize=%dK, not below;"
+          " %.1f KB of that is the interpreter and the imported modules (%s), so verify's own peak is %.1f KB"
+          % (lo, code / 1024, LIB.relative_to(ROOT), lo - code / 1024))
+
+
+if __name__ == "__main__":
+    main()

@@ -225,7 +225,17 @@ class Console:
             code = code.encode()
         start = self.mark()
         self.loop.call(self.to_chip, b"\r\x03\x03\x01")
-        pos = self.wait_bytes(_RAW_BANNER + b"\r\n>", start, timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            # the Unix port flushes tty input when it switches terminal modes (TCSAFLUSH),
+            # so a Ctrl-A that lands in such a switch is lost: ask again (idempotent)
+            try:
+                pos = self.wait_bytes(_RAW_BANNER + b"\r\n>", start, min(0.5, max(0.05, deadline - time.monotonic())))
+                break
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    raise
+                self.loop.call(self.to_chip, b"\x01")
         self.loop.call(self.to_chip, code + b"\x04")
         pos = self.wait_bytes(b"OK", pos, timeout)
         end_out = self.wait_bytes(b"\x04", pos, timeout)
@@ -233,7 +243,12 @@ class Console:
         with self._cond:
             out = bytes(self._text[pos:end_out - 1])
             err = bytes(self._text[end_out:end_err - 2])
+        mark = self.mark()
         self.loop.call(self.to_chip, b"\x02")
+        try:  # back at the friendly prompt before anyone types again (see above)
+            self.wait_bytes(b">>> ", mark, 2.0)
+        except TimeoutError:
+            pass
         if err:
             raise ConsoleError(err.decode("utf-8", "replace").replace("\r\n", "\n"))
         return out.decode("utf-8", "replace").replace("\r\n", "\n")

@@ -58,13 +58,13 @@ def app_tree(out_dir, version, overrides=None, extra=None):
     return out
 
 
-def make(rel_dir, tree, version, counter, key, product=PRODUCT, expires="+30d", kind="app"):
+def make(rel_dir, tree, version, counter, key, product=PRODUCT, expires="+30d", kind="app", created=None):
     """A signed release directory; returns its payload."""
     rel_dir = Path(rel_dir)
     if rel_dir.exists():
         shutil.rmtree(rel_dir)
     return release.make_release(str(tree), kind, version, counter, str(key), product,
-                                release.parse_expires(expires), str(rel_dir))
+                                release.parse_expires(expires, created), str(rel_dir), created=created)
 
 
 def index_text(payload):

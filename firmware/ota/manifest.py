@@ -120,7 +120,11 @@ def _files(p, lim):
             raise ManifestError("duplicate_path", path)
         seen.add(path)
         size = _int(f, "size", 0, lim["max_file_size"], where)
-        off = _int(f, "offset", 0, None, where)
+        off = f.get("offset")
+        if type(off) is not int:
+            raise ManifestError("bad_field", "%soffset: expected an integer, got %r" % (where, off))
+        if off < 0:
+            raise ManifestError("bad_offset", "%s: offset %d is before the bundle" % (path, off))
         _sha(f, where)
         if off + size > bsize:
             raise ManifestError("bad_offset", "%s ends at %d, bundle is %d bytes" % (path, off + size, bsize))

@@ -65,7 +65,7 @@ def _rm(p):
 def add_arguments(p):
     p.add_argument("--port", required=True, help="serial device, socket://host:port, or `sim`")
     p.add_argument("--arch", choices=("x64", "xtensawin"),
-                   help="mpy-cross target (default: x64 for `sim`, xtensawin for a board)")
+                   help="mpy-cross target (default: what the board reports in sys.implementation._mpy)")
     p.add_argument("--src", type=Path, default=paths.ROOT, help="source tree to build (default: this repo)")
     p.add_argument("--wait", type=float, default=60.0,
                    help="seconds to watch the trial boot for confirmation or rollback (0: do not wait)")
@@ -121,7 +121,8 @@ def stage(d, tree, version):
     active = st["active"]
     spare = "b" if active == "a" else "a"
     base_a, base_s = "/slots/" + active, "/slots/" + spare
-    hashes = d.json(devcode.TREE_HASHES % {"dirs": [base_a, base_s]}, timeout=120)
+    dirs = [base_a, base_s]
+    hashes = devcode.parse_tree_hashes(d.exec(devcode.TREE_HASHES % {"dirs": dirs}, timeout=120), dirs)
     have_a, have_s = hashes.get(base_a, {}), hashes.get(base_s, {})
     plan = diff(tree, have_a, have_s)
     d.exec(HELPERS)
@@ -143,7 +144,9 @@ def stage(d, tree, version):
     err = d.json("import json\nprint(json.dumps(bootsel.verify_slot(%r, %r)))" % (spare, pin), timeout=120)
     if err is not None:
         raise UserError("slot %s does not check out after copying (%s): nothing switched" % (spare, err))
-    meta = {"pin": pin, "counter": st.get("counter", 0), "version": version, "env": None}
+    # no "counter": a bench build is no release; bootsel then keeps the installed counter on
+    # confirm and records no counter as rolled back (which would block a real release)
+    meta = {"pin": pin, "version": version, "env": None}
     d.exec("bootsel.set_pending(%r, %r)" % (spare, meta))
     sent = sum(1 for v in plan.values() if v == "send")
     report.append("%d of %d files sent; the rest were already on the board (copied from slot %s or kept)"
@@ -169,6 +172,7 @@ def watch(port, t, wait, max_trials):
 
     deadline = time.monotonic() + wait
     seen = b""
+    shown = 0
     verdict = None
     while verdict is None and time.monotonic() < deadline:
         try:
@@ -184,9 +188,12 @@ def watch(port, t, wait, max_trials):
             time.sleep(0.05)
             continue
         seen += chunk
-        print("  | " + chunk.decode("utf-8", "replace").replace("\r", "").replace("\n", "\n  | "), end="", flush=True)
+        end = seen.rfind(b"\n") + 1
+        if end > shown:
+            for line in seen[shown:end].decode("utf-8", "replace").splitlines():
+                print("  | " + line.rstrip("\r"), flush=True)
+            shown = end
         verdict = settled(seen.decode("utf-8", "replace"), max_trials)
-    print()
     if t is not None:
         t.close()
     if verdict == "rolled back":
@@ -200,23 +207,40 @@ def outcome(port):
         return read_boot_state(d)
 
 
+# native-code architecture in bits 10+ of sys.implementation._mpy (py/persistentcode.h)
+MPY_ARCHES = {2: "x64", 10: "xtensawin"}
+
+
+def board_arch(d):
+    code = d.json("import sys\nprint(sys.implementation._mpy >> 10)")
+    if code not in MPY_ARCHES:
+        raise UserError("the board's native architecture (mpy arch %r) is not one uPile builds for" % code)
+    return MPY_ARCHES[code]
+
+
 def run(args):
-    arch = args.arch or ("x64" if args.port == "sim" else "xtensawin")
+    from mpremote.transport import TransportError
+
     src = args.src.resolve()
     if not (src / "firmware").is_dir():
         raise UserError("%s has no firmware/ folder: not a uPile source tree" % src)
-    tree = factory.app_tree(arch, root=src)
     version = factory.app_version(src) + "+bench"
-    d = Device(args.port)
+    # soft reset into the raw REPL: boot.py runs (slot on sys.path), main.py does not, so the
+    # copy works in a clean heap instead of beside the interrupted app's objects
+    d = Device(args.port, soft_reset=True)
     try:
+        tree = factory.app_tree(args.arch or board_arch(d), root=src)
         spare, report, max_trials = stage(d, tree, version)
         for line in report:
             print(line)
         print("slot %s is pending: the board resets into a trial boot" % spare)
-        # reset into the trial without waiting for an answer: the board is gone at once
-        d.t.exec_raw_no_follow("import machine\nmachine.reset()")
+        # reset into the trial with the plain raw-REPL protocol (code, Ctrl-D) and no wait for
+        # an answer: the board is gone at once, and every line of its trial boot is watched
+        d.t.serial.write(b"import machine\r\nmachine.reset()\r\n\x04")
         d._raw = False
         verdict = watch(args.port, d.t, args.wait, max_trials) if args.wait > 0 else "not watched"
+    except TransportError as e:
+        raise UserError("lost %s during the deploy: %s" % (args.port, str(e).splitlines()[0][:200]))
     finally:
         d.close(restart=False)
     if verdict == "not watched":
@@ -229,8 +253,9 @@ def run(args):
     if st.get("active") == spare and not st.get("pending"):
         print("slot %s confirmed by the app: %s is running" % (spare, version))
         return 0
-    rb = st.get("last_rollback") or {}
-    if rb.get("slot") == spare and not st.get("pending"):
+    if not st.get("pending"):
+        # the app reports and clears last_rollback soon after boot: fall back on last_failure
+        why = (st.get("last_rollback") or {}).get("reason") or st.get("last_failure") or "see the console above"
         raise UserError("the app in slot %s failed its trial and the board rolled back to slot %s: %s"
-                        % (spare, st.get("active"), rb.get("reason")))
+                        % (spare, st.get("active"), why))
     raise UserError("slot %s: unexpected boot state after the trial: %s" % (spare, json.dumps(st)))

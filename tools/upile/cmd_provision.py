@@ -23,7 +23,7 @@ def add_arguments(p):
 
 def provision(port, cfg, restart=True):
     data = json.dumps(cfg, separators=(",", ":")).encode()
-    with Device(port) as d:
+    with Device(port, soft_reset=True) as d:  # a clean heap: the app does not run meanwhile
         d.restart = restart
         d.exec("import binascii\n_cfg=bytearray()")
         for i in range(0, len(data), 384):

@@ -43,13 +43,15 @@ def render(st):
         lines.append("ota state     " + ", ".join("%s=%s" % (k, json.dumps(v)) for k, v in sorted(ota.items())))
     else:
         lines.append("ota state     %s" % _val(ota))
-    slots = st.get("slots") or {}
-    if isinstance(slots, dict):
-        for name in sorted(slots):
-            s = slots[name]
-            if isinstance(s, dict):
-                lines.append("slot %s        version %s, counter %s, %s files" % (
-                    name, s.get("version", "?"), s.get("counter", "?"), s.get("files", "?")))
+    meta = (ota.get("slots") if isinstance(ota, dict) else None) or {}
+    slots = st.get("slots") if isinstance(st.get("slots"), dict) else {}
+    for name in sorted(set(meta) | set(slots)):
+        m, s = meta.get(name) or {}, slots.get(name) or {}
+        role = ("active" if ota.get("active") == name else "pending" if ota.get("pending") == name else "spare") \
+            if isinstance(ota, dict) else "?"
+        lines.append("slot %s        %-7s version %s, counter %s, %s" % (
+            name, role, m.get("version") or s.get("version") or "?", m.get("counter", s.get("counter", "?")),
+            "pinned" if m.get("pin") else "not pinned (factory slot until the app adopts it)"))
     heap, fl = st.get("heap") or {}, st.get("flash") or {}
     lines.append("heap          %s free, %s used" % (_kib(heap.get("free")), _kib(heap.get("used"))))
     lines.append("flash         %s free of %s" % (_kib(fl.get("free")), _kib(fl.get("total"))))

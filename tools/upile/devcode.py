@@ -4,9 +4,10 @@ Small and memory-aware: fixed 512-byte buffers, one file open at a time, output 
 one JSON line (or streamed text for logs), so a 100 KB-heap ESP32 answers as well as the sim.
 """
 
-# Walk a folder tree; print {relative path: [size, sha256 hex]} as one JSON line.
+# Walk folder trees; print one line per file: "F <dir> <size> <sha256 hex> <relative path>"
+# (streamed: nothing proportional to the number of files is held on the board).
 TREE_HASHES = r"""
-import os, json, hashlib, binascii
+import os, hashlib, binascii
 _b = memoryview(bytearray(512))
 def _h(p):
     h = hashlib.sha256()
@@ -17,20 +18,32 @@ def _h(p):
                 break
             h.update(_b[:n])
     return binascii.hexlify(h.digest()).decode()
-def _walk(base, rel, out):
+def _walk(base, rel):
     try:
-        ents = list(os.ilistdir(base + rel))
+        ents = list(os.ilistdir(base + '/' + rel if rel else base))
     except OSError:
-        return out
+        return
     for e in ents:
         r = rel + '/' + e[0] if rel else e[0]
         if e[1] == 0x4000:
-            _walk(base, r, out)
+            _walk(base, r)
         else:
-            out[r] = [os.stat(base + '/' + r)[6], _h(base + '/' + r)]
-    return out
-print(json.dumps({d: _walk(d, '', {}) for d in %(dirs)r}))
+            p = base + '/' + r
+            print('F', base, os.stat(p)[6], _h(p), r)
+for _d in %(dirs)r:
+    _walk(_d, '')
 """
+
+
+def parse_tree_hashes(out, dirs):
+    """{dir: {relative path: [size, sha256 hex]}} from TREE_HASHES output."""
+    res = {d: {} for d in dirs}
+    for line in out.splitlines():
+        parts = line.rstrip("\r").split(" ", 4)
+        if len(parts) == 5 and parts[0] == "F" and parts[1] in res:
+            res[parts[1]][parts[4]] = [int(parts[2]), parts[3]]
+    return res
+
 
 # Status of the pile: everything that can be read without the app's help, plus firmware.diag's
 # live snapshot when the app was running (its objects survive the Ctrl-C that stopped it).

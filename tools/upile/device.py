@@ -7,11 +7,12 @@ main.py again, so the pile goes back to work after `upile status` or `upile logs
 Errors become UserError with one line: port missing or busy, board not answering.
 """
 import json
+import os
 
 from upile.errors import UserError
 from upile.ports import device_url
 
-RAW_REPL_TIMEOUT = 8
+RAW_REPL_TIMEOUT = float(os.environ.get("UPILE_REPL_TIMEOUT", "8"))  # seconds to get the raw REPL
 
 
 class DeviceError(UserError):
@@ -19,7 +20,7 @@ class DeviceError(UserError):
 
 
 class Device:
-    def __init__(self, port, timeout=RAW_REPL_TIMEOUT):
+    def __init__(self, port, timeout=RAW_REPL_TIMEOUT, soft_reset=False):
         from mpremote.transport import TransportError
         from mpremote.transport_serial import SerialTransport
 
@@ -32,22 +33,31 @@ class Device:
         except Exception as e:  # pyserial raises SerialException (an OSError) or ValueError by URL
             raise UserError("cannot open %s: %s" % (self._name(), _first_line(e)))
         self._raw = False
-        self.enter(timeout)
+        self.enter(timeout, soft_reset)
 
     def _name(self):
         return "the sim board (%s)" % self.url if self.port == "sim" else self.port
 
-    def enter(self, timeout=RAW_REPL_TIMEOUT):
-        """Interrupt the app and enter the raw REPL (no soft reset: the state stays as it was)."""
+    def enter(self, timeout=RAW_REPL_TIMEOUT, soft_reset=False):
+        """Interrupt the app and enter the raw REPL. Without `soft_reset` the app's objects stay
+        for inspection; with it the board soft-resets in the raw REPL (boot.py runs, main.py
+        does not), which gives a clean heap for copying files.
+
+        Tried twice: a Ctrl-C that lands while the board is still starting up (before the
+        interpreter handles it) is lost, as on a board that is just resetting."""
         from mpremote.transport import TransportError
 
-        try:
-            self.t.enter_raw_repl(soft_reset=False, timeout_overall=timeout)
-        except (TransportError, OSError) as e:
-            self.close(restart=False)
-            raise UserError("%s is not answering (no raw REPL within %d s): %s"
-                            % (self._name(), timeout, _first_line(e) or "no prompt"))
-        self._raw = True
+        err = None
+        for _ in range(2):
+            try:
+                self.t.enter_raw_repl(soft_reset=soft_reset, timeout_overall=timeout / 2)
+                self._raw = True
+                return
+            except (TransportError, OSError) as e:
+                err = e
+        self.close(restart=False)
+        raise UserError("%s is not answering (no raw REPL within %d s): %s"
+                        % (self._name(), timeout, _first_line(err) or "no prompt"))
 
     def exec(self, code, timeout=30):
         """Run `code` on the board; its printed output as text."""

@@ -46,7 +46,8 @@ def app_tree(arch, root=paths.ROOT):
     """{relative path: bytes} of the compiled app (the tree a slot holds)."""
     from upile.cmd_build import build
 
-    out_dir = Path(build(arch, root=root))
+    # another tree (deploy --src) builds into its own build/, never over this repo's
+    out_dir = Path(build(arch, out=None if root == paths.ROOT else root / "build" / arch, root=root))
     tree = {}
     for rel in paths.app_sources(root):
         mpy = rel[:-3] + ".mpy"
@@ -97,8 +98,17 @@ def files(arch="xtensawin", config=None, keys=None, signer=None, version=None, r
     return out
 
 
+def default_product(root=paths.ROOT):
+    from upile.hostconfig import firmware_config
+
+    return firmware_config().defaults()["pile"]["product"]
+
+
 def initial_ota_state():
-    return {"active": SLOT, "pending": None, "trials": 0, "counter": 0}
+    """lib/bootsel's state for a factory slot: active, not pinned yet (the app adopts it by
+    checking its signed manifest on first boot: firmware/ota/slots.adopt)."""
+    return {"active": SLOT, "pending": None, "trials": 0, "boots": 0, "booted": None, "max_trials": 3,
+            "slots": {}, "counter": 0}
 
 
 def app_version(root=paths.ROOT):

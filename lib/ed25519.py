@@ -186,17 +186,21 @@ def _inv(z):
 def _mul2(sched):
     """Sum of the scheduled table points times their digits, Horner over 64 bit positions.
 
-    Returns projective (X, Y, Z). Reduction is lazy: a product is folded once at 2^255
-    (x = lo + 19 hi, < 2^280) when it only feeds another product, twice (< 2^256) when it is
-    a coordinate; values may be negative; only the caller reduces mod p."""
+    Returns projective (X, Y, Z). Both the doubling and the mixed addition end in E, F, G, H
+    with X = EF, Y = GH, Z = FG (T = EH is computed only when an addition needs it).
+    Reduction is lazy: a product is folded once at 2^255 (x = lo + 19 hi, < 2^280) when it
+    only feeds another product, twice (< 2^256) when it is a coordinate; values may be
+    negative; only the end reduces mod p."""
     M = _MASK
-    X, Y, Z, E, H = 0, 1, 1, 0, 1  # identity; T = E*H, computed only when an addition needs it
-    j = 63
-    while j >= 0 and sched[j] is None:
-        j -= 1
-    first = True
-    while j >= 0:
-        if not first:
+    ops = []  # None = double, else (table band, digit): one flat pass, no nested loops
+    for j in range(_BAND - 1, -1, -1):
+        if ops:
+            ops.append(None)
+        if sched[j] is not None:
+            ops.extend(sched[j])
+    X, Y, Z, E, H = 0, 1, 1, 0, 1  # the identity
+    for op in ops:
+        if op is None:
             # doubling (RFC 8032 5.1.4, a = -1)
             a = X * X
             a = (a & M) + 19 * (a >> 255)
@@ -210,48 +214,36 @@ def _mul2(sched):
             E = H - ((E & M) + 19 * (E >> 255))
             G = a - b
             F = c + c + G
-            X = E * F
-            X = (X & M) + 19 * (X >> 255)
-            X = (X & M) + 19 * (X >> 255)
-            Y = G * H
-            Y = (Y & M) + 19 * (Y >> 255)
-            Y = (Y & M) + 19 * (Y >> 255)
-            Z = F * G
-            Z = (Z & M) + 19 * (Z >> 255)
-            Z = (Z & M) + 19 * (Z >> 255)
-        adds = sched[j]
-        if adds is not None:
-            first = False
-            for tab, d in adds:
-                # mixed addition of an affine Niels point (Z2 = 1); -P swaps y+x/y-x, negates 2dxy
-                c = E * H
-                c = (c & M) + 19 * (c >> 255)
-                if d > 0:
-                    ypx, ymx, t2d = tab[d >> 1]
-                    c = c * t2d
-                else:
-                    ymx, ypx, t2d = tab[(-d) >> 1]
-                    c = -c * t2d
-                c = (c & M) + 19 * (c >> 255)
-                a = (Y - X) * ymx
-                a = (a & M) + 19 * (a >> 255)
-                b = (Y + X) * ypx
-                b = (b & M) + 19 * (b >> 255)
-                G = Z + Z
-                F = G - c
-                G = G + c
-                E = b - a
-                H = b + a
-                X = E * F
-                X = (X & M) + 19 * (X >> 255)
-                X = (X & M) + 19 * (X >> 255)
-                Y = G * H
-                Y = (Y & M) + 19 * (Y >> 255)
-                Y = (Y & M) + 19 * (Y >> 255)
-                Z = F * G
-                Z = (Z & M) + 19 * (Z >> 255)
-                Z = (Z & M) + 19 * (Z >> 255)
-        j -= 1
+        else:
+            # mixed addition of an affine Niels point (Z2 = 1); -P swaps y+x/y-x, negates 2dxy
+            tab, d = op
+            c = E * H
+            c = (c & M) + 19 * (c >> 255)
+            if d > 0:
+                ypx, ymx, t2d = tab[d >> 1]
+                c = c * t2d
+            else:
+                ymx, ypx, t2d = tab[(-d) >> 1]
+                c = -c * t2d
+            c = (c & M) + 19 * (c >> 255)
+            a = (Y - X) * ymx
+            a = (a & M) + 19 * (a >> 255)
+            b = (Y + X) * ypx
+            b = (b & M) + 19 * (b >> 255)
+            G = Z + Z
+            F = G - c
+            G = G + c
+            E = b - a
+            H = b + a
+        X = E * F
+        X = (X & M) + 19 * (X >> 255)
+        X = (X & M) + 19 * (X >> 255)
+        Y = G * H
+        Y = (Y & M) + 19 * (Y >> 255)
+        Y = (Y & M) + 19 * (Y >> 255)
+        Z = F * G
+        Z = (Z & M) + 19 * (Z >> 255)
+        Z = (Z & M) + 19 * (Z >> 255)
     return X % _P, Y % _P, Z % _P
 
 

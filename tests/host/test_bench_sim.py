@@ -130,6 +130,13 @@ def test_logs_print_the_ring_oldest_first(board):
     assert nums and nums == sorted(nums) and nums[-1] == 19 and len(nums) < 20  # bounded ring, newest kept
 
 
+def test_port_sim_finds_the_running_sim_board(board, tmp_path):
+    (tmp_path / "board.json").write_text(json.dumps({"console_port": board.console_port, "pid": os.getpid()}))
+    r = upile("status", "--port", "sim", "--json", env={"UPILE_SIM_DIR": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["running_slot"] == "a"
+
+
 def test_deploy_that_breaks_the_app_rolls_back_then_only_changed_files_are_sent(board, tmp_path):
     src = board.src
     app = src / "firmware" / "app.py"

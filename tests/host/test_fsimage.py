@@ -18,14 +18,14 @@ def test_image_holds_a_factory_fresh_pile_read_alike_by_both_littlefs_readers(tm
     cfg = tmp_path / "pile.json"
     cfg.write_text(json.dumps({"pile": {"id": "PILE-0042", "ports": 12}}))
     out = tmp_path / "vfs.bin"
-    r = upile("fsimage", "--out", out, "--config", cfg, "--arch", "x64", "--size", 0x40000)
+    r = upile("fsimage", "--out", out, "--config", cfg, "--arch", "x64")
     assert r.returncode == 0, r.stderr
     image = out.read_bytes()
-    assert len(image) == 0x40000
+    assert len(image) == 0xF0000
     host = lfsimage.walk_host(image)
     dev, (bsize, blocks, free) = lfsimage.walk_device(image)
     assert host == dev
-    assert bsize == 4096 and blocks == 0x40000 // 4096 and free > 0
+    assert bsize == 4096 and blocks == 0xF0000 // 4096 and free > 0
     for path in ("/boot.py", "/main.py", "/lib/fsatomic.mpy", "/lib/log.mpy", "/slots/a/firmware/app.mpy",
                  "/slots/a/firmware/config.mpy", "/slots/a/lib/journal.mpy", "/config/pile.json", "/ota/state.json"):
         assert path in host, path
@@ -36,7 +36,7 @@ def test_config_in_the_image_is_what_the_firmware_loader_reads(tmp_path):
     cfg = tmp_path / "pile.json"
     cfg.write_text(json.dumps({"pile": {"id": "PILE-0099", "ports": 16}}))
     out = tmp_path / "vfs.bin"
-    assert upile("fsimage", "--out", out, "--config", cfg, "--arch", "x64", "--size", 0x40000).returncode == 0
+    assert upile("fsimage", "--out", out, "--config", cfg, "--arch", "x64").returncode == 0
     script = tmp_path / "load.py"
     script.write_text(
         "import sys, vfs\n"

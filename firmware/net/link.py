@@ -72,6 +72,8 @@ class LinkManager:
         self._stable_since = None
         self._upev = asyncio.Event()
         self._task = None
+        self._lost = None  # kind of the link that just dropped
+        self._fb_task = None  # the preferred link's join while on a fallback: never blocks supervision
 
     # --- public
     @property
@@ -88,6 +90,7 @@ class LinkManager:
 
     async def stop(self):
         """Stop supervising and take every link down (tests, shutdown)."""
+        self._cancel_failback()
         t, self._task = self._task, None
         if t is not None:
             t.cancel()
@@ -170,7 +173,14 @@ class LinkManager:
         _log.info("up on %s (%s dBm)", link.kind, link.signal())
         self._emit("link_up", link.kind, {"signal": link.signal()})
 
+    def _cancel_failback(self):
+        t, self._fb_task = self._fb_task, None
+        if t is not None and not t.done():
+            t.cancel()
+            self._backoff(self.links[0])  # it had not joined yet: counts as a failed try
+
     def _set_down(self, link, reason):
+        self._cancel_failback()
         self.active = None
         self.state = "down"
         self._upev.clear()
@@ -198,7 +208,14 @@ class LinkManager:
         return False
 
     async def _connect_any(self):
-        for link in self.links:
+        # configured order, except: a link that just dropped goes after the other healthy
+        # ones (fail over at once), and links that keep failing go last (a dropped carrier
+        # redials at once instead of waiting out a Wi-Fi join timeout)
+        f, lost = self._fails, self._lost
+        cands = [l for l in self.links if not f[l.kind] and l.kind != lost]
+        cands += [l for l in self.links if l.kind == lost and not f[l.kind]]
+        cands += [l for l in self.links if f[l.kind]]
+        for link in cands:
             if not self._due(link):
                 continue
             if link.hold_ms():
@@ -206,6 +223,7 @@ class LinkManager:
                 continue
             self.state = "connecting"
             if await self._attempt(link):
+                self._lost = None
                 self._set_up(link)
                 return
             _log.info("%s attempt %d failed: %s", link.kind, self.attempts[link.kind], link.reason)
@@ -222,7 +240,9 @@ class LinkManager:
             reason = link.lost_reason() if hasattr(link, "lost_reason") else "lost"
             self._set_down(link, reason)
             await link.down()
-            self._backoff(link)
+            # it worked until now: retry it at once, not as a failing link
+            self._next[link.kind] = time.ticks_ms()
+            self._lost = link.kind
             return
         now = time.ticks_ms()
         if self._fail_since is None:
@@ -242,15 +262,21 @@ class LinkManager:
 
     async def _failback(self, current):
         pref = self.links[0]
-        if not pref.isup():
-            self._stable_since = None
-            if not self._due(pref) or pref.hold_ms():
+        t = self._fb_task
+        if t is not None:
+            if not t.done():
                 return
-            self.attempts[pref.kind] += 1
-            if not await pref.up():
+            self._fb_task = None
+            if not await t:
                 await pref.down()
                 self._backoff(pref)
                 return
+        if not pref.isup():
+            self._stable_since = None
+            if self._due(pref) and not pref.hold_ms():
+                self.attempts[pref.kind] += 1
+                self._fb_task = asyncio.create_task(pref.up())
+            return
         now = time.ticks_ms()
         if self._stable_since is None:
             self._stable_since = now

@@ -30,10 +30,15 @@ def keyid(public_key):
     return binascii.hexlify(hashlib.sha256(bytes(public_key)).digest()).decode()[:16]
 
 
+def pae_header(payload_type, payload_len):
+    """PAE without the payload: PAE = pae_header(type, len(payload)) + payload."""
+    t = payload_type.encode() if isinstance(payload_type, str) else bytes(payload_type)
+    return b"DSSEv1 %d %s %d " % (len(t), t, payload_len)
+
+
 def pae(payload_type, payload):
     """Pre-Authentication Encoding: the bytes the signatures cover."""
-    t = payload_type.encode() if isinstance(payload_type, str) else bytes(payload_type)
-    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), bytes(payload))
+    return pae_header(payload_type, len(payload)) + bytes(payload)
 
 
 def _b64(s, what):
@@ -43,8 +48,11 @@ def _b64(s, what):
         raw = binascii.a2b_base64(s)
     except ValueError:
         raise DsseError("bad_envelope", what + " is not base64")
-    # a2b_base64 skips stray characters: only the canonical encoding is accepted
-    if binascii.b2a_base64(raw)[:-1] != s.encode():
+    # a2b_base64 skips stray characters: a canonical encoding has exactly the length of its
+    # bytes' encoding and the same last quantum (no copy of the whole text is made)
+    n = len(raw)
+    k = n % 3 or 3
+    if len(s) != 4 * ((n + 2) // 3) or (n and binascii.b2a_base64(raw[n - k:])[:4] != s[-4:].encode()):
         raise DsseError("bad_envelope", what + " is not canonical base64")
     return raw
 
@@ -96,8 +104,8 @@ def verify(data, keyring, threshold=1, payload_type=None, max_size=MAX_ENVELOPE)
         pub = keyring.get(kid)
         if pub is None or kid in good:
             continue
-        if msg is None:
-            msg = pae(ptype, payload)
+        if msg is None:  # PAE in two pieces: the payload is never copied
+            msg = (pae_header(ptype, len(payload)), payload)
         if ed25519.verify(pub, msg, sig):
             good.append(kid)
             if len(good) >= threshold:

@@ -192,63 +192,70 @@ def _mul2(sched):
     only feeds another product, twice (< 2^256) when it is a coordinate; values may be
     negative; only the end reduces mod p."""
     M = _MASK
-    ops = []  # None = double, else (table band, digit): one flat pass, no nested loops
-    for j in range(_BAND - 1, -1, -1):
-        if ops:
-            ops.append(None)
-        if sched[j] is not None:
-            ops.extend(sched[j])
     X, Y, Z, E, H = 0, 1, 1, 0, 1  # the identity
-    for op in ops:
-        if op is None:
-            # doubling (RFC 8032 5.1.4, a = -1)
-            a = X * X
-            a = (a & M) + 19 * (a >> 255)
-            b = Y * Y
-            b = (b & M) + 19 * (b >> 255)
-            c = Z * Z
-            c = (c & M) + 19 * (c >> 255)
-            H = a + b
-            E = X + Y
-            E = E * E
-            E = H - ((E & M) + 19 * (E >> 255))
-            G = a - b
-            F = c + c + G
-        else:
-            # mixed addition of an affine Niels point (Z2 = 1); -P swaps y+x/y-x, negates 2dxy
-            tab, d = op
-            c = E * H
-            c = (c & M) + 19 * (c >> 255)
-            if d > 0:
-                ypx, ymx, t2d = tab[d >> 1]
-                c = c * t2d
+    started = False
+    for j in range(_BAND - 1, -1, -1):
+        seq = sched[j]
+        if seq is None:
+            if not started:
+                continue
+            seq = ()
+        i = -1 if started else 0  # step -1 is this position's doubling
+        started = True
+        while i < len(seq):
+            if i < 0:
+                # doubling (RFC 8032 5.1.4, a = -1)
+                a = X * X
+                a = (a & M) + 19 * (a >> 255)
+                b = Y * Y
+                b = (b & M) + 19 * (b >> 255)
+                c = Z * Z
+                c = (c & M) + 19 * (c >> 255)
+                H = a + b
+                E = X + Y
+                E = E * E
+                E = H - ((E & M) + 19 * (E >> 255))
+                G = a - b
+                F = c + c + G
             else:
-                ymx, ypx, t2d = tab[(-d) >> 1]
-                c = -c * t2d
-            c = (c & M) + 19 * (c >> 255)
-            a = (Y - X) * ymx
-            a = (a & M) + 19 * (a >> 255)
-            b = (Y + X) * ypx
-            b = (b & M) + 19 * (b >> 255)
-            G = Z + Z
-            F = G - c
-            G = G + c
-            E = b - a
-            H = b + a
-        X = E * F
-        X = (X & M) + 19 * (X >> 255)
-        X = (X & M) + 19 * (X >> 255)
-        Y = G * H
-        Y = (Y & M) + 19 * (Y >> 255)
-        Y = (Y & M) + 19 * (Y >> 255)
-        Z = F * G
-        Z = (Z & M) + 19 * (Z >> 255)
-        Z = (Z & M) + 19 * (Z >> 255)
+                # mixed addition of an affine Niels point (Z2 = 1); -P swaps y+x/y-x, negates 2dxy
+                tab, d = seq[i]
+                c = E * H
+                c = (c & M) + 19 * (c >> 255)
+                if d > 0:
+                    ypx, ymx, t2d = tab[d >> 1]
+                    c = c * t2d
+                else:
+                    ymx, ypx, t2d = tab[(-d) >> 1]
+                    c = -c * t2d
+                c = (c & M) + 19 * (c >> 255)
+                a = (Y - X) * ymx
+                a = (a & M) + 19 * (a >> 255)
+                b = (Y + X) * ypx
+                b = (b & M) + 19 * (b >> 255)
+                G = Z + Z
+                F = G - c
+                G = G + c
+                E = b - a
+                H = b + a
+            i += 1
+            X = E * F
+            X = (X & M) + 19 * (X >> 255)
+            X = (X & M) + 19 * (X >> 255)
+            Y = G * H
+            Y = (Y & M) + 19 * (Y >> 255)
+            Y = (Y & M) + 19 * (Y >> 255)
+            Z = F * G
+            Z = (Z & M) + 19 * (Z >> 255)
+            Z = (Z & M) + 19 * (Z >> 255)
     return X % _P, Y % _P, Z % _P
 
 
 def verify(public_key, message, signature):
-    """True only for a valid RFC 8032 Ed25519 signature; False for anything else."""
+    """True only for a valid RFC 8032 Ed25519 signature; False for anything else.
+
+    message may also be a tuple of bytes-like pieces, signed as their concatenation, so a
+    caller never has to join a large message in RAM (dsse does this for PAE)."""
     global _base
     try:
         if len(public_key) != 32 or len(signature) != 64:
@@ -272,7 +279,11 @@ def verify(public_key, message, signature):
     h = sha512(signature[:32])
     h.update(public_key)
     try:
-        h.update(message)
+        if isinstance(message, tuple):
+            for part in message:
+                h.update(part)
+        else:
+            h.update(message)
     except TypeError:
         return False
     k = int.from_bytes(h.digest(), "little") % _L

@@ -127,6 +127,13 @@ def test_mutable_buffers_and_memoryviews_are_accepted():
     assert ed25519.verify(bytearray(pk), memoryview(m), memoryview(bytearray(s)))
 
 
+def test_message_in_pieces_is_their_concatenation():
+    pk, m, s = [u(x) for x in RFC8032[3]]
+    assert ed25519.verify(pk, (m[:5], memoryview(m)[5:60], b"", m[60:]), s)
+    assert not ed25519.verify(pk, (m[:5], m[6:]), s)
+    assert not ed25519.verify(pk, (m, 5), s)
+
+
 def test_key_cache_is_bounded():
     for pk, m, s in RFC8032:
         assert ed25519.verify(u(pk), u(m), u(s))

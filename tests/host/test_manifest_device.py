@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "lib"))
+sys.path.append(str(ROOT / "lib"))  # last: lib/http.py must not shadow the stdlib
 from mpy import run_mpy  # noqa: E402
 import dsse  # noqa: E402  (PAE is the same code on both sides)
 
@@ -142,6 +142,8 @@ CASES = [
     ("other payloadType", dict(env=envelope(app_payload(), ptype="text/plain")), "bad_envelope"),
     ("payload not base64", dict(env=json.dumps({"payloadType": PTYPE, "payload": "e30", "signatures": [{"keyid": "x", "sig": "AA=="}]})), "bad_envelope"),
     ("payload with junk in base64", dict(env=json.dumps({"payloadType": PTYPE, "payload": "e3!0", "signatures": [{"keyid": "x", "sig": "AA=="}]})), "bad_envelope"),
+    ("payload base64 with a stray newline", dict(env=json.dumps({"payloadType": PTYPE, "payload": "e3\n0=", "signatures": [{"keyid": "x", "sig": "AA=="}]})), "bad_envelope"),
+    ("payload base64 with non-zero padding bits", dict(env=json.dumps({"payloadType": PTYPE, "payload": "e31=", "signatures": [{"keyid": "x", "sig": "AA=="}]})), "bad_envelope"),
     ("no signatures", dict(env=json.dumps({"payloadType": PTYPE, "payload": "e30=", "signatures": []})), "bad_envelope"),
     ("signature without keyid", dict(env=json.dumps({"payloadType": PTYPE, "payload": "e30=", "signatures": [{"sig": "AA=="}]})), "bad_envelope"),
     ("envelope too large", dict(env=envelope(app_payload()), pad=21000), "too_large"),

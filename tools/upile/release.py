@@ -27,10 +27,13 @@ DEFAULT_DAYS = 365
 
 
 def _device_modules():
-    """Import the device's dsse and manifest modules (they also run on CPython)."""
+    """Import the device's dsse and manifest modules (they also run on CPython).
+
+    lib/ goes to the END of sys.path: it holds device modules (e.g. http.py) whose names
+    must not shadow the standard library's."""
     for p in (str(paths.ROOT / "lib"), str(paths.ROOT)):
         if p not in sys.path:
-            sys.path.insert(0, p)
+            sys.path.append(p)
     import dsse
     from firmware.ota import manifest
 

@@ -31,6 +31,7 @@ _CACHE_KEYS = 4  # public keys whose tables are kept (~4.4 KB each on the 64-bit
 
 _base = None  # the base point's table, built on first use
 _keys = {}  # public key bytes -> table
+_sched = [None] * _BAND  # per bit position: the additions to do there (see _naf)
 
 
 def _decode(s):
@@ -287,10 +288,14 @@ def verify(public_key, message, signature):
     except TypeError:
         return False
     k = int.from_bytes(h.digest(), "little") % _L
-    sched = [None] * _BAND
+    sched = _sched  # reused: a 64-slot list is a 512-byte block a fragmented heap may lack
+    for j in range(_BAND):
+        sched[j] = None  # (again: a MemoryError in an earlier call may have left entries)
     _naf(s, _W_BASE, sched, _base)
     _naf(k, _W_KEY, sched, ta)
     x, y, z = _mul2(sched)
+    for j in range(_BAND):
+        sched[j] = None  # all None between calls; holds no table alive
     if (y - ry * z) % _P:
         return False  # cheap early reject: y differs, no inversion needed
     x = x * _inv(z) % _P

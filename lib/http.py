@@ -229,8 +229,13 @@ class Response:
         return n
 
     async def read(self, limit):
-        """The whole body as bytes: for small documents only (at most `limit` bytes)."""
+        """The whole body (bytes-like): for small documents only (at most `limit` bytes)."""
         self._limit = limit if self._limit is None else min(limit, self._limit)
+        if self.length is not None:  # one allocation of the announced size: no regrowth
+            out = bytearray(self.length)
+            if await self.fill(out) != self.length:
+                raise HTTPError("short_body", "closed after %d body bytes" % self.got)
+            return out
         out = bytearray()
         chunk = bytearray(512)
         while True:

@@ -112,6 +112,10 @@ class Ota:
     def _unhandled(self, loop, ctx):
         e = ctx.get("exception")
         _log.error("unhandled exception in a task: %r", e)
+        if e is not None:
+            import sys
+
+            sys.print_exception(e)
         if bootsel.trial or self._image_trial():
             bootsel.record_failure(repr(e))
             if self.system:
@@ -196,7 +200,15 @@ class Ota:
             attempt = 0
             while True:
                 try:
-                    return await self._attempt(f, install)
+                    try:
+                        return await self._attempt(f, install)
+                    except MemoryError as e:  # fragmented heap: free what we can, try again later
+                        import gc
+                        import sys
+
+                        sys.print_exception(e)
+                        gc.collect()
+                        raise fetcher.FetchError("no_memory", "heap exhausted during the update")
                 except fetcher.FetchError as e:
                     self.emit("DownloadFailed", e.reason, None, detail=e.detail, attempt=attempt)
                     if not e.transient or attempt >= self.cfg["retries"]:

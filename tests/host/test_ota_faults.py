@@ -15,7 +15,8 @@ V2 = {"firmware/ota_pad1.py": pad_module(20000, 1), "firmware/ota_pad2.py": pad_
 
 def _case(kind, work):
     p = Pile(work / kind, {"v1": ("1.0.0", 1, None, {}), "v2": ("2.0.0", 2, V2, {})},
-             ota={"retries": 1, "timeout_s": 2, "check_s": 5, "jitter_s": 1})
+             ota={"retries": 1, "timeout_s": 2, "check_s": 5, "jitter_s": 1},
+             heap="1M")  # with the whole app running, dsse.parse hit MemoryError at 512K (docs/ota.md)
     try:
         p.board.power_on()
         pos = p.wait(r"uPile 1\.0\.0 on")

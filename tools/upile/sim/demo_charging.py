@@ -1,33 +1,121 @@
-"""`make sim` scene: two bikes charging, one stops when full, one when its budget is used.
+"""`make sim` scene: two bikes charge on the running sim pile, driven through its service
+port as a field engineer would: one stops when full, one when its prepaid budget is used.
 
-run(board, say) is called by the demo (tools/upile/sim/demo.py). The story runs the real
-charging code in a micropython process over the sim physics (simulated minutes pass in
-about a second). The firmware on `board` also starts its pile at boot (its console says
-"charging: N ports"); driving that one needs a command path into the running app, which
-arrives with the OCPP layer.
+The OTA story's board (tools/upile/sim/demo.py) calls attach(board) before power-on: it
+plugs the meters' peer (the sim physics) on UART 2 and the technician's cable on the
+service UART 1, and returns the device config this scene needs. Every threshold is config
+(written to /config/pile.json with the rest of the demo's config): no clock tricks, the
+bikes charge in real time; the full one is a tiny battery so the story fits in ~30 s.
 """
-import os
-import subprocess
+import time
 
 from upile import paths
+from upile.sim.peers.meter import MeterPeer
+from upile.sim.peers.service import ServicePeer, ServiceTimeout
+
+BOARD = "esp32-10p"
+SERVICE_UART = 1
+METER_UART = 2
+# device config of this scene (merged into /config/pile.json by the caller)
+CONFIG = {
+    # full: below 50 % of the session's power for 10 s, after 5 s of charging, 3 s trickle
+    "charging": {"board": BOARD, "full_pct": 50, "full_s": 10, "full_min_s": 5, "float_s": 3},
+    "tariff": {"mode": "time", "unit_fen": 100, "unit_min": 1},  # 1 yuan per minute (demo price)
+    # the sim ignores UART pins; a 10-port PCB needs a maintenance header in its pin map
+    "service": {"enabled": True, "uart": SERVICE_UART, "baud": 115200, "tx": 1, "rx": 3},
+    "modem": {"enabled": False},  # the OTA board is wired; its modem would share the meters' UART 2
+}
+BIKES = (
+    (3, "plug 3 300 1 0.5", "start 3 money 100 app-1001", "small battery half full, prepaid 100 fen"),
+    (7, "plug 7 250 600 0.2", "start 7 money 20 app-1002", "big battery nearly empty, prepaid 20 fen"),
+)
+
+_peers = {}
 
 
-def run(board=None, say=print):
-    import sys
+def board_pins(board=BOARD):
+    """The firmware's own pin map (firmware/board/pins.py, loaded from its file)."""
+    import importlib.util
 
-    sys.path.insert(0, str(paths.ROOT / "tests"))
-    from mpy import device_path, micropython_bin
+    spec = importlib.util.spec_from_file_location("_upile_fw_pins", paths.ROOT / "firmware" / "board" / "pins.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.get(board)
 
-    if board is not None:
-        text = board.console_text()
-        line = [l for l in text.splitlines() if l.startswith("charging:")]
-        say("chip: %s" % (line[-1] if line else "charging not started on the sim chip"))
-    env = dict(os.environ, MICROPYPATH=device_path(paths.ROOT / "tools" / "upile" / "sim"), UPILE_TMP="/tmp")
-    p = subprocess.run([micropython_bin(), str(paths.ROOT / "tools" / "upile" / "sim" / "demo_charging_chip.py")],
-                       cwd="/tmp", env=env, capture_output=True, text=True, timeout=120)
-    for l in p.stdout.splitlines():
-        if " I charging" not in l:
-            say(l)
-    if p.returncode:
-        say("charging demo failed: " + p.stderr[-500:])
-    return p.returncode
+
+def attach(board, n=10):
+    """Before power-on: meters (physics) and service cable on `board`; returns CONFIG."""
+    meter = MeterPeer(board_pins(), n=n)
+    svc = ServicePeer()
+    board.attach_uart(METER_UART, meter)
+    board.attach_uart(SERVICE_UART, svc)
+    _peers[id(board)] = (meter, svc)
+    return CONFIG
+
+
+def peers(board):
+    """(MeterPeer, ServicePeer) attached to `board` by attach()."""
+    return _peers[id(board)]
+
+
+def _fmt(ev):
+    """One readable line of an `evt` line."""
+    w = ev.split()
+    kv = dict(x.split("=", 1) for x in w if "=" in x)
+    if w[0] == "status":
+        why = kv.get("cause")
+        return "port %s: %s -> %s%s" % (w[1], kv.get("prev"), w[2], " (%s)" % why if why != "-" else "")
+    if w[0] == "started":
+        return "port %s: session %s started, %s %s, tag %s" % (w[1], kv["id"], kv["kind"], kv["amount"], kv["tag"])
+    if w[0] == "bill":
+        return "port %s: session %s stopped: %s/%s" % (w[1], kv["id"], kv["reason"], kv["cause"])
+    return ev
+
+
+def _bill(line):
+    kv = dict(x.split("=", 1) for x in line.split() if "=" in x)
+    return ("bill %s port %s (%s %s): %.2f Wh in %s s, cost %s fen, refund %s fen, stop %s/%s"
+            % (kv["id"], kv["port"], kv["kind"], kv["amount"], int(kv["mwh"]) / 1000.0, kv["s"], kv["fen"],
+               kv["refund"], kv["reason"], kv["cause"]))
+
+
+def run(board, say=print, timeout=50.0):
+    if id(board) not in _peers:
+        say("charging: no peers attached (call demo_charging.attach(board) before power_on)")
+        return 1
+    meter, svc = _peers[id(board)]
+    t0 = time.monotonic()
+    try:
+        say("service port: " + svc.ok("status", timeout=30))
+        for port, plug, start, what in BIKES:
+            meter.command(plug)
+            say("bike on port %d: %s; technician types '%s' -> %s" % (port, what, start, svc.ok(start)))
+        stopped = 0
+        while stopped < len(BIKES):
+            left = timeout - (time.monotonic() - t0)
+            ev = svc.next_event(left) if left > 0 else None
+            if ev is None:
+                raise ServiceTimeout("sessions still running after %.0f s" % timeout)
+            say("  %5.1fs %s" % (time.monotonic() - t0, _fmt(ev)))
+            stopped += ev.startswith("bill ")
+        time.sleep(0.3)
+        while True:  # the ports' last transitions (Finishing -> Available)
+            ev = svc.next_event(0.5)
+            if ev is None:
+                break
+            say("  %5.1fs %s" % (time.monotonic() - t0, _fmt(ev)))
+        bills = svc.command("bills")
+        say("pending bills: %d" % (len(bills) - 1))
+        for line in bills[1:]:
+            port = int(line.split("port=", 1)[1].split()[0])
+            truth = meter.plant.ports[port - 1].energy_wh
+            say("  %s (sim meter saw %.2f Wh)" % (_bill(line[3:]), truth))
+            sid = line.split("id=", 1)[1].split()[0]
+            svc.ok("ack " + sid)
+        closed = [i + 1 for i, p in enumerate(meter.plant.ports) if p.contact()]
+        say("bills acked (%s); relays closed: %s; %s" % (svc.command("bills")[0], closed or "none",
+                                                         svc.ok("status")))
+        return 0
+    except (ServiceTimeout, RuntimeError) as e:
+        say("charging scene FAILED: %s" % e)
+        return 1

@@ -1,0 +1,282 @@
+# The service port's line protocol over a fake stream, on a real Pile (fake ports board over
+# the sim physics, fake clock): every command, bad input, event push, the command hook.
+import asyncio
+
+from chgsim import Rig, physics
+from firmware import config, service
+from firmware.events import Hub
+
+
+class FakeStream:
+    """What the technician's terminal would see; feed() types, close() unplugs."""
+
+    def __init__(self):
+        self.inp = bytearray()
+        self.out = bytearray()
+        self.closed = False
+        self.ev = asyncio.Event()
+        self.reads = 0
+
+    def feed(self, data):
+        self.inp += data
+        self.ev.set()
+
+    def close(self):
+        self.closed = True
+        self.ev.set()
+
+    async def read(self, n):
+        self.reads += 1
+        while not self.inp:
+            if self.closed:
+                return b""
+            self.ev.clear()
+            await self.ev.wait()
+        out = bytes(self.inp[:n])
+        self.inp = self.inp[n:]
+        return out
+
+    def write(self, b):
+        self.out += b
+
+    async def drain(self):
+        await asyncio.sleep_ms(0)
+
+    def lines(self, since=0):
+        return [l for l in bytes(self.out[since:]).decode().split("\r\n") if l]
+
+
+class Port:
+    def __init__(self, pile=None):
+        self.hub = Hub()
+        self.rig = None
+        if pile is None:
+            self.rig = Rig(n=2)
+            self.rig.pile.on_event = self.hub
+            pile = self.rig.pile
+        self.svc = service.Service(pile, version="9.9.9")
+        self.hub.subscribe(self.svc.event)
+        self.s = FakeStream()
+        self.task = asyncio.create_task(self.svc.serve(self.s))
+
+    async def settle(self):
+        for _ in range(20):
+            await asyncio.sleep_ms(0)
+
+    async def cmd(self, line):
+        """Reply lines (ok/err, with continuation lines) to one line typed at the port:
+        whatever came out once the input is consumed and the port stayed quiet 10 ms."""
+        mark = len(self.s.out)
+        self.s.feed(line if isinstance(line, bytes) else line.encode() + b"\r\n")
+        quiet, last = 0, -1
+        while quiet < 10:
+            await asyncio.sleep_ms(1)
+            if self.s.inp or len(self.s.out) != last:
+                quiet, last = 0, len(self.s.out)
+            else:
+                quiet += 1
+        return [l for l in self.s.lines(mark) if not l.startswith("evt ")]
+
+    def events(self):
+        return [l for l in self.s.lines() if l.startswith("evt ")]
+
+    async def close(self):
+        self.s.close()
+        await self.settle()
+        self.task.cancel()
+
+
+def fields(line):
+    return dict(w.split("=", 1) for w in line.split() if "=" in w)
+
+
+async def test_status_start_info_stop_bills_ack():
+    p = Port()
+    r = await p.cmd("status")
+    assert r == ["ok version=9.9.9 ports=2 idle=1 1=Available 2=Available"]
+    assert await p.cmd("help") == ["ok ack bills help info start status stop"]
+    p.rig.plant.ports[0].plug(physics.Bike(cc_w=300))
+    r = await p.cmd("start 1 time 30 card-7")
+    assert r[0].startswith("ok id=") and fields(r[0])["port"] == "1", r
+    sid = fields(r[0])["id"]
+    p.rig.run(20)
+    r = await p.cmd("info 1")
+    f = fields(r[0])
+    assert r[0].startswith("ok port=1 ") and f["status"] == "Charging" and f["id"] == sid and f["kind"] == "time"
+    assert 250 <= int(f["p_w"]) <= 310 and int(f["mwh"]) > 0, r
+    r = await p.cmd("status")
+    assert "idle=0 1=Charging 2=Available" in r[0]
+    r = await p.cmd("stop 1")
+    f = fields(r[0])
+    assert f["id"] == sid and f["reason"] == "Local" and f["cause"] == "service" and f["tag"] == "card-7"
+    assert int(f["mwh"]) > 0 and f["kind"] == "time" and f["amount"] == "30"
+    r = await p.cmd("bills")
+    assert r[0] == "ok bills more=1" and len(r) == 2 and fields(r[1])["id"] == sid
+    assert await p.cmd("ack " + sid) == ["ok acked id=" + sid]
+    assert await p.cmd("ack " + sid) == ["err no_bill %s is not pending" % sid]
+    assert await p.cmd("bills") == ["ok bills more=0"]
+    assert p.rig.pile.pending_bills() == []
+    await p.close()
+
+
+async def test_refusals_and_wrong_args_get_err_and_lose_nothing():
+    p = Port()
+    cases = [
+        ("start", "err bad_args usage: start <port> <time|energy|money|full> <amount> [tag]"),
+        ("start 1 money", "err bad_args usage: start <port> <time|energy|money|full> <amount> [tag]"),
+        ("start x money 5", "err bad_args port must be an integer, got x"),
+        ("start 1 money five", "err bad_args amount must be an integer, got five"),
+        ("start 1 beer 5", "err bad_args kind must be time, energy, money or full"),
+        ("start 1 money 5 " + "t" * 40, "err bad_args tag longer than 32"),
+        ("start 1 money 5 a b", "err bad_args usage: start <port> <time|energy|money|full> <amount> [tag]"),
+        ("start 9 money 5", "err no_such_port start"),
+        ("start 0 time 5", "err no_such_port start"),
+        ("start 1 money -5", "err bad_budget start"),
+        ("start 1 time 0", "err bad_budget start"),
+        ("stop", "err bad_args usage: stop <port>"),
+        ("stop 2", "err no_session stop"),
+        ("info 7", "err no_such_port info"),
+        ("info", "err bad_args usage: info <port>"),
+        ("ack", "err bad_args usage: ack <id>"),
+        ("ack 1x", "err bad_args id must be an integer, got 1x"),
+        ("bills now", "err bad_args usage: bills"),
+        ("reboot", "err unknown_command reboot (try help)"),
+    ]
+    for line, want in cases:
+        assert await p.cmd(line) == [want], (line, await p.cmd(line))
+    assert p.rig.pile.is_idle() and p.rig.pile.pending_bills() == []
+    r = await p.cmd("start 2 full 0")
+    assert r[0].startswith("ok id=")
+    assert await p.cmd("start 2 money 50") == ["err port_busy start"]
+    await p.close()
+
+
+async def test_garbage_overlong_and_control_bytes_never_block():
+    p = Port()
+    assert await p.cmd(b"\xff\xfe\x00\x81zz\n") == ["err bad_line not printable ASCII"]
+    assert await p.cmd(b"sta\x1btus\r") == ["err bad_line not printable ASCII"]
+    long = b"status " + b"x" * 300 + b"\n"
+    assert await p.cmd(long) == ["err too_long max 128 bytes"]
+    # exactly 128 bytes is a line; 129 is not
+    assert await p.cmd(b"help" + b" " * 124 + b"\n") == ["ok ack bills help info start status stop"]
+    assert await p.cmd(b"help" + b" " * 125 + b"\n") == ["err too_long max 128 bytes"]
+    # an over-long line split over many reads, then a good command in the same chunk
+    p.s.feed(b"y" * 100)
+    await p.settle()
+    r = await p.cmd(b"y" * 100 + b"\nstatus\n")
+    assert r[0] == "err too_long max 128 bytes" and r[1].startswith("ok version=9.9.9"), r
+    # blank lines, CRLF and lone CR are all line ends and get no reply
+    assert await p.cmd(b"\r\n\n\r") == []
+    assert await p.cmd(b"  \t\n") == ["err bad_line not printable ASCII"]
+    assert await p.cmd(b"   \n") == []
+    # random bytes: one reply per line end, never a crash
+    seed = 12345
+    junk = bytearray()
+    for _ in range(3000):
+        seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+        junk.append((seed >> 16) & 0xFF)
+    p.s.feed(bytes(junk) + b"\n")  # the junk's last line may be over-long: a line end closes it
+    await p.settle()
+    r = await p.cmd("status")
+    assert r[-1].startswith("ok version=9.9.9"), r[-3:]
+    assert all(l.startswith("ok") or l.startswith("err") for l in p.s.lines() if not l.startswith("evt"))
+    assert len(p.svc._buf) == 128 and not p.task.done()
+    await p.close()
+
+
+async def test_events_pushed_as_lines_until_budget_stop():
+    p = Port()
+    p.rig.plant.ports[1].plug(physics.Bike(cc_w=400, capacity_wh=2000, soc=0.1))
+    r = await p.cmd("start 2 energy 10 fob-3")
+    sid = fields(r[0])["id"]
+    assert p.rig.run(600, until=p.rig.pile.is_idle)
+    await p.settle()
+    ev = p.events()
+    assert ev[0] == "evt status 2 Preparing prev=Available cause=start"
+    assert ev[1] == "evt started 2 id=%s kind=energy amount=10 tag=fob-3 resumed=0" % sid
+    assert ev[2] == "evt status 2 Charging prev=Preparing cause=load"
+    bill = [e for e in ev if e.startswith("evt bill 2 ")]
+    assert len(bill) == 1
+    f = fields(bill[0])
+    assert f["reason"] == "Other" and f["cause"] == "budget" and f["id"] == sid and f["port"] == "2"
+    assert 10000 <= int(f["mwh"]) < 10400
+    assert ev[-2:] == ["evt status 2 Finishing prev=Charging cause=budget", bill[0]]
+    assert p.rig.plant.ports[1].relay is False
+    await p.close()
+
+
+async def test_event_queue_is_bounded_and_counts_drops():
+    svc = service.Service(None)
+    for i in range(100):
+        svc.event("status", 1, {"status": "Charging", "prev": "Preparing", "cause": "load"})
+    assert len(svc._q) == 16 and svc.dropped == 84
+    s = FakeStream()
+    t = asyncio.create_task(svc.serve(s))
+    for _ in range(50):
+        await asyncio.sleep_ms(0)
+    lines = s.lines()
+    assert lines[0] == "evt dropped n=84" and len(lines) == 17 and svc.dropped == 0
+    s.close()
+    await asyncio.sleep_ms(0)
+    t.cancel()
+
+
+async def test_register_hook_sync_async_and_failing_handlers():
+    async def ota(svc, args):
+        await asyncio.sleep_ms(1)
+        if args == ["check"]:
+            return "checking url=http://x"
+        raise service.CmdError("bad_args", "usage: ota check")
+
+    def boom(svc, args):
+        raise KeyError("x")
+
+    def many(svc, args):
+        return "items", ["a=1", "b=2"]
+
+    service.register("ota", ota, "ota check")
+    service.register("boom", boom)
+    service.register("many", many)
+    try:
+        p = Port()
+        assert await p.cmd("ota check") == ["ok checking url=http://x"]
+        assert await p.cmd("ota") == ["err bad_args usage: ota check"]
+        assert await p.cmd("boom") == ["err failed boom"]
+        assert await p.cmd("many") == ["ok items more=2", "ok a=1", "ok b=2"]
+        assert "ota" in (await p.cmd("help"))[0]
+        assert (await p.cmd("status"))[0].startswith("ok version=")
+        await p.close()
+    finally:
+        for k in ("ota", "boom", "many"):
+            service._TABLE.pop(k, None)
+
+
+async def test_without_pile_and_start_from_config():
+    p = Port(pile=False)
+    p.svc.pile = None
+    assert await p.cmd("status") == ["ok version=9.9.9 charging=off"]
+    assert await p.cmd("start 1 money 5") == ["err no_pile charging is not running"]
+    await p.close()
+    cfg = config.defaults()
+    cfg["service"]["enabled"] = False
+    assert service.start(cfg) is None
+    cfg["service"]["enabled"] = True
+    cfg["service"]["uart"] = 2  # the meters' UART on esp32-10p
+    try:
+        service.start(cfg)
+        raise AssertionError("started on the meters' UART")
+    except ValueError as e:
+        assert "taken" in e.args[0]
+    hub = Hub()
+    cfg["service"]["uart"] = 1
+    s = FakeStream()
+    svc = service.start(cfg, None, hub, stream=s)
+    hub("status", 3, {"status": "Faulted", "prev": "Available", "cause": "meter_silent"})
+    s.feed(b"status\n")
+    for _ in range(30):
+        await asyncio.sleep_ms(0)
+    assert s.lines() == ["ok version=%s charging=off" % svc.version, "evt status 3 Faulted prev=Available cause=meter_silent"] \
+        or s.lines() == ["evt status 3 Faulted prev=Available cause=meter_silent", "ok version=%s charging=off" % svc.version]
+    s.close()
+    await asyncio.sleep_ms(0)
+    svc.task.cancel()

@@ -56,11 +56,26 @@ def start_charging(cfg, on_event=None):
     return pile
 
 
+def start_service(cfg, pile, events):
+    """Service port (maintenance header): status, start/stop, bills, pile events as lines."""
+    from firmware import service
+
+    try:
+        return service.start(cfg, pile, events)
+    except (ImportError, ValueError, OSError) as e:  # not wired or no UART: the pile still charges
+        print("service: not started:", e)
+        return None
+
+
 async def run(cfg):
+    from firmware.events import Hub
+
     print("uPile %s on %s: %s, %d ports" % (VERSION, sys.platform, describe_fs(), cfg["pile"]["ports"]))
     start_net(cfg)
-    pile = start_charging(cfg)
+    events = Hub()  # pile events to the service port (and later the backend protocol)
+    pile = start_charging(cfg, on_event=events)
     start_ota(cfg, idle=pile.is_idle if pile else None)
+    start_service(cfg, pile, events)
     while True:
         await asyncio.sleep(3600)
 

@@ -136,6 +136,15 @@ SCHEMA = {
         "ntc_beta": (int, 3950, 1000, 10000),
         "ntc_rfix": (int, 10000, 100, 1000000),  # divider resistor to Vcc
     },
+    # service port (firmware/service.py, docs/charging.md "Service port"): the maintenance
+    # header's spare UART; tx/rx are a PCB assembly option (-1: not wired, port not opened)
+    "service": {
+        "enabled": (bool, True, None, None),
+        "uart": (int, 1, 1, 2),
+        "baud": (int, 115200, 1200, 921600),
+        "tx": (int, -1, -1, 48),
+        "rx": (int, -1, -1, 48),
+    },
     # ota (owner: OTA). Release directory URL: <url>/manifest.dsse.json, bundle.bin | image.bin.
     "ota": {
         "url": (str, "", 0, 256),  # "" = no periodic checks (commands may still give a URL)

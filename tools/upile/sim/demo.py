@@ -60,7 +60,17 @@ def _scene(name, board, say):
     except ImportError:
         return
     say("--- scene %s ---" % name)
-    mod.run(board, say)
+    if mod.run(board, say):
+        raise TimeoutError("scene %s did not complete" % name)
+
+
+def _attach(name, board):
+    """A scene's peers and device config on this board, before power-on ({} if none)."""
+    try:
+        mod = importlib.import_module("upile.sim." + name)
+    except ImportError:
+        return {}
+    return mod.attach(board) if hasattr(mod, "attach") else {}
 
 
 def run(args=None):
@@ -84,8 +94,9 @@ def run(args=None):
     follower = None
     try:
         tree, payload = rel["1.0.0"]
+        extra = _attach("demo_charging", board)  # meters + service cable, short thresholds
         board.install_files(otakit.factory_files(tree, work / "srv" / "1.0.0", payload, keys,
-                                                 otakit.sim_config(ch.url())))
+                                                 otakit.sim_config(ch.url(), extra=extra)))
         board.net.add_ap("sim-ap", "simkey123")
         otakit.wired_link(board)
         follower = Follower(board, say)

@@ -11,7 +11,7 @@ import threading
 from upile.sim import frames, physics
 from upile.sim.peers import Peer
 
-_FRAME_S = 24 * 11 / 4800.0  # an HLW8032 frame at 4800 8E1 takes ~55 ms on the wire
+_BYTE_S = 11 / 4800.0  # one byte at 4800 8E1; on_open sets the real figure
 
 
 class MeterPeer(Peer):
@@ -33,8 +33,9 @@ class MeterPeer(Peer):
         self._levels = {}
         self._sel = 0
         self._last = None
-        self._next_frame = 0.0
-        self._pending = bytearray()
+        self._byte_s = _BYTE_S
+        self._credit = 0.0  # bytes the selected meter may put on the wire by now
+        self._pending = bytearray()  # the selected meter's frame still to go out
         self._fb_sent = {}
         self._temps_sent = None
         self.frames_sent = 0
@@ -63,6 +64,9 @@ class MeterPeer(Peer):
                 sel = 0
                 for b, p in enumerate(self._mux_pins):
                     sel |= (self._levels.get(p, 0) & 1) << b
+                if sel != self._sel:
+                    # the mux cuts the deselected meter's frame mid-wire: its rest is never seen
+                    self._pending.clear()
                 self._sel = sel
         self._sync_inputs()
 
@@ -108,21 +112,31 @@ class MeterPeer(Peer):
                 f = self._frame(self._sel)
                 if f:
                     self._pending += f
+                    self.frames_sent += 1
+
+    def on_open(self, baudrate, bits, parity, stop):
+        self._byte_s = (1 + bits + (0 if parity is None else 1) + stop) / float(baudrate)
 
     def poll(self, now):
+        # bytes leave at the wire rate, so a mux switch cuts a frame where the wire is
+        # (the harness queue never holds a whole frame of a meter that is no longer selected)
         with self.lock:
-            if self._last is not None and now > self._last:
-                self.plant.advance(now - self._last)
+            dt = now - self._last if self._last is not None and now > self._last else 0.0
+            if dt:
+                self.plant.advance(dt)
             self._last = now
+            self._credit = min(self._credit + dt / self._byte_s, 8.0)
+            if self.chip == "hlw8032" and not self._pending:
+                f = self._frame(self._sel)  # HLW8032: frames back to back, ~55 ms each
+                if f:
+                    self._pending += f
+                    self.frames_sent += 1
+            n = min(int(self._credit), len(self._pending))
             out = None
-            if self.chip == "hlw8032" and now >= self._next_frame:
-                self._next_frame = now + _FRAME_S
-                out = self._frame(self._sel)
-            elif self._pending:
-                out = bytes(self._pending)
-                self._pending.clear()
-            if out:
-                self.frames_sent += 1
+            if n:
+                out = bytes(self._pending[:n])
+                del self._pending[:n]
+                self._credit -= n
         if self.board is not None:
             self._sync_inputs()
         return out

@@ -96,25 +96,26 @@ def run(board, say=print, timeout=50.0):
             ev = svc.next_event(left) if left > 0 else None
             if ev is None:
                 raise ServiceTimeout("sessions still running after %.0f s" % timeout)
-            say("  %5.1fs %s" % (time.monotonic() - t0, _fmt(ev)))
+            say("  " + _fmt(ev))
             stopped += ev.startswith("bill ")
         time.sleep(0.3)
         while True:  # the ports' last transitions (Finishing -> Available)
             ev = svc.next_event(0.5)
             if ev is None:
                 break
-            say("  %5.1fs %s" % (time.monotonic() - t0, _fmt(ev)))
+            say("  " + _fmt(ev))
         bills = svc.command("bills")
         say("pending bills: %d" % (len(bills) - 1))
         for line in bills[1:]:
             port = int(line.split("port=", 1)[1].split()[0])
             truth = meter.plant.ports[port - 1].energy_wh
-            say("  %s (sim meter saw %.2f Wh)" % (_bill(line[3:]), truth))
+            say("  %s (true energy in the sim: %.2f Wh)" % (_bill(line[3:]), truth))
             sid = line.split("id=", 1)[1].split()[0]
             svc.ok("ack " + sid)
         closed = [i + 1 for i, p in enumerate(meter.plant.ports) if p.contact()]
-        say("bills acked (%s); relays closed: %s; %s" % (svc.command("bills")[0], closed or "none",
-                                                         svc.ok("status")))
+        left = len(svc.command("bills")) - 1
+        idle = "idle=1" in svc.ok("status")
+        say("bills acked, %d still pending; relays closed: %s; pile idle: %s" % (left, closed or "none", idle))
         return 0
     except (ServiceTimeout, RuntimeError) as e:
         say("charging scene FAILED: %s" % e)

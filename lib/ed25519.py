@@ -31,7 +31,10 @@ _CACHE_KEYS = 4  # public keys whose tables are kept (~4.4 KB each on the 64-bit
 
 _base = None  # the base point's table, built on first use
 _keys = {}  # public key bytes -> table
-_sched = [None] * _BAND  # per bit position: the additions to do there (see _naf)
+# Schedules (per bit position: the additions to do there, see _naf) are reused: a 64-slot
+# list is a 512-byte block that a fragmented heap may lack. A pool, not one global, so
+# threads on CPython (host tools) never share one; a call that fails never returns its list.
+_pool = []
 
 
 def _decode(s):
@@ -146,7 +149,10 @@ def _key_table(pub):
         # -A: the pass computes [S]B + [k](-A)
         t = _table(_P - a[0] if a[0] else 0, a[1], _W_KEY)
         if len(_keys) >= _CACHE_KEYS:
-            _keys.pop(next(iter(_keys)))
+            try:
+                _keys.pop(next(iter(_keys)))
+            except (KeyError, RuntimeError, StopIteration):  # another thread evicted first
+                pass
         _keys[pub] = t
     return t
 
@@ -288,14 +294,16 @@ def verify(public_key, message, signature):
     except TypeError:
         return False
     k = int.from_bytes(h.digest(), "little") % _L
-    sched = _sched  # reused: a 64-slot list is a 512-byte block a fragmented heap may lack
-    for j in range(_BAND):
-        sched[j] = None  # (again: a MemoryError in an earlier call may have left entries)
+    try:
+        sched = _pool.pop()
+    except IndexError:
+        sched = [None] * _BAND
     _naf(s, _W_BASE, sched, _base)
     _naf(k, _W_KEY, sched, ta)
     x, y, z = _mul2(sched)
     for j in range(_BAND):
-        sched[j] = None  # all None between calls; holds no table alive
+        sched[j] = None  # clean before it goes back; holds no table alive
+    _pool.append(sched)
     if (y - ry * z) % _P:
         return False  # cheap early reject: y differs, no inversion needed
     x = x * _inv(z) % _P

@@ -94,3 +94,30 @@ def test_sha512_and_ed25519_agree_with_the_host(tmp_path):
     got_ed = [g == "True" for g in got[n + len(sha[::4]):]]
     bad = [(i, want_ed[i]) for i in range(len(ed)) if got_ed[i] != want_ed[i]]
     assert not bad, bad
+
+
+def test_host_tools_may_verify_from_several_threads():
+    # upile.release runs the device's verify on CPython, and tests build releases in threads
+    import threading
+
+    sys.path.append(str(Path(__file__).resolve().parent.parent.parent / "lib"))
+    import ed25519 as dev
+
+    keys = [ed25519.Ed25519PrivateKey.generate() for _ in range(6)]  # more than the key cache
+    wrong = []
+
+    def work(i):
+        for n in range(15):
+            k = keys[(i + n) % len(keys)]
+            m = b"release %d %d" % (i, n)
+            if not dev.verify(_raw(k.public_key()), m, k.sign(m)):
+                wrong.append((i, n))
+            if dev.verify(_raw(k.public_key()), m + b"!", k.sign(m)):
+                wrong.append((i, n, "forged"))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong

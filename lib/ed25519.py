@@ -34,7 +34,7 @@ _keys = {}  # public key bytes -> table
 # Schedules (per bit position: the additions to do there, see _naf) are reused: a 64-slot
 # list is a 512-byte block that a fragmented heap may lack. A pool, not one global, so
 # threads on CPython (host tools) never share one; a call that fails never returns its list.
-_pool = []
+_pool = [[None] * _BAND]  # one made at import, while the heap is still unfragmented
 
 
 def _decode(s):

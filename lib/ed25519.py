@@ -6,8 +6,8 @@ off the curve. The check is cofactorless: encode([S]B - [k]A) must equal the byt
 
 Speed (bigints cost ~1 us per operation under MicroPython): each point's table holds odd
 multiples of P, 2^64 P, 2^128 P and 2^192 P in affine (y+x, y-x, 2dxy) form, so [S]B - [k]A
-is one interleaved (Straus) pass of 64 doublings and ~84 mixed additions driven by the
-width-5 NAFs of S and k. The base point's table is built on first use; a public key's table
+is one interleaved (Straus) pass of 64 doublings and ~93 mixed additions driven by the
+NAFs of S (width 5) and k (width 4). The base point's table is built on first use; a public key's table
 is built the first time it is seen and cached (a device trusts a handful of keys), so the
 per-signature cost is the multiplication, one inversion and SHA-512 of R || A || M.
 Nothing here needs native code; sha512 picks its own fast path.
@@ -26,7 +26,9 @@ _BANDS = 4  # the scalar is cut into 4 bands of 64 bits
 _BAND = 64
 # NAF widths: digits are odd with |d| < 2^(w-1), so a table band holds 2^(w-2) points.
 _W_BASE = 5  # 8 points per band (8.7 KB per table on the 64-bit sim)
-_W_KEY = 5  # width 4 would halve a key's table for ~5% more time
+_W_KEY = 4  # 4 points per band: half the heap of width 5 (~4.4 KB per cached key on the
+# sim) for ~5% more time; long-lived tables scattered through a non-moving heap fragment it,
+# and the OTA code needs 10-20 KB blocks for envelopes
 _CACHE_KEYS = 4  # public keys whose tables are kept (a device signs with one or two)
 
 _base = None  # the base point's table, built on first use

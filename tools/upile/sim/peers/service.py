@@ -10,7 +10,7 @@ import re
 import threading
 import time
 
-from upile.sim.peers import Peer
+from upile.sim.peers.loopback import LoopbackPeer
 
 _MORE = re.compile(r"\bmore=(\d+)\s*$")
 
@@ -19,25 +19,23 @@ class ServiceTimeout(TimeoutError):
     pass
 
 
-class ServicePeer(Peer):
+class ServicePeer(LoopbackPeer):
+    """LoopbackPeer (raw bytes: received(), opens, ...) that speaks in lines."""
+
     def __init__(self):
-        self._lock = threading.Lock()
+        super().__init__()
         self._cmd_lock = threading.Lock()
-        self._out = bytearray()
         self._part = b""
         self._replies = queue.Queue()
         self._events = queue.Queue()
         self.lines = []  # every line the chip sent, in order (ok/err/evt/other)
         self.events = []  # every evt line, in order
         self.opened = threading.Event()
-        self.opens = []
 
     # ---- host side
     def send(self, line):
         """Type one line (no reply awaited)."""
-        data = line if isinstance(line, bytes) else line.encode() + b"\r\n"
-        with self._lock:
-            self._out += data
+        super().send(line if isinstance(line, bytes) else line.encode() + b"\r\n")
 
     def command(self, line, timeout=5.0):
         """Type `line`, return its reply lines (`ok ...`/`err ...`, continuation lines too).
@@ -98,16 +96,18 @@ class ServicePeer(Peer):
 
     # ---- harness side (I/O thread)
     def on_open(self, baudrate, bits, parity, stop):
-        self.opens.append((baudrate, bits, parity, stop))
+        super().on_open(baudrate, bits, parity, stop)
         self.opened.set()
 
     def on_power(self, on):
+        super().on_power(on)
         if not on:
             self.opened.clear()
             with self._lock:
                 self._part = b""
 
     def on_rx(self, data):
+        super().on_rx(data)
         with self._lock:
             buf = self._part + bytes(data)
             *done, self._part = buf.split(b"\n")
@@ -123,11 +123,4 @@ class ServicePeer(Peer):
                 self._replies.put(line)
 
     def poll(self, now):
-        if not self.opened.is_set():
-            return None
-        with self._lock:
-            if not self._out:
-                return None
-            out = bytes(self._out)
-            self._out.clear()
-            return out
+        return super().poll(now) if self.opened.is_set() else None

@@ -42,19 +42,52 @@ def pae(payload_type, payload):
 
 
 def _b64(s, what):
-    if not isinstance(s, str) or len(s) % 4:
+    """Strict base64 of a str or a bytes-like slice (decoded without copying the text)."""
+    if not isinstance(s, (str, memoryview)) or len(s) % 4:
         raise DsseError("bad_envelope", what + " is not base64")
     try:
         raw = binascii.a2b_base64(s)
     except ValueError:
         raise DsseError("bad_envelope", what + " is not base64")
     # a2b_base64 skips stray characters: a canonical encoding has exactly the length of its
-    # bytes' encoding and the same last quantum (no copy of the whole text is made)
+    # bytes' encoding and the same last quantum
     n = len(raw)
     k = n % 3 or 3
-    if len(s) != 4 * ((n + 2) // 3) or (n and binascii.b2a_base64(raw[n - k:])[:4] != s[-4:].encode()):
+    tail = s[-4:]
+    tail = tail.encode() if isinstance(tail, str) else bytes(tail)
+    if len(s) != 4 * ((n + 2) // 3) or (n and binascii.b2a_base64(raw[n - k:])[:4] != tail):
         raise DsseError("bad_envelope", what + " is not canonical base64")
     return raw
+
+
+_KEY = b'"payload"'
+
+
+def _payload_span(data):
+    """(start, end) of the payload's base64 text inside the envelope bytes.
+
+    JSON-decoding the envelope would copy the payload text into one string as big as the
+    envelope; on a fragmented device heap that block may not exist. So the payload is found
+    here, cut out before json.loads, and decoded straight from the envelope's buffer. The
+    key must occur exactly once and its value must be a plain string (no escapes)."""
+    i = data.find(_KEY)
+    if i < 0 or data.find(_KEY, i + 1) >= 0:
+        raise DsseError("bad_envelope", "payload missing or named twice")
+    j = i + len(_KEY)
+    n = len(data)
+    while j < n and data[j] in b" \t\r\n":
+        j += 1
+    if j >= n or data[j] != 0x3A:  # ':'
+        raise DsseError("bad_envelope", "payload is not a key")
+    j += 1
+    while j < n and data[j] in b" \t\r\n":
+        j += 1
+    if j >= n or data[j] != 0x22:  # '"'
+        raise DsseError("bad_envelope", "payload is not a string")
+    end = data.find(b'"', j + 1)
+    if end < 0:
+        raise DsseError("bad_envelope", "payload string not closed")
+    return j + 1, end
 
 
 def parse(data, max_size=MAX_ENVELOPE):
@@ -65,16 +98,23 @@ def parse(data, max_size=MAX_ENVELOPE):
         raise DsseError("bad_envelope", "not bytes")
     if n > max_size:
         raise DsseError("too_large", "envelope is %d bytes, limit %d" % (n, max_size))
+    if isinstance(data, str):
+        data = data.encode()
+    elif not isinstance(data, bytes):
+        try:
+            data = bytes(data)
+        except TypeError:
+            raise DsseError("bad_envelope", "not bytes")
+    start, end = _payload_span(data)
     try:
-        env = json.loads(data)
+        env = json.loads(data[:start] + data[end:])  # the envelope with "payload": ""
     except (ValueError, TypeError, UnicodeError):
         raise DsseError("bad_envelope", "not JSON")
-    if not isinstance(env, dict):
-        raise DsseError("bad_envelope", "not a JSON object")
+    if not isinstance(env, dict) or env.get("payload") != "":
+        raise DsseError("bad_envelope", "not a DSSE envelope object")
     ptype = env.get("payloadType")
     if not isinstance(ptype, str) or not ptype:
         raise DsseError("bad_envelope", "payloadType missing")
-    payload = _b64(env.get("payload"), "payload")
     sigs = env.get("signatures")
     if not isinstance(sigs, list) or not sigs:
         raise DsseError("bad_envelope", "signatures missing")
@@ -88,6 +128,8 @@ def parse(data, max_size=MAX_ENVELOPE):
         if not isinstance(kid, str):
             raise DsseError("bad_envelope", "signature without keyid")
         out.append((kid, _b64(s.get("sig"), "sig")))
+    env = None
+    payload = _b64(memoryview(data)[start:end], "payload")
     return ptype, payload, out
 
 

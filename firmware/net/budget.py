@@ -28,7 +28,7 @@ class Budget:
             d = fsatomic.read_json(path, None)
         except (fsatomic.Corrupt, ValueError, OSError):
             d = None  # a damaged counter file costs the counts, never the pile
-        if not isinstance(d, dict) or "days" not in d:
+        if not isinstance(d, dict) or not all(k in d for k in ("days", "month", "cell_month")):
             d = {"days": [], "month": None, "cell_month": 0}
         self.d = d
         self._roll()
@@ -47,8 +47,12 @@ class Budget:
         if days and (day is None or days[-1]["day"] == day):
             return days[-1]
         if day is not None and self.d["month"] != day[:7]:
+            if self.d["month"] is not None:  # a new month; None: counted before the clock was set
+                self.d["cell_month"] = 0
             self.d["month"] = day[:7]
-            self.d["cell_month"] = 0
+        if days and days[-1]["day"] is None:  # counted before the clock was set: that was today
+            days[-1]["day"] = day
+            return days[-1]
         rec = {"day": day, "wifi": [0, 0], "cellular": [0, 0]}
         days.append(rec)
         if len(days) > _DAYS:
@@ -73,7 +77,8 @@ class Budget:
 
     def save(self):
         try:
-            fsatomic.mkdirs(self.path.rsplit("/", 1)[0])
+            if "/" in self.path:
+                fsatomic.mkdirs(self.path.rsplit("/", 1)[0] or "/")
             fsatomic.write_json(self.path, self.d)
         except OSError:
             return  # full flash: counts stay in RAM, charging goes on
@@ -84,12 +89,16 @@ class Budget:
         return self._roll()
 
     def cellular_month(self):
+        self._roll()
         return self.d["cell_month"]
 
     def allow_update(self, kind, size=0):
         """kind: "app" | "image". -> (allowed, reason). Only cellular with a budget defers."""
+        if kind not in ("app", "image"):
+            raise ValueError("allow_update: kind must be app or image, got %r" % (kind,))
         if self.kind != "cellular":
             return True, "ok"
+        self._roll()  # a new month starts with a fresh budget even before anything was counted
         limit = self.cfg["cell_month_kb"] * 1024
         if not limit:
             return True, "ok"

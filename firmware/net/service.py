@@ -25,7 +25,7 @@ class Net:
             from firmware.board.clock import set_utc as set_rtc
         self.cfg = cfg
         self.radio = radio
-        self.time = TimeSync(set_rtc)
+        self.time = TimeSync(set_rtc, path="/data/net/time.json")
         self.budget = Budget(cfg["budget"], now=self.time.now)
         links = []
         order = cfg["net"]["order"]

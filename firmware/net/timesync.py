@@ -5,6 +5,8 @@ checks and the manifest expiry policy ask `synced()` / `now()` before trusting t
 """
 import time
 
+import fsatomic
+
 _MIN_UNIX = 1704067200  # 2024-01-01: anything earlier is an unset clock
 
 
@@ -33,21 +35,50 @@ def ymd_from_unix(unix):
 
 
 class TimeSync:
-    def __init__(self, set_rtc=None):
+    """Which source set the clock and when; the last sync is kept on flash (`path`) so
+    status() can say it after a reboot (synced() stays False until this boot's own sync)."""
+
+    def __init__(self, set_rtc=None, path=None, ntp_hold_ms=86400000):
         self._set_rtc = set_rtc  # board: fn(unix seconds)
+        self.path = path
+        self.ntp_hold_ms = ntp_hold_ms  # an NTP time this fresh is not stepped by the modem's
         self.source = None  # "ntp" | "modem"
         self.unix = None  # unix seconds at the last sync
         self._ticks = None  # ticks_ms at the last sync
+        self._anchor = None  # [unix, ticks_ms] that now() counts from
         self.syncs = 0
+        self.ntp_error = None  # reason of the last failed NTP query (firmware/net/ntp.py)
+        self.last = None  # (source, unix) of the last sync before this boot, from flash
+        if path:
+            try:
+                d = fsatomic.read_json(path, None)
+                self.last = (d["source"], d["unix"]) if isinstance(d, dict) else None
+            except (fsatomic.Corrupt, ValueError, KeyError, TypeError, OSError):
+                self.last = None  # a damaged file costs the history, nothing else
 
     def set(self, source, unix):
-        """Record a time from `source`; returns False (and changes nothing) if implausible."""
+        """Record a time from `source` ("ntp" | "modem"); returns True when the clock was set.
+
+        Implausible times (before 2024) change nothing. The first source to answer sets the
+        RTC; after that NTP always refreshes it, while the modem's whole-second network time
+        only does when no NTP sync happened within ntp_hold_ms."""
         if unix < _MIN_UNIX:
+            return False
+        if (source != "ntp" and self.source == "ntp"
+                and time.ticks_diff(time.ticks_ms(), self._ticks) < self.ntp_hold_ms):
             return False
         if self._set_rtc is not None:
             self._set_rtc(int(unix))
         self.source, self.unix, self._ticks = source, int(unix), time.ticks_ms()
+        self._anchor = [self.unix, self._ticks]
         self.syncs += 1
+        self.last = (source, self.unix)
+        if self.path:
+            try:
+                fsatomic.mkdirs(self.path.rsplit("/", 1)[0] if "/" in self.path else ".")
+                fsatomic.write_json(self.path, {"source": source, "unix": self.unix})
+            except OSError:
+                pass  # full flash: the clock is set all the same
         return True
 
     def synced(self):
@@ -61,7 +92,15 @@ class TimeSync:
         """Unix seconds by the last sync plus elapsed ticks, or None when never synced."""
         if self.unix is None:
             return None
-        return self.unix + self.age_ms() // 1000
+        a = self._anchor
+        ms = time.ticks_diff(time.ticks_ms(), a[1])
+        if ms >= 3600000:  # move the anchor hourly: ticks_ms wraps every ~12.4 days on the ESP32
+            a[0] += ms // 1000
+            a[1] = time.ticks_add(a[1], ms // 1000 * 1000)
+            ms %= 1000
+        return a[0] + ms // 1000
 
     def status(self):
-        return {"source": self.source, "last_sync": self.unix, "age_ms": self.age_ms(), "syncs": self.syncs}
+        last = self.last or (None, None)
+        return {"source": self.source, "last_sync": self.unix, "age_ms": self.age_ms(), "syncs": self.syncs,
+                "last_source": last[0], "last_unix": last[1], "ntp_error": self.ntp_error}

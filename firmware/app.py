@@ -6,7 +6,6 @@ import asyncio
 import os
 import sys
 
-from firmware import config
 from firmware.version import VERSION
 
 
@@ -29,11 +28,15 @@ def start_net(cfg, on_event=None):
         return None
 
 
-def start_ota(cfg, idle=None, on_event=None):
-    """OTA (owner: OTA): periodic/commanded checks, installs when idle, trial health."""
+def start_ota(cfg, idle=None, on_event=None, on_healthy=None):
+    """OTA (owner: OTA): periodic/commanded checks, installs when idle, trial health;
+    `ota status|check` on the service port."""
     from firmware import ota
+    from firmware.ota import command
 
-    return ota.start(cfg, idle=idle, on_event=on_event)
+    svc = ota.start(cfg, idle=idle, on_event=on_event, on_healthy=on_healthy)
+    command.register()
+    return svc
 
 
 def start_charging(cfg, on_event=None):
@@ -74,12 +77,16 @@ async def run(cfg):
     start_net(cfg)
     events = Hub()  # pile events to the service port (and later the backend protocol)
     pile = start_charging(cfg, on_event=events)
-    start_ota(cfg, idle=pile.is_idle if pile else None)
+    from firmware import cfgguard
+
+    start_ota(cfg, idle=pile.is_idle if pile else None, on_healthy=cfgguard.healthy)
     start_service(cfg, pile, events)
     while True:
         await asyncio.sleep(3600)
 
 
 def main():
-    cfg = config.load()
+    from firmware import cfgguard
+
+    cfg = cfgguard.load()  # a bad /config/pile.json: last good copy or defaults, reported
     asyncio.run(run(cfg))

@@ -29,6 +29,7 @@ ENVELOPE = "manifest.dsse.json"
 _PWRON = 1  # reset causes as machine.reset_cause() gives them
 _DEEPSLEEP = 4
 _KEEP_ROLLED = 8
+FROZEN = ".frozen"  # sys.path entry of the image's frozen modules (tests point it elsewhere)
 
 selected = None  # slot letter running this boot, or None (no slot: factory/dev tree)
 trial = False  # True while a pending slot runs on trial
@@ -143,6 +144,11 @@ def _roll_back(st, reason):
         rb.append(c)
         del rb[:-_KEEP_ROLLED]
     st["last_rollback"] = {"slot": bad, "counter": c, "version": meta.get("version"), "reason": reason}
+    act = st.get("active")
+    good = st.get("slots", {}).get(act) or {}
+    # the one console line a bench tool or a technician reads (upile deploy matches it)
+    print("bootsel: RolledBack slot=%s v=%s counter=%s -> slot=%s v=%s counter=%s reason=%s" % (
+        bad, meta.get("version"), c, act, good.get("version"), good.get("counter"), reason))
     st["pending"] = None
     st["booted"] = None
     st["trials"] = 0
@@ -150,15 +156,20 @@ def _roll_back(st, reason):
 
 
 def _use(slot, is_trial):
+    """Put the slot where `.frozen` stands: an image with frozen firmware/ and lib/ must not
+    shadow the slot, or no app update could replace a frozen module. '' stays first."""
     global selected, trial
     selected, trial = slot, is_trial
     d = slot_dir(slot)
     for p in (d + "/lib", d):
         if p in sys.path:
             sys.path.remove(p)
-    i = sys.path.index("/lib") if "/lib" in sys.path else len(sys.path)
-    sys.path.insert(i, d + "/lib")
-    sys.path.insert(i, d)
+    path = sys.path
+    i = path.index(FROZEN) if FROZEN in path else (path.index("/lib") if "/lib" in path else len(path))
+    if i == 0 and path and path[0] == "":
+        i = 1
+    path.insert(i, d + "/lib")
+    path.insert(i, d)
 
 
 def _pick(st, cause):
@@ -196,7 +207,10 @@ def _pick(st, cause):
     if o != pend and verify_slot(o, meta.get("pin")) is None:
         st["active"] = o
         st["counter"] = meta.get("counter", st.get("counter", 0))
+        print("bootsel: SlotFailed slot=%s -> slot=%s v=%s counter=%s reason=%s" % (
+            act, o, meta.get("version"), meta.get("counter"), err))
         return o, False
+    print("bootsel: NoSlot reason=%s" % problem)
     return None, False
 
 

@@ -4,13 +4,20 @@
 _service = None
 
 
-def start(cfg, idle=None, on_event=None, net_ok=None):
-    """Start the OTA service (firmware/ota/service.py) on the running event loop."""
+def start(cfg, idle=None, on_event=None, net_ok=None, on_healthy=None):
+    """Start the OTA service (firmware/ota/service.py) on the running event loop.
+    idle() -> True when no port charges (installs wait for it); on_healthy() runs once per
+    boot when the app is judged healthy (backend reached or ota.health_s without a crash)."""
     global _service
     from firmware.board import system
     from firmware.ota.service import Ota
 
-    _service = Ota(cfg, idle=idle, on_event=on_event, net_ok=net_ok, system=system).start()
+    _service = Ota(cfg, idle=idle, on_event=on_event, net_ok=net_ok, system=system, on_healthy=on_healthy).start()
+    return _service
+
+
+def current():
+    """The running OTA service (firmware/ota/service.Ota) or None."""
     return _service
 
 
@@ -20,7 +27,13 @@ def confirm_healthy():
         return _service.confirm_healthy()
     import bootsel
 
-    return bootsel.confirm()
+    done = bootsel.confirm()
+    if done:
+        from firmware.ota.service import confirmed_line
+
+        st = bootsel.read_state() or {}
+        confirmed_line((st.get("slots", {}).get(bootsel.selected) or {}).get("version"), bootsel.selected)
+    return done
 
 
 def backend_reached():

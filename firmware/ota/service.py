@@ -27,9 +27,18 @@ def _read_ca(path):
         return None
 
 
+def confirmed_line(version, slot):
+    """The one line saying a trial slot (or image partition) was confirmed healthy; bench
+    tools (`upile deploy`) wait for exactly this text."""
+    _log.info("OTA Confirmed v=%s slot=%s", version or "-", slot or "-")
+
+
 class Ota:
-    def __init__(self, cfg, *, idle=None, on_event=None, net_ok=None, system=None, keyring=None, check=None):
+    def __init__(self, cfg, *, idle=None, on_event=None, net_ok=None, system=None, keyring=None, check=None,
+                 on_healthy=None):
         self.cfg = cfg["ota"]
+        self.on_healthy = on_healthy  # called once per boot when the health condition is met
+        self.phase = "idle"  # idle, checking, downloading, waiting_idle, installing (ota status)
         self.product = cfg["pile"]["product"]
         self.on_event = on_event
         self.net_ok = net_ok
@@ -55,6 +64,7 @@ class Ota:
         self.backend_ok = False
         self.busy = False
         self.last_result = None
+        self.last_event = None  # (kind, reason, version) of the last emitted event
         self.last_fetcher = None
         self._wake = asyncio.Event()
         self._url = None
@@ -63,6 +73,7 @@ class Ota:
     # ---- events ----
     def emit(self, kind, reason="", version=None, **extra):
         _log.info("OTA %s %s v=%s", kind, reason or "-", version or "-")
+        self.last_event = (kind, reason, version)
         if self.on_event:
             extra["reason"] = reason
             extra["version"] = version
@@ -139,14 +150,21 @@ class Ota:
         done = bootsel.confirm()
         st = bootsel.read_state() or {}
         meta = (st.get("slots", {}).get(bootsel.selected) or {}) if done else None
+        where = bootsel.selected
         img = st.get("image")
         if img and self.system and self.system.running_label() == img.get("label"):
             self.system.mark_image_valid()
             st["counter"] = max(st.get("counter", 0), img.get("counter", 0))
             st["image"] = None
             bootsel.write_state(st)
-            meta = img
+            meta, where = img, img.get("label")
+        if self.on_healthy:
+            try:
+                self.on_healthy()
+            except Exception as e:  # e.g. a full flash: the confirmation itself stands
+                _log.error("on_healthy raised %r", e)
         if meta:
+            confirmed_line(meta.get("version"), where)
             self.emit("Installed", "healthy", meta.get("version"), counter=meta.get("counter"))
         return meta is not None
 
@@ -193,6 +211,7 @@ class Ota:
         if self.busy:
             return "busy"
         self.busy = True
+        self.phase = "checking"
         try:
             f = fetcher.Fetcher(url, http_opts=self._http_opts(), max_envelope=self.cfg["max_envelope"],
                                 system=self.system)
@@ -217,6 +236,7 @@ class Ota:
                     attempt += 1
         finally:
             self.busy = False
+            self.phase = "idle"
 
     async def _attempt(self, f, install):
         env = await f.envelope()
@@ -244,14 +264,17 @@ class Ota:
         self.emit("SignatureVerified", "ok", ver, counter=payload["counter"])
         kind = payload.get("kind")
         size = payload["image"]["size"] if kind == "image" else sum(e["size"] for e in payload["files"])
-        if self.net_ok and not self.net_ok(size):
-            self.emit("DownloadFailed", "net_budget", ver, size=size)
-            return "net_budget"
+        if self.net_ok:  # data budget (net.budget.allow_update): (True, "ok") | (False, reason)
+            ok, why = self.net_ok(kind, size)
+            if not ok:  # deferred: the next check (or Wi-Fi coming up) tries again
+                self.emit("DownloadFailed", why, ver, size=size, deferred=True)
+                return why
         meta = {"counter": payload["counter"], "version": ver}
         # hand the big objects over in boxes so this frame keeps no reference to them
         box, ebox = [payload], [env]
         payload = env = None
         self.emit("Downloading", kind, ver, size=size)
+        self.phase = "downloading"
         if kind == "app":
             ready = await f.download_app(ebox, env_hex, box)
         else:
@@ -259,8 +282,12 @@ class Ota:
         self.emit("Downloaded", kind, ver, bytes=f.net_bytes)
         if not install:
             return "downloaded"
-        while not self.gate.may_install():
-            await asyncio.sleep(self.cfg["idle_poll_s"])
+        if not self.gate.may_install():
+            self.phase = "waiting_idle"  # a paying customer's session is never cut short
+            _log.info("OTA WaitingIdle ports busy v=%s", ver or "-")
+            while not self.gate.may_install():
+                await asyncio.sleep(self.cfg["idle_poll_s"])
+        self.phase = "installing"
         self.emit("Installing", kind, ver)
         try:
             fetcher.install(ready, meta, env_hex, self.cfg["trials"], self.cfg["trial_wdt_s"] * 1000)

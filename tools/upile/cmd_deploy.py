@@ -21,11 +21,10 @@ from upile.errors import UserError
 INDEX = "files.idx"
 ENVELOPE = "manifest.dsse.json"
 CHUNK = 1536  # raw bytes per exec: 2 KiB of base64, well inside the board's raw-paste window
-# What the console shows (lib/log lines, main.py): the app confirming its trial, bootsel or the
-# app reporting a rollback, main.py reporting an app failure (each one a failed trial boot).
-CONFIRMED = re.compile(r"\bconfirmed\b", re.I)
-ROLLED_BACK = re.compile(r"roll(ed)?[ _-]?back", re.I)
-APP_FAILED = re.compile(r"main: the app failed")
+# The exact lines the firmware prints when a trial settles: the OTA service confirming the
+# slot (firmware/ota/service.confirmed_line) and bootsel rolling it back (lib/bootsel._roll_back).
+CONFIRMED = r"\bOTA Confirmed v=%s slot=%s\r?$"
+ROLLED_BACK = r"^bootsel: RolledBack slot=%s v=%s .* reason=(.*?)\r?$"
 
 # Device helpers defined once per session: copy with hash check, write base64 chunks, remove.
 HELPERS = r"""
@@ -154,16 +153,18 @@ def stage(d, tree, version):
     return spare, report, st.get("max_trials", 3)
 
 
-def settled(text, max_trials):
-    """'rolled back', 'confirmed' or None, from the console output since the reset."""
-    if ROLLED_BACK.search(text) or len(APP_FAILED.findall(text)) >= max_trials:
-        return "rolled back"
-    if CONFIRMED.search(text):
-        return "confirmed"
+def settled(text, slot, version):
+    """('confirmed', None), ('rolled back', reason) or None, from the console output since the
+    reset: only the firmware's own lines for this slot and version count."""
+    m = re.search(ROLLED_BACK % (slot, re.escape(version)), text, re.M)
+    if m:
+        return "rolled back", m.group(1)
+    if re.search(CONFIRMED % (re.escape(version), slot), text, re.M):
+        return "confirmed", None
     return None
 
 
-def watch(port, t, wait, max_trials):
+def watch(port, t, wait, slot, version):
     """Watch the console (no Ctrl-C: that would end the trial) until the trial is settled or
     `wait` seconds pass; echo what the board prints. Returns settled()'s answer. `t` is the
     open transport (kept across the reset so no early line is lost); reopened if it drops."""
@@ -193,10 +194,10 @@ def watch(port, t, wait, max_trials):
             for line in seen[shown:end].decode("utf-8", "replace").splitlines():
                 print("  | " + line.rstrip("\r"), flush=True)
             shown = end
-        verdict = settled(seen.decode("utf-8", "replace"), max_trials)
+        verdict = settled(seen.decode("utf-8", "replace"), slot, version)
     if t is not None:
         t.close()
-    if verdict == "rolled back":
+    if verdict and verdict[0] == "rolled back":
         time.sleep(1.0)  # let the previous app finish booting before the state is read
     return verdict
 
@@ -230,7 +231,7 @@ def run(args):
     d = Device(args.port, soft_reset=True)
     try:
         tree = factory.app_tree(args.arch or board_arch(d), root=src)
-        spare, report, max_trials = stage(d, tree, version)
+        spare, report, _ = stage(d, tree, version)
         for line in report:
             print(line)
         print("slot %s is pending: the board resets into a trial boot" % spare)
@@ -238,7 +239,7 @@ def run(args):
         # an answer: the board is gone at once, and every line of its trial boot is watched
         d.t.serial.write(b"import machine\r\nmachine.reset()\r\n\x04")
         d._raw = False
-        verdict = watch(args.port, d.t, args.wait, max_trials) if args.wait > 0 else "not watched"
+        verdict = watch(args.port, d.t, args.wait, spare, version) if args.wait > 0 else "not watched"
     except TransportError as e:
         raise UserError("lost %s during the deploy: %s" % (args.port, str(e).splitlines()[0][:200]))
     finally:
@@ -250,12 +251,10 @@ def run(args):
                         "(the app confirms itself when healthy; `upile status` interrupts the trial)"
                         % (spare, args.wait))
     st = outcome(args.port)
-    if st.get("active") == spare and not st.get("pending"):
-        print("slot %s confirmed by the app: %s is running" % (spare, version))
+    if verdict[0] == "confirmed" and st.get("active") == spare and not st.get("pending"):
+        print("slot %s confirmed healthy by the app: %s is running" % (spare, version))
         return 0
-    if not st.get("pending"):
-        # the app reports and clears last_rollback soon after boot: fall back on last_failure
-        why = (st.get("last_rollback") or {}).get("reason") or st.get("last_failure") or "see the console above"
+    if verdict[0] == "rolled back" and st.get("active") != spare and not st.get("pending"):
         raise UserError("the app in slot %s failed its trial and the board rolled back to slot %s: %s"
-                        % (spare, st.get("active"), why))
-    raise UserError("slot %s: unexpected boot state after the trial: %s" % (spare, json.dumps(st)))
+                        % (spare, st.get("active"), verdict[1]))
+    raise UserError("slot %s: the console said %s but the boot state is %s" % (spare, verdict[0], json.dumps(st)))

@@ -28,13 +28,22 @@ def start_net(cfg, on_event=None):
         return None
 
 
-def start_ota(cfg, idle=None, on_event=None, on_healthy=None):
+def start_ota(cfg, idle=None, on_event=None, on_healthy=None, net=None):
     """OTA (owner: OTA): periodic/commanded checks, installs when idle, trial health;
-    `ota status|check` on the service port."""
+    `ota status|check` on the service port. With `net` (owner: net): the data budget may
+    defer downloads on cellular, net/otahooks.py re-checks on Wi-Fi and counts the bytes."""
     from firmware import ota
     from firmware.ota import command
 
-    svc = ota.start(cfg, idle=idle, on_event=on_event, on_healthy=on_healthy)
+    hooks = None
+    if net is not None:
+        from firmware.net.otahooks import OtaHooks
+
+        hooks = OtaHooks(net, on_event)
+    svc = ota.start(cfg, idle=idle, on_event=hooks.event if hooks else on_event, on_healthy=on_healthy,
+                    net_ok=net.budget.allow_update if net is not None else None)
+    if hooks:
+        hooks.attach(svc)
     command.register()
     return svc
 
@@ -74,12 +83,12 @@ async def run(cfg):
     from firmware.events import Hub
 
     print("uPile %s on %s: %s, %d ports" % (VERSION, sys.platform, describe_fs(), cfg["pile"]["ports"]))
-    start_net(cfg)
+    net = start_net(cfg)
     events = Hub()  # pile events to the service port (and later the backend protocol)
     pile = start_charging(cfg, on_event=events)
     from firmware import cfgguard
 
-    start_ota(cfg, idle=pile.is_idle if pile else None, on_healthy=cfgguard.healthy)
+    start_ota(cfg, idle=pile.is_idle if pile else None, on_healthy=cfgguard.healthy, net=net)
     start_service(cfg, pile, events)
     while True:
         await asyncio.sleep(3600)

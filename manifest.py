@@ -4,9 +4,10 @@
 #
 # Frozen modules are the image's own copy of lib/ and firmware/: the app a board runs when no
 # slot is usable. Which copy wins is decided by sys.path order: at boot it is
-# ['', '.frozen', '/lib'] and lib/bootsel puts the active slot in front of '/lib'. For an app
-# update (OTA or `upile deploy`) to replace a frozen module, the slot must also come before
-# '.frozen' (docs/production.md, "Frozen modules and slot files").
+# ['', '.frozen', '/lib'] and lib/bootsel puts the active slot where '.frozen' stands, giving
+# ['', '/slots/X', '/slots/X/lib', '.frozen', '/lib']: a module shipped in the slot (OTA or
+# `upile deploy`) wins over its frozen copy, so freezing firmware/ never blocks an app update
+# (docs/production.md, "Frozen modules and slot files").
 import os
 
 # The port's own frozen modules (_boot, flashbdev, inisetup, asyncio, ...): a custom manifest

@@ -150,6 +150,11 @@ def test_deploy_that_breaks_the_app_rolls_back_then_only_changed_files_are_sent(
     assert st["running_slot"] == "a" and st["ota"]["active"] == "a" and st["ota"]["pending"] is None
     assert "broken on purpose" in st["ota"]["last_failure"]
 
+    # a short health time (config ota.health_s, default 60 s) so the trials below confirm soon
+    short = board.work / "short-health.json"
+    short.write_text(json.dumps({"pile": {"id": "PILE-0043", "ports": 16}, "ota": {"health_s": 3}}))
+    assert upile("provision", "--port", board.url, "--config", short).returncode == 0
+
     app.write_text(good)
     (src / "firmware" / "version.py").write_text('VERSION = "9.9.9-bench"\n')
     r = upile("deploy", "--port", board.url, "--src", src, "--wait", 0, timeout=180)
@@ -158,3 +163,17 @@ def test_deploy_that_breaks_the_app_rolls_back_then_only_changed_files_are_sent(
     assert "changed firmware/version.mpy" in r.stdout and "1 of " in r.stdout
     assert "firmware/app.mpy" not in r.stdout
     board.wait_console(r"uPile 9\.9\.9-bench on", timeout=30)  # the trial boot runs the new app
+
+
+def test_good_deploy_is_confirmed_healthy_and_deploy_exits_0_saying_so(board):
+    # the previous test's trial (slot b, not watched) confirms itself after ota.health_s
+    board.wait_console(r"OTA Confirmed v=9\.9\.9-bench\+bench slot=b", timeout=60)
+    (board.src / "firmware" / "version.py").write_text('VERSION = "9.9.10-bench"\n')
+    r = upile("deploy", "--port", board.url, "--src", board.src, "--wait", 60, timeout=180)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "slot a confirmed healthy by the app: 9.9.10-bench+bench is running" in r.stdout
+    assert "| " in r.stdout and "OTA Confirmed v=9.9.10-bench+bench slot=a" in r.stdout  # the line it relied on
+    st = json.loads(upile("status", "--port", board.url, "--json").stdout)
+    assert st["version"] == "9.9.10-bench" and st["running_slot"] == "a"
+    assert st["ota"]["active"] == "a" and st["ota"]["pending"] is None
+    assert st["ota"]["slots"]["a"]["version"] == "9.9.10-bench+bench"

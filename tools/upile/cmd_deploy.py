@@ -194,7 +194,7 @@ def watch(port, t, wait, slot, version):
             for line in seen[shown:end].decode("utf-8", "replace").splitlines():
                 print("  | " + line.rstrip("\r"), flush=True)
             shown = end
-        verdict = settled(seen.decode("utf-8", "replace"), slot, version)
+        verdict = settled(seen[:end].decode("utf-8", "replace"), slot, version)  # whole lines only
     if t is not None:
         t.close()
     if verdict and verdict[0] == "rolled back":

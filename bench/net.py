@@ -177,7 +177,7 @@ def failover_time(runs=3):
             files = flashimg.app_files()
             files["/config/pile.json"] = json.dumps(cfg).encode()
             b.install_files(files)
-            b.attach_uart(2, ModemPeer())
+            b.attach_uart(1, ModemPeer())
             b.net.add_ap("depot", "secret-123", rssi=-58)
             b.power_on()
             b.wait_console(r"link: up on wifi", timeout=60)

@@ -47,12 +47,14 @@ SCHEMA = {
         "roaming": (bool, False, None, None),
         "ppp_user": (str, "", 0, 32),
         "ppp_key": (str, "", 0, 32),
-        "uart": (int, 2, 1, 2),
+        # pins: docs/hardware.md (UART2 carries the meters; PWRKEY on GPIO12 through an NPN
+        # whose base pull-down keeps the key released and the MTDI strap low while booting)
+        "uart": (int, 1, 1, 2),
         "baud": (int, 115200, 9600, 921600),
-        "tx": (int, 17, 0, 39),
-        "rx": (int, 16, 0, 39),
+        "tx": (int, 18, 0, 39),
+        "rx": (int, 39, 0, 39),
         "rxbuf": (int, 4096, 256, 16384),  # PPP needs more than the default 256
-        "pwrkey_pin": (int, 4, 0, 39),
+        "pwrkey_pin": (int, 12, 0, 39),
         "pwrkey_active": (int, 1, 0, 1),  # level that presses the key (transistor drive)
         "cmd_timeout_ms": (int, 1000, 10, 60000),
         "sync_ms": (int, 500, 10, 10000),

@@ -9,15 +9,19 @@ led (status LED GPIO, optional).
 PINS = {
     # 10-port pile (and the sim board, which plays this PCB): relays on two 74HC595
     # (data, clock, latch, /OE), contact readback on 10 inputs, the meters' TX lines
-    # multiplexed onto UART2 RX by a CD74HC4067 (4 select lines), two cabinet NTCs
+    # multiplexed onto UART2 RX by a CD74HC4067 (4 select lines), one cabinet NTC.
+    # Every free GPIO of an ESP32-WROOM is used once with the modem's (UART1 18/39,
+    # PWRKEY 12; firmware/config.py): full map and strapping notes in docs/hardware.md.
+    # /OE is on GPIO5 (its pull-up holds the relays off through boot; GPIO5 straps high
+    # anyway), never on GPIO12, whose pull-up would select 1.8 V flash.
     "esp32-10p": {
-        "hc595": (13, 14, 15, 12),
-        "relay_fb": (4, 5, 18, 19, 21, 22, 23, 25, 26, 27),
+        "hc595": (13, 14, 15, 5),
+        "relay_fb": (4, 19, 21, 22, 23, 25, 26, 27, 34, 35),
         "meter_uart": 2,
         "meter_tx": 17,
         "meter_rx": 16,
         "meter_mux": (32, 33, 2, 0),
-        "temp_adc": (36, 39),
+        "temp_adc": (36,),
     },
     # 2-port board: GPIO relays; both meters share UART2 through a 1-bit mux
     "esp32-2p": {

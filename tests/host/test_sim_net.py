@@ -109,7 +109,7 @@ def test_pile_rides_through_a_wifi_outage_on_cellular_and_comes_back():
             files["/config/pile.json"] = json.dumps(cfg).encode()
             b.install_files(files)
             modem = ModemPeer(ready_s=1.0)
-            b.attach_uart(2, modem)
+            b.attach_uart(1, modem)  # config modem.uart default
             b.net.add_ap("depot", "secret-123", rssi=-58)
             b.power_on()
             b.wait_console(r"link: up on wifi \(-58 dBm\)", timeout=30)

@@ -23,7 +23,7 @@ CONFIG = {
     "tariff": {"mode": "time", "unit_fen": 100, "unit_min": 1},  # 1 yuan per minute (demo price)
     # the sim ignores UART pins; a 10-port PCB needs a maintenance header in its pin map
     "service": {"enabled": True, "uart": SERVICE_UART, "baud": 115200, "tx": 1, "rx": 3},
-    "modem": {"enabled": False},  # the OTA board is wired; its modem would share the meters' UART 2
+    "modem": {"enabled": False},  # the OTA board is wired; its modem would take UART 1, the service cable's
 }
 BIKES = (
     (3, "plug 3 300 1 0.5", "start 3 money 100 app-1001", "small battery half full, prepaid 100 fen"),

@@ -1,7 +1,7 @@
 """`make sim` scene: the pile rides through a Wi-Fi outage on cellular and comes back.
 
 Runs on a board of its own (the OTA story's board keeps a wired link up, which would hide
-the outage): Wi-Fi access point "depot", the 4G modem emulator on UART 2, a backend on
+the outage): Wi-Fi access point "depot", the 4G modem emulator on UART 1, a backend on
 loopback that the link manager probes. Raises TimeoutError when a step does not happen.
 """
 import json
@@ -62,7 +62,7 @@ def run(board, say):
             files["/config/pile.json"] = json.dumps(cfg).encode()
             b.install_files(files)
             modem = ModemPeer(vendor="quectel", ready_s=2.0)
-            b.attach_uart(2, modem)
+            b.attach_uart(1, modem)
             b.net.add_ap("depot", "secret-123", rssi=-58)
             threading.Thread(target=_follow, args=(b, say, stop), daemon=True).start()
             say("net: second pile with Wi-Fi 'depot' and a 4G module (emulated EC200U) powering on")

@@ -5,8 +5,8 @@ harness's link model (sim/wifi.py NetModel) reads to bring the chip's network.PP
 CARRIER, a hang or a power-off take it down. Faults are set from the test's thread through
 the board's loop (`fault(...)`), so the emulator is only ever touched from the I/O thread.
 
-    m = ModemPeer(vendor="quectel", sim="ready", reg="home", pwrkey_pin=4)
-    board.attach_uart(2, m)
+    m = ModemPeer(vendor="quectel", sim="ready", reg="home", pwrkey_pin=12)
+    board.attach_uart(1, m)
     m.fault("silent"); m.fault("drop_carrier"); m.set(reg="denied", delay_s=0.5)
 """
 import threading
@@ -17,7 +17,7 @@ from upile.sim.peers.atmodem import AtModem
 
 class ModemPeer(Peer):
     def __init__(self, **kw):
-        kw.setdefault("pwrkey_pin", 4)
+        kw.setdefault("pwrkey_pin", 12)  # config modem.pwrkey_pin default
         kw.setdefault("ready_s", 1.0)
         self.emu = AtModem(**kw)
         self.emu.on_link = self._on_link

@@ -113,6 +113,9 @@ def test_pile_rides_through_a_wifi_outage_on_cellular_and_comes_back():
             b.net.add_ap("depot", "secret-123", rssi=-58)
             b.power_on()
             b.wait_console(r"link: up on wifi \(-58 dBm\)", timeout=30)
+            deadline = time.monotonic() + 5  # the handshake completes before accept() returns
+            while not accepted and time.monotonic() < deadline:
+                time.sleep(0.02)
             assert accepted  # judged by the backend, not by association
             mark = b.console_mark()
             t_drop = time.monotonic()

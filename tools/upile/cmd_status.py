@@ -44,7 +44,7 @@ def render(st):
     else:
         lines.append("ota state     %s" % _val(ota))
     meta = (ota.get("slots") if isinstance(ota, dict) else None) or {}
-    slots = st.get("slots") if isinstance(st.get("slots"), dict) else {}
+    slots = st.get("slots") if isinstance(st.get("slots"), dict) and "error" not in st["slots"] else {}
     for name in sorted(set(meta) | set(slots)):
         m, s = meta.get(name) or {}, slots.get(name) or {}
         role = ("active" if ota.get("active") == name else "pending" if ota.get("pending") == name else "spare") \

@@ -26,6 +26,9 @@ EXTRA = {
 OTA = {"first_check_s": 86400, "check_s": 604800, "jitter_s": 0, "health_s": 3, "idle_poll_s": 1}
 
 
+T = 20  # reply timeout: generous, the sim chip shares the host with the whole test run
+
+
 def kv(line):
     return dict(w.split("=", 1) for w in line.split() if "=" in w)
 
@@ -59,25 +62,25 @@ def test_install_waits_while_a_port_charges_and_proceeds_once_idle(tmp_path):
         b.power_on()
         b.wait_console(r"uPile 1\.0\.0 on", timeout=30)
         b.wait_console(r"service: port on UART1", timeout=30)
-        st = kv(svc.ok("ota status"))
+        st = kv(svc.ok("ota status", timeout=T))
         assert (st["slot"], st["active"], st["version"], st["phase"]) == ("a", "a", "1.0.0", "idle"), st
 
         meter.command("plug 1 250 600 0.2")  # a big battery: charges for the whole test
-        sid = kv(svc.ok("start 1 money 100 app-1"))["id"]
+        sid = kv(svc.ok("start 1 money 100 app-1", timeout=T))["id"]
         svc.wait_event(r"^status 1 Charging", timeout=15)
         assert b.pin(25) == 1
 
         ch.publish(tmp_path / "srv" / "v2")
-        assert svc.ok("ota check") == "check requested"
+        assert svc.ok("ota check", timeout=T) == "check requested"
         b.wait_console(r"OTA Downloaded app v=2\.0\.0", timeout=60)
-        wait_for(lambda: kv(svc.ok("ota status"))["phase"] == "waiting_idle", "waiting_idle")
+        wait_for(lambda: kv(svc.ok("ota status", timeout=T))["phase"] == "waiting_idle", "waiting_idle")
         mark = b.console_mark()
         time.sleep(4)  # several idle polls (ota.idle_poll_s = 1) while the port still charges
         assert "OTA Installing" not in b.console_text() and "uPile 2.0.0" not in b.console_text()
-        assert b.pin(25) == 1 and svc.ok("info 1").startswith("port=1 status=Charging")
+        assert b.pin(25) == 1 and svc.ok("info 1", timeout=T).startswith("port=1 status=Charging")
         assert "WaitingIdle" in b.console_text() and b.console_text()[mark:].count("OTA ") == 0
 
-        bill = kv(svc.ok("stop 1"))
+        bill = kv(svc.ok("stop 1", timeout=T))
         assert bill["id"] == sid and bill["cause"] == "service"  # ended by the user, not the update
         b.wait_console(r"OTA Installing app v=2\.0\.0", timeout=30)
         b.wait_console(r"uPile 2\.0\.0 on", timeout=60)

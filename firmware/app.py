@@ -81,6 +81,9 @@ def start_service(cfg, pile, events):
 
 async def run(cfg):
     from firmware.events import Hub
+    import log
+
+    log.enable_ring()  # what `upile logs` reads: bounded, survives reboots
 
     print("uPile %s on %s: %s, %d ports" % (VERSION, sys.platform, describe_fs(), cfg["pile"]["ports"]))
     net = start_net(cfg)

@@ -287,6 +287,9 @@ def start(cfg, pile=None, events=None, stream=None):
     if not sc["enabled"]:
         return None
     if stream is None:
+        if sc["tx"] < 0 or sc["rx"] < 0:  # no maintenance header on this board: nothing to open
+            print("service: not wired (service.tx/rx unset)")
+            return None
         if sc["uart"] == _meter_uart(cfg) or (cfg["modem"]["enabled"] and sc["uart"] == cfg["modem"]["uart"]):
             raise ValueError("service.uart %d is taken (meters or modem)" % sc["uart"])
         from firmware.board import serviceport

@@ -261,6 +261,8 @@ async def test_without_pile_and_start_from_config():
     cfg["service"]["enabled"] = False
     assert service.start(cfg) is None
     cfg["service"]["enabled"] = True
+    assert service.start(cfg) is None  # default: not wired (tx/rx -1), nothing opened
+    cfg["service"]["tx"], cfg["service"]["rx"] = 1, 3
     cfg["service"]["uart"] = 2  # the meters' UART on esp32-10p
     try:
         service.start(cfg)

@@ -160,7 +160,7 @@ SCHEMA = {
         "backoff_s": (int, 10, 1, 3600),
         "backoff_max_s": (int, 600, 1, 86400),
         "timeout_s": (int, 20, 1, 300),  # connect and per-read timeout
-        "max_envelope": (int, 16384, 1024, 1048576),  # size cap of the signed manifest
+        "max_envelope": (int, 4096, 1024, 1048576),  # size cap of the signed manifest (fixed-size: the file list is index.txt)
         "max_files": (int, 0, 0, 4096),  # files per app release; 0 = manifest.py's default
         "trials": (int, 3, 1, 20),  # trial boots of a new slot before rollback
         "health_s": (int, 60, 1, 86400),  # healthy after this long without unhandled exception

@@ -1,8 +1,10 @@
 """Download of a verified release into the spare slot: app files or a whole image.
 
-App: every file of the new manifest is taken from the running slot when its bytes hash to
-the manifest's sha256 (copied while re-hashing), otherwise fetched with a Range request
-into bundle.bin, in 4 KiB chunks through SHA-256. Image: streamed into the spare
+App: the release's index.txt (signed by size and sha256 in the manifest) is fetched as the
+spare slot's files.idx and checked line by line (index.py); then every file it lists is
+taken from the running slot when its bytes hash to the index's sha256 (copied while
+re-hashing), otherwise fetched with a Range request into bundle.bin, in 4 KiB chunks
+through SHA-256. Image: streamed into the spare
 esp32.Partition (erase + write per 4 KiB block, last block padded with 0xFF). Progress is
 persisted in /ota/progress.json; a resume re-hashes what flash already holds and continues
 with a Range request, so completed files are never fetched again. Nothing here switches
@@ -14,7 +16,6 @@ from micropython import const
 
 import bootsel
 import fsatomic
-import http
 from firmware.ota import slots
 
 _CHUNK = const(4096)
@@ -38,6 +39,15 @@ class FetchError(Exception):
 _TRANSIENT = ("timeout", "connect", "io", "short_body", "bad_response", "no_range", "bad_range")
 
 
+def unload_http():
+    """Forget lib/http.py between checks (~11 KB of heap on the sim): while the manifest's
+    signature is checked nothing downloads; the next request imports it again."""
+    import sys
+
+    if "http" in sys.modules:
+        del sys.modules["http"]
+
+
 def from_http(e):
     t = e.reason in _TRANSIENT or (e.reason == "status" and e.status >= 500)
     return FetchError(e.reason if e.reason != "status" else "http_%d" % e.status, e.detail, t)
@@ -57,18 +67,20 @@ def clear_progress():
 class Fetcher:
     """One release source (a directory URL); counts bytes it downloaded in `net_bytes`."""
 
-    def __init__(self, url, *, http_opts=None, max_envelope=65536, system=None, log=None):
+    def __init__(self, url, *, http_opts=None, max_envelope=4096, system=None, log=None):
         self.url = url.rstrip("/")
         self.opts = http_opts or {}
         self.max_envelope = max_envelope
         self.system = system
         self.log = log
-        self.buf = bytearray(_CHUNK)
+        self.buf = None  # the one 4 KiB chunk buffer, made when a download starts
         self.net_bytes = 0
         self.requests = 0
         self.copied = 0  # files taken from the running slot
 
     async def _get(self, name, **kw):
+        import http
+
         self.requests += 1
         try:
             return await http.get(self.url + "/" + name, **self.opts, **kw)
@@ -77,6 +89,8 @@ class Fetcher:
 
     async def envelope(self):
         """The signed manifest envelope as bytes (size-capped)."""
+        import http
+
         r = await self._get("manifest.dsse.json", limit=self.max_envelope)
         try:
             data = await r.read(self.max_envelope)
@@ -89,6 +103,8 @@ class Fetcher:
 
     async def _range_into(self, name, start, size, sink):
         """Fetch bytes [start, start+size) of `name`, handing each 4 KiB piece to sink(mv)."""
+        import http
+
         r = await self._get(name, start=start, end=start + size - 1)
         mv = memoryview(self.buf)
         try:
@@ -108,22 +124,30 @@ class Fetcher:
             await r.close()
 
     # ---- app slots ----
-    def _prepare_app(self, ebox, env_hex, payload):
+    async def _prepare_app(self, ebox, env_hex, payload):
+        """Fetch the release's index.txt as the spare slot's files.idx (hash = the signed
+        index sha256, which becomes the slot's pin) and check it line by line."""
         slot = slots.spare()
         if slot is None:
             raise FetchError("no_state", "no boot state: provision the device", False)
         prog = _read_progress()
         if prog and prog.get("env") == env_hex and prog.get("slot") == slot and prog.get("kind") == "app":
             return slot, prog
-        for e in payload["files"]:
-            if not slots.path_ok(e["path"]):
-                raise FetchError("unsafe_path", e["path"], False)
         clear_progress()
         slots.wipe(slot)
-        pin = slots.write_index(slot, payload["files"])
+        spec = payload["index"]
+        dst = bootsel.slot_dir(slot) + "/" + bootsel.INDEX
+        await self._fetch_file(dst, 0, spec["size"], spec["sha256"], "index.txt")
+        from firmware.ota import index
+
+        try:
+            with open(dst, "rb") as f:
+                index.check_index(f, payload)
+        except index.ManifestError as e:  # signed, so a retry cannot help
+            raise FetchError(e.reason, e.detail, False)
         with open(bootsel.slot_dir(slot) + "/" + bootsel.ENVELOPE, "wb") as f:
             f.write(ebox[0])
-        prog = {"env": env_hex, "kind": "app", "slot": slot, "done": 0, "pin": pin}
+        prog = {"env": env_hex, "kind": "app", "slot": slot, "done": 0, "pin": spec["sha256"]}
         fsatomic.write_json(slots.PROGRESS, prog)
         return slot, prog
 
@@ -169,8 +193,11 @@ class Fetcher:
         """Fill the spare slot with the release; returns install info (slot, pin).
 
         ebox/box hold the envelope bytes and the checked payload; both are dropped once the
-        slot's index and envelope are on flash (a 300-file list must not stay in RAM)."""
-        slot, prog = self._prepare_app(ebox, env_hex, box[0])
+        slot's index and envelope are on flash. The file list is only ever read from flash,
+        one line at a time."""
+        if self.buf is None:
+            self.buf = bytearray(_CHUNK)
+        slot, prog = await self._prepare_app(ebox, env_hex, box[0])
         box.clear()
         ebox.clear()
         running = bootsel.selected
@@ -221,6 +248,8 @@ class Fetcher:
         cap = part.ioctl(4, 0) * part.ioctl(5, 0)
         if size > cap or size <= 0:
             raise FetchError("too_large", "image %d bytes, partition %d" % (size, cap), False)
+        if self.buf is None:
+            self.buf = bytearray(_CHUNK)
         prog = _read_progress()
         if not (prog and prog.get("env") == env_hex and prog.get("kind") == "image" and prog.get("label") == label):
             prog = {"env": env_hex, "kind": "image", "label": label, "done": 0}

@@ -2,7 +2,8 @@
 
 check() takes the raw DSSE envelope and returns the verified payload dict, or raises
 ManifestError(reason, detail). The payload (docs/releases.md) is JSON with product, version,
-counter, created, expires (integer Unix seconds), kind "app" (files + bundle) or "image".
+counter, created, expires (integer Unix seconds), kind "app" (bundle + the signed size and
+hash of its file index, checked line by line by index.check_index) or "image".
 Every rejection has its own reason code; none uses assert (mpy-cross -O strips them).
 Clock policy: with no valid clock (`now` None or before 2024) expiry cannot be checked; by
 default the release is accepted and "clock_unset" is listed in the result's "_warnings",
@@ -11,15 +12,14 @@ because a pile without network time must still update over the LAN; limits
 """
 import json
 
-import dsse
-
 PAYLOAD_TYPE = "application/vnd.upile.manifest+json"
 CLOCK_VALID_FROM = 1704067200  # 2024-01-01T00:00:00Z: any earlier "now" is an unset RTC
 _ESP32_EPOCH = 946684800  # 2000-01-01 in Unix seconds
 
 LIMITS = {
-    "max_envelope": 20480,  # bytes of manifest.dsse.json, checked before parsing (~100 files)
-    "max_files": 100,
+    "max_envelope": 4096,  # bytes of manifest.dsse.json, checked before parsing (~700 with one key)
+    "max_files": 400,  # lines of index.txt
+    "max_index": 65536,  # bytes of index.txt (a line is at most ~180 bytes)
     "max_file_size": 512 * 1024,
     "max_bundle": 1536 * 1024,  # an app slot on a 4 MiB board's ~960 KiB littlefs, with headroom
     "max_image": 0x180000,  # one OTA app partition (1.5 MiB)
@@ -37,6 +37,31 @@ class ManifestError(ValueError):
         super().__init__(reason, detail)
         self.reason = reason
         self.detail = detail
+
+
+def check_path(path, lim):
+    """Raise unsafe_path unless `path` is a plain relative path inside an allowed root."""
+    if not isinstance(path, str) or not path or len(path) > lim["max_path"]:
+        raise ManifestError("unsafe_path", "path must be 1..%d chars: %r" % (lim["max_path"], path))
+    for c in path:
+        if c not in _PATH_OK:
+            raise ManifestError("unsafe_path", "character %r in %r" % (c, path))
+    for part in path.split("/"):
+        if part in ("", ".", ".."):
+            raise ManifestError("unsafe_path", "empty, . or .. segment in %r" % path)
+    for root in lim["roots"]:
+        if path.startswith(root):
+            return path
+    raise ManifestError("unsafe_path", "%r is outside %s" % (path, ", ".join(lim["roots"])))
+
+
+def is_sha(v):
+    if not isinstance(v, str) or len(v) != 64:
+        return False
+    for c in v:
+        if c not in _HEX:
+            return False
+    return True
 
 
 def unix_now():
@@ -69,11 +94,8 @@ def _str(d, key, hi, where=""):
 
 def _sha(d, where):
     v = d.get("sha256")
-    if not isinstance(v, str) or len(v) != 64:
+    if not is_sha(v):
         raise ManifestError("bad_sha256", where + "sha256: expected 64 lowercase hex chars")
-    for c in v:
-        if c not in _HEX:
-            raise ManifestError("bad_sha256", where + "sha256: expected 64 lowercase hex chars")
     return v
 
 
@@ -84,57 +106,13 @@ def _obj(d, key):
     return v
 
 
-def check_path(path, lim):
-    """Raise unsafe_path unless `path` is a plain relative path inside an allowed root."""
-    if not isinstance(path, str) or not path or len(path) > lim["max_path"]:
-        raise ManifestError("unsafe_path", "path must be 1..%d chars: %r" % (lim["max_path"], path))
-    for c in path:
-        if c not in _PATH_OK:
-            raise ManifestError("unsafe_path", "character %r in %r" % (c, path))
-    for part in path.split("/"):
-        if part in ("", ".", ".."):
-            raise ManifestError("unsafe_path", "empty, . or .. segment in %r" % path)
-    for root in lim["roots"]:
-        if path.startswith(root):
-            return path
-    raise ManifestError("unsafe_path", "%r is outside %s" % (path, ", ".join(lim["roots"])))
-
-
-def _files(p, lim):
+def _app(p, lim):
     bundle = _obj(p, "bundle")
-    bsize = _int(bundle, "size", 0, lim["max_bundle"], "bundle.")
+    _int(bundle, "size", 0, lim["max_bundle"], "bundle.")
     _sha(bundle, "bundle.")
-    files = p.get("files")
-    if not isinstance(files, list):
-        raise ManifestError("bad_field", "files: expected a list")
-    if len(files) > lim["max_files"]:
-        raise ManifestError("too_large", "%d files, limit %d" % (len(files), lim["max_files"]))
-    seen = set()
-    spans = []
-    for i, f in enumerate(files):
-        if not isinstance(f, dict):
-            raise ManifestError("bad_field", "files[%d]: expected an object" % i)
-        where = "files[%d]." % i
-        path = check_path(f.get("path"), lim)
-        if path in seen:
-            raise ManifestError("duplicate_path", path)
-        seen.add(path)
-        size = _int(f, "size", 0, lim["max_file_size"], where)
-        off = f.get("offset")
-        if type(off) is not int:
-            raise ManifestError("bad_field", "%soffset: expected an integer, got %r" % (where, off))
-        if off < 0:
-            raise ManifestError("bad_offset", "%s: offset %d is before the bundle" % (path, off))
-        _sha(f, where)
-        if off + size > bsize:
-            raise ManifestError("bad_offset", "%s ends at %d, bundle is %d bytes" % (path, off + size, bsize))
-        spans.append((off, size))
-    spans.sort()
-    end = 0
-    for off, size in spans:
-        if off < end:
-            raise ManifestError("bad_offset", "file at offset %d overlaps the one before" % off)
-        end = off + size
+    idx = _obj(p, "index")  # the file list itself is index.txt, checked by index.check_index
+    _int(idx, "size", 1, lim["max_index"], "index.")
+    _sha(idx, "index.")
 
 
 def check(envelope_bytes, keyring, *, product, installed_counter, now, limits=None):
@@ -143,6 +121,11 @@ def check(envelope_bytes, keyring, *, product, installed_counter, now, limits=No
     if limits:
         lim = dict(LIMITS)
         lim.update(limits)
+    import dsse  # here, not at the top: unload() can then free the signature code
+    import ed25519
+
+    ed25519.small_tables()  # one verify per check: ~10 KB less heap for ~1 ms more
+
     try:
         ptype, payload, _ = dsse.verify(envelope_bytes, keyring, lim["threshold"], PAYLOAD_TYPE,
                                         lim["max_envelope"])
@@ -164,7 +147,7 @@ def check(envelope_bytes, keyring, *, product, installed_counter, now, limits=No
         raise ManifestError("bad_field", "expires %d is not after created %d" % (expires, created))
     kind = p.get("kind")
     if kind == "app":
-        _files(p, lim)
+        _app(p, lim)
     elif kind == "image":
         img = _obj(p, "image")
         _int(img, "size", 1, lim["max_image"], "image.")
@@ -181,4 +164,16 @@ def check(envelope_bytes, keyring, *, product, installed_counter, now, limits=No
     elif now >= expires:
         raise ManifestError("expired", "expired at %d, now %d" % (expires, now))
     p["_warnings"] = warnings
+    p["_limits"] = lim  # index.check_index checks the app's file list with the same limits
     return p
+
+
+def unload():
+    """Drop the signature code (dsse, ed25519 with its point tables, sha512): ~30 KB of the
+    heap on the sim that an OTA download needs more. The next check imports it again and
+    ed25519 rebuilds its tables (~15 ms); checks run every few hours."""
+    import sys
+
+    for name in ("dsse", "ed25519", "sha512", "sha512_viper"):
+        if name in sys.modules:
+            del sys.modules[name]

@@ -58,6 +58,7 @@ class Ota:
                 keyring = {}
         self.keyring = keyring
         self.check = check or manifest.check
+        self.unload = manifest.unload  # frees the signature code between checks
         self.unix_now = manifest.unix_now
         self.gate = policy.Gate(idle, self.cfg["window"])
         self.confirmed = False
@@ -91,6 +92,7 @@ class Ota:
                 err = slots.adopt(self.keyring, self.product, self.check, self.limits)
             except Exception as e:  # ManifestError and friends: keep running the factory slot
                 err = repr(e)
+            self.unload()
             if err:
                 _log.warn("factory slot not pinned: %s", err)
         try:
@@ -240,6 +242,7 @@ class Ota:
 
     async def _attempt(self, f, install):
         env = await f.envelope()
+        fetcher.unload_http()  # not needed while the signature is checked (heap)
         env_hex = slots.env_sha(env)
         st = bootsel.read_state()
         if st is None:
@@ -258,12 +261,14 @@ class Ota:
             kind = "InvalidSignature" if reason in _SIG_REASONS else "DownloadFailed"
             self.emit(kind, reason, None, detail=e.args[1] if len(e.args) > 1 else "")
             return reason
+        finally:
+            self.unload()
         ver = payload.get("version")
         if payload["counter"] in st.get("rolled_back", ()):
             return "rolled_back_before"
         self.emit("SignatureVerified", "ok", ver, counter=payload["counter"])
         kind = payload.get("kind")
-        size = payload["image"]["size"] if kind == "image" else sum(e["size"] for e in payload["files"])
+        size = payload["image"]["size"] if kind == "image" else payload["bundle"]["size"]
         if self.net_ok:  # data budget (net.budget.allow_update): (True, "ok") | (False, reason)
             ok, why = self.net_ok(kind, size)
             if not ok:  # deferred: the next check (or Wi-Fi coming up) tries again

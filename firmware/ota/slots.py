@@ -25,16 +25,6 @@ def spare():
     return bootsel.other(st["active"])
 
 
-def path_ok(p):
-    """Manifest paths are relative, plain and inside the slot (manifest.py checks too)."""
-    if not p or p[0] == "/" or "\\" in p or "\n" in p or p in (bootsel.INDEX, bootsel.ENVELOPE):
-        return False
-    for part in p.split("/"):
-        if part in ("", ".", ".."):
-            return False
-    return True
-
-
 def _rmtree(d):
     try:
         entries = list(os.ilistdir(d))
@@ -62,20 +52,6 @@ def parent_dirs(slot, path):
     i = path.rfind("/")
     if i > 0:
         fsatomic.mkdirs(bootsel.slot_dir(slot) + "/" + path[:i])
-
-
-def write_index(slot, files):
-    """Write the slot's index from the verified manifest's file list; returns its pin."""
-    import hashlib
-
-    h = hashlib.sha256()
-    p = bootsel.slot_dir(slot) + "/" + bootsel.INDEX
-    with open(p, "w") as f:
-        for e in files:
-            line = "%s %d %d %s\n" % (e["sha256"], e["size"], e["offset"], e["path"])
-            f.write(line)
-            h.update(line)
-    return hexlify(h.digest()).decode()
 
 
 def file_size(path):
@@ -118,7 +94,8 @@ def _remove(p):
 
 
 def adopt(keyring, product, check, limits=None):
-    """Pin a factory slot that runs unpinned: check its signed manifest and every file.
+    """Pin a factory slot that runs unpinned: check its signed manifest, its files.idx
+    against the index the manifest signs, and every file.
 
     `check` is manifest.check. Returns None when pinned (or nothing to do), else a reason.
     """
@@ -135,7 +112,16 @@ def adopt(keyring, product, check, limits=None):
     except OSError:
         return "no signed manifest in slot " + slot
     payload = check(env, keyring, product=product, installed_counter=-1, now=None, limits=limits)
-    pin = write_index(slot, payload["files"])
+    if payload.get("kind") != "app":
+        return "slot manifest is not an app release"
+    pin = payload["index"]["sha256"]
+    from firmware.ota import index
+
+    try:
+        with open(d + "/" + bootsel.INDEX, "rb") as f:  # the factory writes the signed index
+            index.check_index(f, payload)
+    except OSError:
+        return "no index in slot " + slot
     err = bootsel.verify_slot(slot, pin)
     if err:
         return err

@@ -22,7 +22,7 @@ def test_a_call_that_failed_midway_cannot_change_the_next_verdict():
     real = ed25519._mul2
 
     def fail(sched):
-        sched[5] = [(ed25519._base[1], 3)]
+        sched[5] = [(ed25519._base[1][1], 3)]  # _base = (width, band tables)
         raise MemoryError
 
     ed25519._mul2 = fail

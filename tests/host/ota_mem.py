@@ -1,43 +1,62 @@
-# Runs under `micropython -X heapsize=64K` (tests/host/test_ota_memory.py, bench/ota.py):
-# one OTA download into a sim flash, reporting the peak heap seen while writing.
-# argv: mode (image|app), release URL, keys.json, flash file, partition file
-import sys
+# One OTA update (check + download) in a small heap: tests/host/test_ota_memory.py and
+# bench/ota.py run this, compiled to .mpy, as `micropython -X heapsize=64K -m ota_mem`.
+# argv: mode (image|app), release URL, keys.json, flash file, partition file, app tree
+# The app tree is `upile build`'s .mpy files, mounted at /app and imported from there as a
+# device imports its slot's .mpy files from littlefs (bytecode loaded into the heap; frozen
+# modules would cost less). The flash is a plain file-backed block device standing in for
+# the ESP32's flash driver, which is C and takes no Python heap.
 import gc
-import asyncio
-import hashlib
-from binascii import hexlify
+import sys
 
-import bootsel
-import fsatomic
-from simflash import SimFlash, mount
-from firmware.ota import fetcher, keys, manifest
+import vfs
 
-mode, url, keyfile, flashfile, partfile = sys.argv[1:6]
-ring, th = keys.load(keyfile)
-flash = SimFlash(flashfile, 2 * 1024 * 1024)
+mode, url, keyfile, flashfile, partfile, app = sys.argv[1:7]
+_BS = 4096
 peak = [0]
 
 
-class Part:
-    """A spare image partition over a second sim flash (esp32.Partition's block API)."""
+def sample():
+    gc.collect()
+    peak[0] = max(peak[0], gc.mem_alloc())
 
-    def __init__(self):
-        self.bd = SimFlash(partfile, 0x180000)
+
+def mark(what):
+    """Print the live heap (after a collection) at a named point: where the bytes go."""
+    sample()
+    print("mark %s %d" % (what, gc.mem_alloc()))
+
+
+class Blocks:
+    """A file as a block device with 4 KiB blocks (esp32.Partition's block API)."""
+
+    def __init__(self, path, label="vfs"):
+        self.f = open(path, "r+b")
+        self.f.seek(0, 2)
+        self.n = self.f.tell() // _BS
+        self.label = label
 
     def info(self):
-        return (0, 0x11, 0x190000, 0x180000, "ota_1", False)
-
-    def ioctl(self, op, arg):
-        return self.bd.ioctl(op, arg)
+        return (0, 0x11, 0x190000, self.n * _BS, self.label, False)
 
     def readblocks(self, n, buf, off=0):
-        self.bd.readblocks(n, buf, off)
+        self.f.seek(n * _BS + off)
+        self.f.readinto(buf)
 
-    def writeblocks(self, n, buf):
-        self.bd.writeblocks(n, buf)
-        if n % 16 == 0:  # live heap (after a collection) while the download runs
-            gc.collect()
-            peak[0] = max(peak[0], gc.mem_alloc())
+    def writeblocks(self, n, buf, off=0):
+        self.f.seek(n * _BS + off)
+        self.f.write(buf)
+        if self.label != "vfs" and n % 16 == 0:  # the image download: sample as it goes
+            sample()
+
+    def ioctl(self, op, arg):
+        if op == 4:
+            return self.n
+        if op == 5:
+            return _BS
+        return 0  # init, deinit, sync, erase: a file needs none of them
+
+    def set_boot(self):
+        pass
 
 
 class System:
@@ -45,48 +64,72 @@ class System:
         return PART
 
 
-PART = Part() if mode == "image" else None  # opened before '/' becomes the sim flash
-
-
-import vfs  # noqa: E402
-
+with open(keyfile) as f:
+    KEYS = f.read()
+flash = Blocks(flashfile)
+PART = Blocks(partfile, "ota_1") if mode == "image" else None
 vfs.umount("/")
-mount(flash, "/")
+try:
+    fs = vfs.VfsLfs2(flash)
+except OSError:
+    vfs.VfsLfs2.mkfs(flash)
+    fs = vfs.VfsLfs2(flash)
+vfs.mount(fs, "/")
+vfs.mount(vfs.VfsPosix(app), "/app")
+sys.path[:] = ["/app", "/app/lib", ".frozen"]
+fs = None
+mark("flash mounted")
+
+import asyncio  # noqa: E402
+
+import bootsel  # noqa: E402
+import fsatomic  # noqa: E402
+
 fsatomic.mkdirs("/ota")
 fsatomic.mkdirs("/slots/a")
 bootsel.write_state({"active": "a", "pending": None, "counter": 0})
 bootsel.selected = "a"
+mark("asyncio bootsel fsatomic")
 
 
 async def sampler():
     while True:
-        gc.collect()
-        peak[0] = max(peak[0], gc.mem_alloc())
-        await asyncio.sleep_ms(20)
+        sample()
+        await asyncio.sleep_ms(10)
 
 
 async def main():
-    if mode == "app":
-        asyncio.create_task(sampler())
+    """What firmware/ota/service.py does for one check, in the same order."""
+    import json
+
+    from firmware.ota import fetcher, keys, manifest, slots
+
+    ring, th = keys.parse(json.loads(KEYS))
+    mark("ota modules")
+    asyncio.create_task(sampler())
     f = fetcher.Fetcher(url, http_opts={"allow_http": True, "timeout": 10}, system=System())
     env = await f.envelope()
-    env_hex = hexlify(hashlib.sha256(env).digest()).decode()
+    mark("envelope fetched")
+    fetcher.unload_http()
+    mark("http unloaded")
+    env_hex = slots.env_sha(env)
     p = manifest.check(env, ring, product="upile-ebike-10", installed_counter=0, now=None,
                        limits={"threshold": th})
-    gc.collect()
-    peak[0] = max(peak[0], gc.mem_alloc())
-    import time
-    t0 = time.ticks_ms()
+    mark("checked")
+    check_peak = peak[0]
+    manifest.unload()
+    mark("crypto unloaded")
+    box, ebox = [p], [env]
+    p = env = None
     if mode == "image":
-        await f.download_image(env_hex, p)
+        ready = await f.download_image(env_hex, box.pop())
     else:
-        box, ebox = [p], [env]
-        p = env = None
         ready = await f.download_app(ebox, env_hex, box)
-        gc.collect()
+        sample()
         print("verify", bootsel.verify_slot(ready["slot"], ready["pin"]))
-    print("ms", time.ticks_diff(time.ticks_ms(), t0))
-    print("OK bytes", f.net_bytes, "requests", f.requests, "peak_heap", peak[0], "heap", gc.mem_free() + gc.mem_alloc())
+    sample()
+    print("OK bytes", f.net_bytes, "requests", f.requests, "peak_heap", peak[0], "check_peak", check_peak,
+          "heap", gc.mem_free() + gc.mem_alloc())
 
 
 asyncio.run(main())

@@ -1,7 +1,9 @@
-"""Every manifest rejection, and a fuzz of the envelope and manifest parsers, run inside
-micropython (firmware/ota/manifest.py + lib/dsse.py) on envelopes signed on the host."""
+"""Every manifest rejection, and a fuzz of the envelope, manifest and file index parsers,
+run inside micropython (firmware/ota/manifest.py, index.py + lib/dsse.py) on envelopes and
+index.txt files signed on the host."""
 import base64
 import copy
+import hashlib
 import json
 import random
 import sys
@@ -20,10 +22,11 @@ PTYPE = "application/vnd.upile.manifest+json"
 NOW = 1800000000
 PRODUCT = "upile-ebike-10"
 REASONS = {"bad_envelope", "bad_signature", "wrong_product", "downgrade", "expired", "clock_unset", "bad_field",
-           "too_large", "unsafe_path", "duplicate_path", "bad_offset", "bad_sha256", "bad_kind"}
+           "too_large", "unsafe_path", "duplicate_path", "bad_offset", "bad_sha256", "bad_kind", "bad_index",
+           "bad_order"}
 
 DEVICE = r"""
-import sys, json, binascii, gc
+import sys, json, binascii, gc, io
 from firmware.ota import manifest
 with open(sys.argv[1]) as f:
     for line in f:
@@ -37,10 +40,16 @@ with open(sys.argv[1]) as f:
         if "pad" in c:
             env += b" " * c["pad"]
         c["env"] = None
+        c_product, c_installed = c.get("product", "upile-ebike-10"), c.get("installed", 5)
+        c_now, c_limits = c.get("now", 1800000000), c.get("limits")
+        idx = c.get("index")
+        c = None
         try:
-            p = manifest.check(env, ring, product=c.get("product", "upile-ebike-10"),
-                               installed_counter=c.get("installed", 5), now=c.get("now", 1800000000),
-                               limits=c.get("limits"))
+            p = manifest.check(env, ring, product=c_product, installed_counter=c_installed, now=c_now,
+                               limits=c_limits)
+            if idx is not None and p["kind"] == "app":
+                from firmware.ota import index
+                index.check_index(io.BytesIO(idx.encode()), p)
             print("OK", ",".join(p["_warnings"]))
         except manifest.ManifestError as e:
             if not isinstance(e.reason, str) or not isinstance(e.detail, str):
@@ -66,12 +75,46 @@ RING2 = dict(RING, **{dsse.keyid(_raw(KEY2)): _raw(KEY2).hex()})
 H = "ab" * 32
 
 
-def app_payload():
+def _files():
+    return [{"path": "firmware/app.mpy", "size": 100, "sha256": H, "offset": 0},
+            {"path": "lib/journal.mpy", "size": 50, "sha256": H, "offset": 100}]
+
+
+def index_text(files):
+    """index.txt for file entries: "sha256 size offset path" lines; a missing key leaves its
+    field out, an entry that is not a dict is written as it is (hostile indexes)."""
+    out = []
+    for e in files:
+        if isinstance(e, dict):
+            out.append(" ".join(str(e[k]) for k in ("sha256", "size", "offset", "path") if k in e) + "\n")
+        else:
+            out.append(str(e) + "\n")
+    return "".join(out)
+
+
+def spec(text):
+    return {"size": len(text.encode()), "sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
+def app_payload(files=None):
+    text = index_text(_files() if files is None else files)
     return {"product": PRODUCT, "version": "1.2.0", "counter": 6, "created": NOW - 100, "expires": NOW + 86400,
-            "kind": "app",
-            "files": [{"path": "firmware/app.mpy", "size": 100, "sha256": H, "offset": 0},
-                      {"path": "lib/journal.mpy", "size": 50, "sha256": H, "offset": 100}],
-            "bundle": {"size": 150, "sha256": H}}
+            "kind": "app", "index": spec(text), "bundle": {"size": 150, "sha256": H}}
+
+
+def app_case(files_fn=None, payload_fn=None, text=None, **kw):
+    """A signed app release: envelope + index text, the files (or the payload) changed first."""
+    files = _files()
+    if files_fn:
+        files_fn(files)
+    text = index_text(files) if text is None else text
+    p = app_payload(files)
+    p["index"] = spec(text)
+    if files_fn:
+        p["bundle"]["size"] = 1000
+    if payload_fn:
+        payload_fn(p)
+    return dict(env=envelope(p), index=text, **kw)
 
 
 def image_payload():
@@ -120,17 +163,19 @@ def run_cases(tmp_path, cases):
 
 
 def file_(**kw):
+    """A third file after the two of app_payload (bundle grown to 1000 bytes), changed by kw."""
     d = {"path": "lib/x.mpy", "size": 10, "sha256": H, "offset": 150}
     d.update(kw)
+    return app_case(lambda files: files.append(d))
 
-    def f(p):
-        p["files"].append(d)
-        p["bundle"]["size"] = 1000
-    return f
+
+def files_(fn):
+    return app_case(fn)
 
 
 CASES = [
-    ("valid app", dict(env=envelope(app_payload())), "OK "),
+    ("valid app", app_case(), "OK "),
+    ("valid app with a third file", file_(), "OK "),
     ("valid image", dict(env=envelope(image_payload())), "OK "),
     ("two keys, threshold 2", dict(env=envelope(app_payload(), (KEY, KEY2)), ring=RING2, limits={"threshold": 2}), "OK "),
     ("clock unset: accepted, flagged", dict(env=envelope(app_payload()), now=None), "OK clock_unset"),
@@ -172,34 +217,45 @@ CASES = [
     ("expires before created", dict(env=with_(_set(["expires"], NOW - 200))), "bad_field"),
     ("created missing", dict(env=with_(_set(["created"], KeyError))), "bad_field"),
     ("product missing", dict(env=with_(_set(["product"], KeyError))), "bad_field"),
-    ("files not a list", dict(env=with_(_set(["files"], {}))), "bad_field"),
+    ("index not an object", dict(env=with_(_set(["index"], []))), "bad_field"),
+    ("index missing", dict(env=with_(_set(["index"], KeyError))), "bad_field"),
+    ("index size zero", dict(env=with_(_set(["index", "size"], 0))), "bad_field"),
     ("bundle missing", dict(env=with_(_set(["bundle"], KeyError))), "bad_field"),
-    ("file entry not an object", dict(env=with_(_set(["files", 0], "firmware/app.mpy"))), "bad_field"),
-    ("file size missing", dict(env=with_(_set(["files", 0, "size"], KeyError))), "bad_field"),
-    ("offset text", dict(env=with_(_set(["files", 0, "offset"], "0"))), "bad_field"),
+    ("index line not 4 fields", files_(lambda f: f.__setitem__(0, "firmware/app.mpy")), "bad_field"),
+    ("file size missing", files_(lambda f: f[0].pop("size")), "bad_field"),
+    ("offset text", files_(lambda f: f[0].__setitem__("offset", "zero")), "bad_field"),
+    ("size with a plus sign", files_(lambda f: f[0].__setitem__("size", "+100")), "bad_field"),
+    ("negative size", files_(lambda f: f[1].__setitem__("size", -5)), "bad_field"),
+    ("index line without newline", app_case(text=index_text(_files())[:-1]), "bad_field"),
+    ("empty index", app_case(text=""), "bad_field"),
+    ("index bytes differ from the signed hash", app_case(payload_fn=lambda p: p["index"].update(spec("x\n"))), "bad_index"),
+    ("index longer than signed", app_case(payload_fn=lambda p: p["index"].update(size=p["index"]["size"] - 1)), "bad_index"),
+    ("paths not sorted", files_(lambda f: f.reverse()), "bad_order"),
     ("image missing", dict(env=with_(_set(["image"], KeyError), image_payload)), "bad_field"),
-    ("file above max size", dict(env=with_(file_(size=600000))), "too_large"),
+    ("file above max size", file_(size=600000), "too_large"),
     ("bundle above max", dict(env=with_(_set(["bundle", "size"], 2**21))), "too_large"),
-    ("too many files", dict(env=envelope(app_payload()), limits={"max_files": 1}), "too_large"),
+    ("too many files", app_case(limits={"max_files": 1}), "too_large"),
+    ("index above max_index", dict(env=with_(_set(["index", "size"], 65537))), "too_large"),
     ("image above a slot", dict(env=with_(_set(["image", "size"], 0x180001), image_payload)), "too_large"),
-    ("absolute path", dict(env=with_(file_(path="/lib/x.mpy"))), "unsafe_path"),
-    ("dot-dot", dict(env=with_(file_(path="lib/../../boot.py"))), "unsafe_path"),
-    ("dot segment", dict(env=with_(file_(path="lib/./x.mpy"))), "unsafe_path"),
-    ("empty path", dict(env=with_(file_(path=""))), "unsafe_path"),
-    ("empty segment", dict(env=with_(file_(path="lib//x.mpy"))), "unsafe_path"),
-    ("outside the slot trees", dict(env=with_(file_(path="boot.py"))), "unsafe_path"),
-    ("backslash", dict(env=with_(file_(path="lib\\..\\x"))), "unsafe_path"),
-    ("NUL in path", dict(env=with_(file_(path="lib/x\u0000.mpy"))), "unsafe_path"),
-    ("path not text", dict(env=with_(file_(path=5))), "unsafe_path"),
-    ("path too long", dict(env=with_(file_(path="lib/" + "a" * 100))), "unsafe_path"),
-    ("duplicate path", dict(env=with_(file_(path="lib/journal.mpy"))), "duplicate_path"),
-    ("overlapping files", dict(env=with_(file_(offset=120))), "bad_offset"),
-    ("file past the bundle end", dict(env=with_(file_(offset=995))), "bad_offset"),
-    ("negative offset", dict(env=with_(file_(offset=-5))), "bad_offset"),
-    ("sha256 upper case", dict(env=with_(file_(sha256="AB" * 32))), "bad_sha256"),
-    ("sha256 short", dict(env=with_(file_(sha256="ab" * 31))), "bad_sha256"),
-    ("sha256 not hex", dict(env=with_(file_(sha256="zz" * 32))), "bad_sha256"),
+    ("absolute path", file_(path="/lib/x.mpy"), "unsafe_path"),
+    ("dot-dot", file_(path="lib/../../boot.py"), "unsafe_path"),
+    ("dot segment", file_(path="lib/./x.mpy"), "unsafe_path"),
+    ("empty path", file_(path=""), "unsafe_path"),
+    ("empty segment", file_(path="lib//x.mpy"), "unsafe_path"),
+    ("outside the slot trees", file_(path="boot.py"), "unsafe_path"),
+    ("backslash", file_(path="lib\\..\\x"), "unsafe_path"),
+    ("NUL in path", file_(path="lib/x\u0000.mpy"), "unsafe_path"),
+    ("path not text", file_(path=5), "unsafe_path"),
+    ("path too long", file_(path="lib/" + "a" * 100), "unsafe_path"),
+    ("duplicate path", file_(path="lib/journal.mpy"), "duplicate_path"),
+    ("overlapping files", file_(offset=120), "bad_offset"),
+    ("file past the bundle end", file_(offset=995), "bad_offset"),
+    ("negative offset", file_(offset=-5), "bad_offset"),
+    ("sha256 upper case", file_(sha256="AB" * 32), "bad_sha256"),
+    ("sha256 short", file_(sha256="ab" * 31), "bad_sha256"),
+    ("sha256 not hex", file_(sha256="zz" * 32), "bad_sha256"),
     ("bundle sha256 missing", dict(env=with_(_set(["bundle", "sha256"], KeyError))), "bad_sha256"),
+    ("index sha256 short", dict(env=with_(_set(["index", "sha256"], "ab"))), "bad_sha256"),
     ("image sha256 number", dict(env=with_(_set(["image", "sha256"], 5), image_payload)), "bad_sha256"),
     ("kind unknown", dict(env=with_(_set(["kind"], "delta"))), "bad_kind"),
     ("kind missing", dict(env=with_(_set(["kind"], KeyError))), "bad_kind"),
@@ -217,7 +273,7 @@ def test_every_rejection_has_its_reason_code_on_the_device(tmp_path):
 def _mutate_payload(rnd, p):
     """A structurally plausible but hostile payload."""
     values = [None, True, -1, 0, 2**31, 2**64, 1.5, "", "x" * 300, "../etc", "/abs", [], {}, [1, [2, [3]]],
-              {"a": {}}, "firmware/app.mpy", H, "AB" * 32, PRODUCT, "app", "image"]
+              {"a": {}}, "firmware/app.mpy", H, "AB" * 32, PRODUCT, "app", "image", {"size": 10, "sha256": H}]
     for _ in range(rnd.randrange(1, 4)):
         target = p
         path = []
@@ -226,7 +282,7 @@ def _mutate_payload(rnd, p):
             path.append(k)
             target = target[k]
         if not path:
-            p[rnd.choice(["kind", "files", "bundle", "image", "counter", "zzz"])] = rnd.choice(values)
+            p[rnd.choice(["kind", "index", "bundle", "image", "counter", "zzz"])] = rnd.choice(values)
             continue
         parent = p
         for k in path[:-1]:
@@ -262,15 +318,24 @@ def test_fuzzed_envelopes_and_payloads_never_escape(tmp_path):
     cases = []
     for i in range(500):  # signed, so they reach the payload checks
         base = app_payload() if i % 3 else image_payload()
-        if i % 5 == 0:
-            base["files"] = [{"path": "lib/m%d.mpy" % j, "size": 10, "sha256": H, "offset": 10 * j} for j in range(40)]
+        text = None
+        if i % 5 == 0:  # a signed 40-file index, often mangled: reaches the line checks
+            text = index_text([{"path": "lib/m%02d.mpy" % j, "size": 10, "sha256": H, "offset": 10 * j}
+                               for j in range(40)])
+            if i % 2:
+                text = _mutate_bytes(rnd, text.encode()).decode("latin-1")
+            base = app_payload()
+            base["index"] = spec(text)
             base["bundle"] = {"size": 400, "sha256": H}
-            base["kind"] = "app"
-        p = _mutate_payload(rnd, base)
-        body = json.dumps(p).encode()
+        if i % 5 or i % 3 == 0:
+            base = _mutate_payload(rnd, base)
+        body = json.dumps(base).encode()
         if i % 10 == 0:
             body = _mutate_bytes(rnd, body)
-        cases.append({"env": envelope(None, body=body)})
+        c = {"env": envelope(None, body=body)}
+        if text is not None:
+            c["index"] = text
+        cases.append(c)
     good = [envelope(app_payload()).encode(), envelope(image_payload()).encode()]
     for i in range(2000):  # raw envelope bytes, mostly unsigned garbage
         if i % 10 == 0:

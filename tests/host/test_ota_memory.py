@@ -1,58 +1,82 @@
-"""OTA downloads run in a bounded heap (HEAP below; the 64K goal is not met yet, see docs/ota.md).
+"""OTA updates complete in a bounded heap (`micropython -X heapsize=96K`).
 
-A 1.5 MB image into a spare partition and the whole app (every file fetched) into an app
-slot, each through the real fetcher, HTTP client and manifest check, over loopback.
+A 1.5 MB image into a spare partition, and a 300-file app (the real compiled app plus
+data files, every file fetched) into an app slot: each through the real manifest check,
+fetcher and HTTP client over loopback, the modules run as `upile build`'s .mpy files loaded
+into the heap like a device imports its slot (tests/host/ota_mem.py says exactly what is in
+the heap). The issue's 64K is not reached on this 64-bit port: both cases need ~88K
+(docs/ota.md, "Limits found").
 """
+import json
 import os
 import re
-import sys
+import subprocess
 from pathlib import Path
 
-from mpy import ROOT, run_mpy
+from mpy import micropython_bin
+from upile import paths, release
 from upile.cmd_build import build
 from upile.sim import otakit
 
 HERE = Path(__file__).parent
 IMAGE_SIZE = 1536 * 1024
-HEAP = "192K"  # 64K is not reached yet: ed25519 tables, DSSE/JSON decoding and asyncio+http imports dominate (docs/ota.md)
+APP_FILES = 300
+HEAP = "96K"  # 64K is not reached on the 64-bit port with .mpy in RAM: docs/ota.md "Limits found"
+HEAP_BYTES = 96 * 1024
 
 
-def _built_path(tmp):
-    """The compiled app (.mpy, as a device holds it): compiling sources would need more heap.
-    The sim flash (never shipped) is compiled beside it as `simflash`."""
-    import subprocess
-
-    from upile import paths
-
-    b = Path(build("x64"))
-    subprocess.run([paths.tool("mpy-cross"), "-march=x64", "-o", str(tmp / "simflash.mpy"),
-                    str(ROOT / "firmware" / "board" / "sim.py")], check=True)
-    return ":".join([".frozen", str(tmp), str(b), str(b / "lib")])
+def compile_harness(out_dir):
+    """tests/host/ota_mem.py as ota_mem.mpy in out_dir (compiling it in 64K would not fit)."""
+    subprocess.run([paths.tool("mpy-cross"), "-march=x64", "-o", str(Path(out_dir) / "ota_mem.mpy"),
+                    str(HERE / "ota_mem.py")], check=True)
 
 
-def _run(tmp, mode, rel):
+def app_of(n_files, tree_dir, version="2.0.0"):
+    """The compiled app plus data files under firmware/data/ up to n_files files."""
+    tree = otakit.app_tree(tree_dir, version)
+    have = sum(1 for p in tree.rglob("*") if p.is_file())
+    rnd = __import__("random").Random(n_files)
+    for i in range(n_files - have):
+        p = tree / "firmware" / "data" / ("d%03d.bin" % i)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(rnd.randbytes(rnd.randrange(200, 3000)))
+    return tree
+
+
+def run_update(tmp, mode, heap=HEAP, n_files=APP_FILES):
+    """Make and serve a release, run ota_mem.mpy in `heap`; returns the CompletedProcess."""
     key, keys = otakit.dev_key(tmp / "key")
+    compile_harness(tmp)
+    (tmp / "keys.json").write_text(json.dumps(keys))
+    with open(tmp / "flash.bin", "wb") as f:
+        f.truncate(2 * 1024 * 1024)
+    with open(tmp / "part.bin", "wb") as f:
+        f.truncate(0x180000)
+    if mode == "image":
+        (tmp / "fw.bin").write_bytes(os.urandom(IMAGE_SIZE))
+        otakit.make(tmp / "srv" / "rel", tmp / "fw.bin", "2.0.0", 2, key, kind="image")
+    else:
+        otakit.make(tmp / "srv" / "rel", app_of(n_files, tmp / "tree"), "2.0.0", 2, key)
     ch = otakit.Channel(tmp / "srv")
     try:
-        if mode == "image":
-            img = tmp / "fw.bin"
-            img.write_bytes(os.urandom(IMAGE_SIZE))
-            otakit.make(tmp / "srv" / rel, img, "2.0.0", 2, key, kind="image")
-        else:
-            tree = otakit.app_tree(tmp / "tree", "2.0.0")
-            otakit.make(tmp / "srv" / rel, tree, "2.0.0", 2, key)
-        kf = tmp / "keys.json"
-        kf.write_text(__import__("json").dumps(keys))
-        p = run_mpy(HERE / "ota_mem.py", mode, ch.url(rel), kf, tmp / "flash.bin", tmp / "part.bin",
-                    heap=HEAP, timeout=120, env={"MICROPYPATH": _built_path(tmp)})
-        return p
+        app = Path(build("x64"))
+        env = dict(os.environ, MICROPYPATH=str(tmp))
+        return subprocess.run([micropython_bin(), "-X", "heapsize=" + heap, "-m", "ota_mem", mode, ch.url("rel"),
+                               tmp / "keys.json", tmp / "flash.bin", tmp / "part.bin", app],
+                              env=env, capture_output=True, text=True, timeout=120)
     finally:
         ch.close()
 
 
-def test_image_of_1_5_MB_downloads_in_a_small_heap(tmp_path):
-    p = _run(tmp_path, "image", "img")
+def _heap_total(out):
+    m = re.search(r"heap (\d+)", out)
+    return int(m.group(1)) if m else None
+
+
+def test_image_of_1_5_MB_updates_in_a_96k_heap(tmp_path):
+    p = run_update(tmp_path, "image")
     assert p.returncode == 0, p.stdout + p.stderr
+    assert _heap_total(p.stdout) <= HEAP_BYTES
     m = re.search(r"OK bytes (\d+)", p.stdout)
     assert m and int(m.group(1)) > IMAGE_SIZE
     data = (tmp_path / "part.bin").read_bytes()
@@ -60,7 +84,18 @@ def test_image_of_1_5_MB_downloads_in_a_small_heap(tmp_path):
     assert set(data[IMAGE_SIZE:]) <= {0xFF}
 
 
-def test_whole_app_downloads_in_a_small_heap(tmp_path):
-    p = _run(tmp_path, "app", "app")
+def test_app_of_300_files_updates_in_a_96k_heap(tmp_path):
+    p = run_update(tmp_path, "app")
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "verify None" in p.stdout, p.stdout
+    assert _heap_total(p.stdout) <= HEAP_BYTES
+    assert "verify None" in p.stdout, p.stdout  # every file hashed against the signed index
+    assert len(release.read_index(tmp_path / "srv" / "rel")) == APP_FILES
+    m = re.search(r"OK bytes (\d+) requests (\d+)", p.stdout)
+    assert int(m.group(2)) >= APP_FILES  # nothing in slot a: every file fetched
+
+
+def test_the_same_update_fails_in_a_heap_too_small_for_it(tmp_path):
+    # the harness really runs in the heap it is given: 40 KB is not enough for the check
+    p = run_update(tmp_path, "app", heap="40K", n_files=80)
+    assert p.returncode != 0
+    assert "MemoryError" in p.stderr + p.stdout

@@ -66,11 +66,15 @@ def test_app_release_bundles_sorted_files_with_offsets_and_verifies(tmp_path, ke
     import base64
 
     p = json.loads(base64.b64decode(env["payload"]))
-    paths = [f["path"] for f in p["files"]]
+    idx = (out / "index.txt").read_bytes()  # the file list, signed by its size and hash
+    assert p["index"] == {"size": len(idx), "sha256": hashlib.sha256(idx).hexdigest()}
+    files = release.read_index(out)
+    paths = [f["path"] for f in files]
     assert paths == sorted(paths) == ["firmware/app.mpy", "firmware/ota/manifest.mpy", "lib/ed25519.mpy", "lib/journal.mpy"]
     bundle = (out / "bundle.bin").read_bytes()
     assert p["bundle"] == {"size": len(bundle), "sha256": hashlib.sha256(bundle).hexdigest()}
-    for f in p["files"]:
+    assert [f["offset"] for f in files] == [sum(g["size"] for g in files[:i]) for i in range(len(files))]
+    for f in files:
         assert hashlib.sha256(bundle[f["offset"]:f["offset"] + f["size"]]).hexdigest() == f["sha256"]
     assert 29 * 86400 < p["expires"] - p["created"] <= 30 * 86400
     capsys.readouterr()
@@ -78,12 +82,13 @@ def test_app_release_bundles_sorted_files_with_offsets_and_verifies(tmp_path, ke
     assert "OK" in capsys.readouterr().out
     # the same release verifies on the device with the key ring keygen wrote
     script = tmp_path / "dev.py"
-    script.write_text("import sys, json, binascii\nfrom firmware.ota import manifest, keys\n"
+    script.write_text("import sys, json, binascii\nfrom firmware.ota import manifest, keys, index\n"
                       "ring, th = keys.load(sys.argv[1])\n"
                       "p = manifest.check(open(sys.argv[2], 'rb').read(), ring, product=%r, installed_counter=6,"
                       " now=manifest.unix_now(), limits={'threshold': th})\n"
-                      "print(p['version'], len(p['files']), p['_warnings'])\n" % PRODUCT)
-    r = run_mpy(script, kdir / "keys.json", out / "manifest.dsse.json", check=True)
+                      "n = index.check_index(open(sys.argv[3], 'rb'), p)\n"
+                      "print(p['version'], n, p['_warnings'])\n" % PRODUCT)
+    r = run_mpy(script, kdir / "keys.json", out / "manifest.dsse.json", out / "index.txt", check=True)
     assert r.stdout.split() == ["1.0.0", "4", "[]"]
 
 
@@ -101,6 +106,11 @@ def test_verify_catches_tampering_downgrade_and_wrong_key(tmp_path, keys, capsys
     capsys.readouterr()
     assert main(["verify", str(out), "--pubkey", str(other / "release.pub")]) == 1
     assert "bad_signature" in capsys.readouterr().err
+    idx = (out / "index.txt").read_bytes()
+    (out / "index.txt").write_bytes(idx.replace(b" lib/", b" lib/x", 1))  # a file list the key never signed
+    assert main(["verify", str(out), "--pubkey", pub]) == 1
+    assert "bad_index" in capsys.readouterr().err
+    (out / "index.txt").write_bytes(idx)
     b = bytearray((out / "bundle.bin").read_bytes())
     b[310] ^= 1
     (out / "bundle.bin").write_bytes(bytes(b))

@@ -28,7 +28,7 @@ def run(args):
         src = Path(args.image)
     p = release.make_release(src, args.kind, args.version, args.counter, args.key, args.product,
                              args.expires, args.out)
-    what = "%d files, %d bytes" % (len(p["files"]), p["bundle"]["size"]) if args.kind == "app" \
+    what = "%d files, %d bytes" % (len(release.read_index(args.out)), p["bundle"]["size"]) if args.kind == "app" \
         else "%d bytes" % p["image"]["size"]
     print("release %s (counter %d, %s) for %s written to %s" % (p["version"], p["counter"], what, p["product"], args.out))
     return 0

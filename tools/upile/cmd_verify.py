@@ -16,7 +16,7 @@ def run(args):
     keys = [release.load_public(k) for k in args.pubkey]
     p = release.verify_release(args.dir, keys, product=args.product, installed_counter=args.installed_counter,
                                now=args.now, threshold=args.threshold)
-    n = len(p["files"]) if p["kind"] == "app" else 1
+    n = len(release.read_index(args.dir)) if p["kind"] == "app" else 1
     print("OK: %s %s counter %d for %s, %d file(s) match their sha256"
           % (p["kind"], p["version"], p["counter"], p["product"], n))
     return 0

@@ -20,6 +20,7 @@ from upile.errors import UserError
 BOOT_LIBS = ("fsatomic", "journal", "log", "sha512", "ed25519", "dsse", "bootsel")
 SLOT = "a"
 MANIFEST_NAME = "manifest.dsse.json"
+INDEX_NAME = "files.idx"
 
 
 def _fsatomic():
@@ -79,6 +80,16 @@ def slot_manifest(tree, version, signer=None):
     return signer(tree, version)
 
 
+def slot_index(tree):
+    """The slot's files.idx: the release's index.txt for this tree (upile.release lays files
+    out in sorted path order), so the app's adopt finds the index the manifest signs."""
+    import hashlib
+
+    from upile import release
+
+    return release.index_text([(rel, len(tree[rel]), hashlib.sha256(tree[rel]).hexdigest()) for rel in sorted(tree)])
+
+
 def files(arch="xtensawin", config=None, keys=None, signer=None, version=None, root=paths.ROOT):
     """Everything a factory-fresh pile holds. `config` is a validated dict or None (defaults)."""
     tree = app_tree(arch, root)
@@ -90,6 +101,7 @@ def files(arch="xtensawin", config=None, keys=None, signer=None, version=None, r
     manifest = slot_manifest(tree, version or app_version(root), signer)
     if manifest is not None:
         out[base + MANIFEST_NAME] = manifest
+        out[base + INDEX_NAME] = slot_index(tree)  # the manifest signs its hash (docs/releases.md)
     if keys is not None:
         out["/config/keys.json"] = json.dumps(keys, sort_keys=True).encode()
     if config is not None:

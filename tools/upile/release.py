@@ -1,8 +1,10 @@
 """Signed releases on the host: keys, packing, signing (cryptography) and verification.
 
-A release directory holds manifest.dsse.json plus bundle.bin (kind "app": the app files
-concatenated in sorted path order) or image.bin (kind "image"). Verification runs the
-device's own firmware/ota/manifest.py, then checks the data files against it.
+A release directory holds manifest.dsse.json plus, for kind "app", bundle.bin (the app files
+concatenated in sorted path order) and index.txt (one line "sha256 size offset path" per
+file, signed through its size and sha256 in the payload), or image.bin (kind "image").
+Verification runs the device's own firmware/ota/manifest.py and index.py, then checks the
+data files against them.
 Formats and policies: docs/releases.md.
 """
 import base64
@@ -20,6 +22,7 @@ from upile.errors import UserError
 
 MANIFEST = "manifest.dsse.json"
 BUNDLE = "bundle.bin"
+INDEX = "index.txt"
 IMAGE = "image.bin"
 PRIV_NAME = "release.key"
 PUB_NAME = "release.pub"
@@ -38,6 +41,37 @@ def _device_modules():
     from firmware.ota import manifest
 
     return dsse, manifest
+
+
+def _index_module():
+    _device_modules()
+    from firmware.ota import index
+
+    return index
+
+
+def index_text(entries):
+    """index.txt bytes for [(path, size, sha256 hex)] laid out back to back in that order
+    (the order must be sorted by path: the device requires it)."""
+    idx = _index_module()
+    out, off = [], 0
+    for path, size, sha in entries:
+        out.append(idx.line(sha, size, off, path))
+        off += size
+    return "".join(out).encode()
+
+
+def read_index(rel_dir):
+    """[{path, size, sha256, offset}] of a release directory's index.txt (host convenience)."""
+    try:
+        text = (Path(rel_dir) / INDEX).read_text()
+    except OSError as e:
+        raise UserError("cannot read %s: %s" % (Path(rel_dir) / INDEX, e.strerror or e))
+    out = []
+    for line in text.splitlines():
+        sha, size, off, path = line.split(" ", 3)
+        out.append({"path": path, "size": int(size), "sha256": sha, "offset": int(off)})
+    return out
 
 
 def _crypto():
@@ -215,13 +249,15 @@ def make_release(source, kind, version, counter, key_path, product, expires, out
     if kind == "app":
         src = Path(source)
         rels = _app_files(src)
-        files, off, total = [], 0, hashlib.sha256()
+        entries, off, total = [], 0, hashlib.sha256()
         with open(out / BUNDLE, "wb") as f:
             for r in rels:
                 n, hexd = _copy_hashing(src / r, f, total)
-                files.append({"path": r, "size": n, "sha256": hexd, "offset": off})
+                entries.append((r, n, hexd))
                 off += n
-        payload["files"] = files
+        text = index_text(entries)
+        (out / INDEX).write_bytes(text)
+        payload["index"] = {"size": len(text), "sha256": hashlib.sha256(text).hexdigest()}
         payload["bundle"] = {"size": off, "sha256": total.hexdigest()}
     else:
         total = hashlib.sha256()
@@ -285,7 +321,16 @@ def verify_release(rel_dir, pubkeys, product=None, installed_counter=-1, now=Non
         raise UserError("%s is %d bytes, manifest says %d" % (data, data.stat().st_size, spec["size"]))
     if _hash_range(data, 0, spec["size"])[0] != spec["sha256"]:
         raise UserError("%s: sha256 differs from the manifest" % data)
-    for f in p.get("files", ()):
-        if _hash_range(data, f["offset"], f["size"])[0] != f["sha256"]:
-            raise UserError("%s: sha256 of %s differs from the manifest" % (data, f["path"]))
+    if p["kind"] == "app":
+        idx = _index_module()
+        try:
+            with open(d / INDEX, "rb") as f:
+                idx.check_index(f, p)
+        except OSError as e:
+            raise UserError("cannot read %s: %s" % (d / INDEX, e.strerror or e))
+        except idx.ManifestError as e:
+            raise UserError("%s: %s (%s)" % (d / INDEX, e.reason, e.detail))
+        for f in read_index(d):
+            if _hash_range(data, f["offset"], f["size"])[0] != f["sha256"]:
+                raise UserError("%s: sha256 of %s differs from the index" % (data, f["path"]))
     return p

@@ -67,12 +67,12 @@ def make(rel_dir, tree, version, counter, key, product=PRODUCT, expires="+30d", 
                                 release.parse_expires(expires, created), str(rel_dir), created=created)
 
 
-def index_text(payload):
-    """files.idx exactly as firmware/ota/slots.write_index writes it, and its pin."""
+def index_text(rel_dir):
+    """files.idx of a slot holding the release in rel_dir (its index.txt as is) and its pin."""
     import hashlib
 
-    text = "".join("%s %d %d %s\n" % (e["sha256"], e["size"], e["offset"], e["path"]) for e in payload["files"])
-    return text.encode(), hashlib.sha256(text.encode()).hexdigest()
+    text = (Path(rel_dir) / release.INDEX).read_bytes()
+    return text, hashlib.sha256(text).hexdigest()
 
 
 def sim_config(url, ota=None, extra=None):
@@ -95,11 +95,11 @@ def factory_files(tree, rel_dir, payload, keys, config):
         p = tree / "lib" / (name + ".mpy")
         if p.exists():
             out["/lib/%s.mpy" % name] = p.read_bytes()
-    for e in payload["files"]:
+    for e in release.read_index(rel_dir):
         out["/slots/a/" + e["path"]] = (tree / e["path"]).read_bytes()
     env = (rel_dir / release.MANIFEST).read_bytes()
     out["/slots/a/" + release.MANIFEST] = env
-    idx, pin = index_text(payload)
+    idx, pin = index_text(rel_dir)
     out["/slots/a/files.idx"] = idx
     import hashlib
 

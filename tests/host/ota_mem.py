@@ -121,6 +121,9 @@ async def main():
     mark("crypto unloaded")
     box, ebox = [p], [env]
     p = env = None
+    import time
+
+    t0 = time.ticks_ms()
     if mode == "image":
         ready = await f.download_image(env_hex, box.pop())
     else:
@@ -128,6 +131,7 @@ async def main():
         sample()
         print("verify", bootsel.verify_slot(ready["slot"], ready["pin"]))
     sample()
+    print("ms", time.ticks_diff(time.ticks_ms(), t0))
     print("OK bytes", f.net_bytes, "requests", f.requests, "peak_heap", peak[0], "check_peak", check_peak,
           "heap", gc.mem_free() + gc.mem_alloc())
 

@@ -33,7 +33,7 @@ sim: $(STAMP) build
 	$(BIN)/upile sim demo
 
 bench: $(STAMP) build
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf build .sim .pytest_cache

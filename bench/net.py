@@ -5,11 +5,9 @@ Usage: .venv/bin/python bench/net.py
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -153,21 +151,9 @@ def failover_time(runs=3):
     from upile.sim.board import SimBoard
     from upile.sim.peers.modem import ModemPeer
 
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    accepted = []
+    from upile.sim.backend import probe_backend
 
-    def loop():
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            accepted.append(time.monotonic())
-            c.close()
-
-    threading.Thread(target=loop, daemon=True).start()
+    srv, accepted = probe_backend()
     cfg = {"wifi": {"networks": [{"ssid": "depot", "key": "secret-123"}]},
            "backend": {"host": "127.0.0.1", "port": srv.getsockname()[1]}, "modem": {"apn": "cmnet"},
            "net": {"ntp_host": ""}}

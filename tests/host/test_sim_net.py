@@ -1,11 +1,10 @@
 """The sim board's modem Peer, and the firmware riding through a Wi-Fi outage on the sim board."""
 import json
-import socket
 import tempfile
-import threading
 import time
 
 from upile.sim import flashimg
+from upile.sim.backend import probe_backend
 from upile.sim.board import SimBoard
 from upile.sim.peers.modem import ModemPeer
 
@@ -79,27 +78,8 @@ def test_peer_faults_no_sim_denied_and_silent_until_pwrkey():
         pass
 
 
-def _backend():
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    accepted = []
-
-    def loop():
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            accepted.append(time.monotonic())
-            c.close()
-
-    threading.Thread(target=loop, daemon=True).start()
-    return srv, accepted
-
-
 def test_pile_rides_through_a_wifi_outage_on_cellular_and_comes_back():
-    srv, accepted = _backend()
+    srv, accepted = probe_backend()
     cfg = {"wifi": {"networks": [{"ssid": "depot", "key": "secret-123"}]},
            "backend": {"host": "127.0.0.1", "port": srv.getsockname()[1]},
            "modem": {"apn": "cmnet"}, "net": {"ntp_host": "", "failback_ms": 4000}}

@@ -6,35 +6,16 @@ loopback that the link manager probes. Raises TimeoutError when a step does not 
 """
 import json
 import re
-import socket
 import tempfile
 import threading
 import time
 
 from upile.sim import flashimg
+from upile.sim.backend import probe_backend
 from upile.sim.board import SimBoard
 from upile.sim.peers.modem import ModemPeer
 
 _SHOW = re.compile(r"\b[IWE] (link|modem|wifi): .*")
-
-
-def _backend():
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    hits = []
-
-    def loop():
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            hits.append(time.monotonic())
-            c.close()
-
-    threading.Thread(target=loop, daemon=True).start()
-    return srv, hits
 
 
 def _follow(board, say, stop):
@@ -50,7 +31,7 @@ def _follow(board, say, stop):
 
 
 def run(board, say):
-    srv, hits = _backend()
+    srv, hits = probe_backend()
     cfg = {"wifi": {"networks": [{"ssid": "depot", "key": "secret-123"}]},
            "backend": {"host": "127.0.0.1", "port": srv.getsockname()[1]},
            "modem": {"apn": "cmnet"}, "net": {"ntp_host": "", "failback_ms": 8000}}

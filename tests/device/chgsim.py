@@ -3,6 +3,8 @@ written to run under MicroPython too), a fake clock and a fake ports board."""
 import sys
 import time
 
+from prng import XorShift
+
 
 def _sim_dir():
     for p in sys.path:
@@ -24,25 +26,7 @@ import frames  # noqa: E402
 import physics  # noqa: E402
 
 
-class Rand:
-    """Small deterministic PRNG (xorshift32) so failures reproduce."""
-
-    def __init__(self, seed=1):
-        self.s = seed or 1
-
-    def next(self):
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return s
-
-    def bytes(self, n):
-        return bytes(self.next() & 0xFF for _ in range(n))
-
-    def below(self, n):
-        return self.next() % n
+Rand = XorShift  # deterministic PRNG shared by the device tests
 
 
 class Clock:

@@ -1,6 +1,8 @@
 # Helpers shared by the storage device tests (not a test module itself).
 import os
 
+from prng import XorShift
+
 
 def tmpdir():
     return os.getenv("UPILE_TMP") or "."
@@ -59,22 +61,4 @@ def exists(path):
         return False
 
 
-class Rng:
-    """Deterministic xorshift32: the same bytes on every run (os.urandom is not)."""
-
-    def __init__(self, seed=1):
-        self.s = seed or 1
-
-    def next(self):
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return s
-
-    def bytes(self, n):
-        b = bytearray(n)
-        for i in range(n):
-            b[i] = self.next() & 0xFF
-        return bytes(b)
+Rng = XorShift  # deterministic PRNG shared by the device tests

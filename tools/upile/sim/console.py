@@ -12,6 +12,8 @@ import socket
 import threading
 import time
 
+from upile.sim.ioloop import recv_nowait
+
 _RAW_BANNER = b"raw REPL; CTRL-B to exit"
 
 
@@ -156,12 +158,9 @@ class Console:
         self.loop.add_reader(c, self._from_client)
 
     def _from_client(self, c):
-        try:
-            data = c.recv(65536)
-        except BlockingIOError:
+        data = recv_nowait(c)
+        if data is None:
             return
-        except OSError:
-            data = b""
         if not data:
             self._drop(c)
             return

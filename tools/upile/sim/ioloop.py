@@ -9,6 +9,17 @@ import threading
 import time
 
 
+def recv_nowait(sock, n=65536):
+    """What a ready socket holds: bytes; None if nothing is waiting after all; b"" when the
+    peer closed or the socket failed (both mean: drop it)."""
+    try:
+        return sock.recv(n)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
+
+
 class IOLoop:
     TICK = 0.002
 

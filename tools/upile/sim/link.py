@@ -2,6 +2,8 @@
 boot connects once. Lines in both directions, see chip/_simlink.py for the vocabulary."""
 import socket
 
+from upile.sim.ioloop import recv_nowait
+
 
 class ControlLink:
     def __init__(self, loop, on_line):
@@ -29,12 +31,9 @@ class ControlLink:
         self.loop.add_reader(c, self._read)
 
     def _read(self, c):
-        try:
-            data = c.recv(65536)
-        except BlockingIOError:
+        data = recv_nowait(c)
+        if data is None:
             return
-        except OSError:
-            data = b""
         if not data:
             if c is self._conn:
                 self.drop()

@@ -9,6 +9,8 @@ the pins of a board whose UART is not initialised.
 import random
 import socket
 
+from upile.sim.ioloop import recv_nowait
+
 TO_CHIP = "to_chip"
 FROM_CHIP = "from_chip"
 _KINDS = ("drop", "corrupt", "stall", "garbage")
@@ -97,12 +99,9 @@ class UartLink:
         self._dir[FROM_CHIP].queue += data
 
     def readable(self, sock):
-        try:
-            data = sock.recv(65536)
-        except BlockingIOError:
+        data = recv_nowait(sock)
+        if data is None:
             return
-        except OSError:
-            data = b""
         if not data:
             if sock is self.sock:
                 self.disconnect()

@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 
-from upile.sim.ioloop import recv_nowait
+from upile.sim.ioloop import listen_loopback, recv_nowait
 
 _RAW_BANNER = b"raw REPL; CTRL-B to exit"
 
@@ -24,11 +24,7 @@ class ConsoleError(Exception):
 class Console:
     def __init__(self, loop, log_path, port=0):
         self.loop = loop
-        self._srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._srv.bind(("127.0.0.1", port))
-        self._srv.listen(4)
-        self._srv.setblocking(False)
+        self._srv = listen_loopback(4, port)
         self.port = self._srv.getsockname()[1]
         self._clients = []
         self._master = None

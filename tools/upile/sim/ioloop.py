@@ -9,6 +9,16 @@ import threading
 import time
 
 
+def listen_loopback(backlog, port=0):
+    """A non-blocking listening TCP socket on 127.0.0.1 (port 0: the kernel picks one)."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(backlog)
+    srv.setblocking(False)
+    return srv
+
+
 def recv_nowait(sock, n=65536):
     """What a ready socket holds: bytes; None if nothing is waiting after all; b"" when the
     peer closed or the socket failed (both mean: drop it)."""

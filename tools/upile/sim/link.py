@@ -2,17 +2,14 @@
 boot connects once. Lines in both directions, see chip/_simlink.py for the vocabulary."""
 import socket
 
-from upile.sim.ioloop import recv_nowait
+from upile.sim.ioloop import listen_loopback, recv_nowait
 
 
 class ControlLink:
     def __init__(self, loop, on_line):
         self.loop = loop
         self.on_line = on_line
-        self._srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._srv.bind(("127.0.0.1", 0))
-        self._srv.listen(4)
-        self._srv.setblocking(False)
+        self._srv = listen_loopback(4)
         self.port = self._srv.getsockname()[1]
         self._conn = None
         self._buf = b""

@@ -9,7 +9,7 @@ the pins of a board whose UART is not initialised.
 import random
 import socket
 
-from upile.sim.ioloop import recv_nowait
+from upile.sim.ioloop import listen_loopback, recv_nowait
 
 TO_CHIP = "to_chip"
 FROM_CHIP = "from_chip"
@@ -177,10 +177,7 @@ class UartServer:
     def __init__(self, loop, links_for):
         self.loop = loop
         self._links_for = links_for
-        self._srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._srv.bind(("127.0.0.1", 0))
-        self._srv.listen(8)
-        self._srv.setblocking(False)
+        self._srv = listen_loopback(8)
         self.port = self._srv.getsockname()[1]
         self._pending = {}
         loop.add_reader(self._srv, self._accept)

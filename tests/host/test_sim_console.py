@@ -50,6 +50,28 @@ def test_ctrl_c_interrupts_main_into_the_repl():
         assert b.reset_cause == 1  # interrupted, not restarted
 
 
+SLOW_TO_STOP = b"""
+import time
+print('busy')
+try:
+    while True:
+        time.sleep_ms(5)
+except KeyboardInterrupt:
+    time.sleep_ms(400)  # cleanup after Ctrl-C (a loaded host is as slow to reach the REPL)
+    raise
+"""
+
+
+def test_mpremote_gets_in_when_main_takes_time_to_stop():
+    # mpremote sends Ctrl-C then at once Ctrl-A; the Ctrl-A must not be lost while
+    # main.py is still unwinding (a board's UART keeps typed bytes)
+    with board(main=SLOW_TO_STOP) as b:
+        b.wait_console("busy")
+        r = mpremote(b.console_port, "resume", "exec", "print(6 * 7)")
+        assert r.returncode == 0, r.stderr
+        assert "42" in r.stdout
+
+
 def test_ctrl_d_at_the_repl_soft_resets_and_runs_boot_and_main_again():
     with board() as b:
         b.wait_console("boot.py run 1")

@@ -194,7 +194,7 @@ class SimBoard:
         if not self.flash_path.exists():
             flashimg.install(self.flash_path, self.flash_size, {})
         self.chip = ChipProcess(paths.tool("micropython"), env, heap=self.heap, cwd=str(self.workdir))
-        self.console.attach(self.chip.master)
+        self.console.attach(self.chip.master, self.chip.pid)
         self.reset_cause = cause
         self.net.on_chip_start()
         self.event("reset", CAUSE_NAMES[cause])

@@ -15,6 +15,39 @@ import time
 from upile.sim.ioloop import listen_loopback, recv_nowait
 
 _RAW_BANNER = b"raw REPL; CTRL-B to exit"
+# Ctrl-C reaches the chip as SIGINT, and this Unix port raises KeyboardInterrupt straight
+# from the signal handler (MICROPY_ASYNC_KBD_INTR), wherever the chip is: inside the garbage
+# collector that leaves the heap locked for good, inside littlefs or the flash block device
+# it crashes the chip ("FATAL: uncaught NLR"). An ESP32 raises it at the next bytecode
+# instead. So the bridge hands a Ctrl-C over while the chip waits in the kernel (sleep,
+# poll, reading the console), as firmware loops do every few ms, and only after
+# _SAFE_WAIT seconds of running without a wait does it send it anyway.
+_SAFE_WAIT = 1.0
+# after a Ctrl-C, the bytes typed behind it wait (at most this long) for the chip to show a
+# prompt: a board's UART keeps what was typed while main.py unwinds
+_CTRL_C_WAIT = 1.5
+_PROMPTS = (b">>> ", _RAW_BANNER + b"\r\n>", b"\x04>")
+# syscalls a chip waits in (x86_64, aarch64): read (fd 0 only), poll, select, nanosleep,
+# clock_nanosleep, epoll_wait, pselect6, ppoll, epoll_pwait
+_WAITS = {
+    "x86_64": ({0}, {7, 23, 35, 230, 232, 270, 271, 281}),
+    "aarch64": ({63}, {72, 73, 101, 115, 22}),
+}.get(os.uname().machine, (set(), set()))
+
+
+def waiting_in_kernel(pid):
+    """True if process `pid` is blocked in a wait (a safe place to interrupt it)."""
+    try:
+        with open("/proc/%d/syscall" % pid) as f:
+            fields = f.read().split()
+    except OSError:
+        return False
+    if not fields or fields[0] in ("running", "-1"):
+        return False
+    nr = int(fields[0])
+    if nr in _WAITS[0]:
+        return int(fields[1], 16) == 0
+    return nr in _WAITS[1]
 
 
 class ConsoleError(Exception):
@@ -29,6 +62,9 @@ class Console:
         self._clients = []
         self._master = None
         self._held = False
+        self._ctrl_c_until = 0.0
+        self._ctrl_c_due = 0.0
+        self.chip_pid = None
         self._to_chip = bytearray()
         self._prev = b""
         self._text = bytearray()
@@ -41,9 +77,12 @@ class Console:
         loop.add_ticker(self._tick)
 
     # --- chip side -------------------------------------------------------------------
-    def attach(self, master_fd):
+    def attach(self, master_fd, pid=None):
         self._master = master_fd
+        self.chip_pid = pid
         self._to_chip.clear()
+        self._ctrl_c_until = 0.0
+        self._ctrl_c_due = 0.0
         # input waits until the chip's startup script runs (its SIGINT handler is set):
         # a Ctrl-C before that would kill the Unix port, never a board
         self._held = True
@@ -112,6 +151,9 @@ class Console:
 
     def _watch_mode(self, out):
         seen = self._tail + out
+        if self._ctrl_c_until and any(p in seen for p in _PROMPTS):
+            self._ctrl_c_until = 0.0
+            self._flush()
         i_raw = seen.rfind(_RAW_BANNER)
         i_fr = seen.rfind(b">>> ")
         if i_raw >= 0 or i_fr >= 0:
@@ -129,17 +171,39 @@ class Console:
         self._flush()
 
     def _flush(self):
-        while self._to_chip and self._master is not None and not self._held:
+        while self._to_chip and self._master is not None and not self._held and not self._ctrl_c_until:
+            chunk = self._to_chip[:1024]
+            cut = chunk.find(b"\x03")
+            if cut == 0 and not self._safe_to_interrupt():
+                return
+            if cut > 0:
+                chunk = chunk[:cut]
+            elif cut == 0:
+                chunk = chunk[:1]
+                self._ctrl_c_due = 0.0
             try:
-                n = os.write(self._master, self._to_chip[:1024])
+                n = os.write(self._master, chunk)
             except BlockingIOError:
                 return
             except OSError:
                 self._to_chip.clear()
                 return
             del self._to_chip[:n]
+            if cut == 0 and n == 1:
+                self._ctrl_c_until = time.monotonic() + _CTRL_C_WAIT
+                self._tail = b""  # a prompt counts only once printed after this Ctrl-C
+
+    def _safe_to_interrupt(self):
+        if self.chip_pid is None:
+            return True
+        now = time.monotonic()
+        if not self._ctrl_c_due:
+            self._ctrl_c_due = now + _SAFE_WAIT
+        return now >= self._ctrl_c_due or waiting_in_kernel(self.chip_pid)
 
     def _tick(self, now):
+        if self._ctrl_c_until and time.monotonic() >= self._ctrl_c_until:
+            self._ctrl_c_until = 0.0
         if self._to_chip:
             self._flush()
 

@@ -62,13 +62,20 @@ def write_state(st):
     fsatomic.write_json(STATE, st)
 
 
+def buffer():
+    """The one 4 KiB I/O buffer for slot checks and OTA downloads (made on first use,
+    then kept: a second one would cost 4 KiB of heap at the update's peak)."""
+    global _buf
+    if _buf is None:
+        _buf = bytearray(4096)
+    return _buf
+
+
 def hash_file(path, size_limit=None):
     """(sha256 bytes, size) of a file read in 4 KiB pieces; None if it cannot be read."""
     import hashlib
 
-    global _buf
-    if _buf is None:
-        _buf = bytearray(4096)
+    buffer()
     h = hashlib.sha256()
     n = 0
     mv = memoryview(_buf)

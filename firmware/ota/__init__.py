@@ -46,3 +46,18 @@ def request_check(url=None):
     """Check for a release now (backend command), optionally at another release URL."""
     if _service is not None:
         _service.request_check(url)
+
+
+def forget(*names):
+    """Drop modules from the heap until they are imported again: a slot's .mpy bytecode
+    lives in RAM, and an update needs the download code, the signature code and the HTTP
+    client at different times, never all at once. Submodules of this package are also
+    unbound from it (the package keeps a reference otherwise)."""
+    import sys
+
+    g = globals()
+    for n in names:
+        if n in sys.modules:
+            del sys.modules[n]
+        if n.startswith("firmware.ota."):
+            g.pop(n[13:], None)

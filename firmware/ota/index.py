@@ -12,7 +12,7 @@ signature check, so the check itself does not carry this code.
 import hashlib
 from binascii import hexlify
 
-from firmware.ota.manifest import ManifestError, check_path, is_sha
+from firmware.ota.fields import ManifestError, check_path, is_sha
 
 _DIGITS = "0123456789"
 

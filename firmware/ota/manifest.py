@@ -12,6 +12,8 @@ because a pile without network time must still update over the LAN; limits
 """
 import json
 
+from firmware.ota.fields import ManifestError, check_path, is_sha  # noqa: F401 (re-exported)
+
 PAYLOAD_TYPE = "application/vnd.upile.manifest+json"
 CLOCK_VALID_FROM = 1704067200  # 2024-01-01T00:00:00Z: any earlier "now" is an unset RTC
 _ESP32_EPOCH = 946684800  # 2000-01-01 in Unix seconds
@@ -28,40 +30,6 @@ LIMITS = {
     "unset_clock": "accept",  # or "reject"
     "threshold": 1,  # distinct trusted keys that must have signed
 }
-_PATH_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/"
-_HEX = "0123456789abcdef"
-
-
-class ManifestError(ValueError):
-    def __init__(self, reason, detail=""):
-        super().__init__(reason, detail)
-        self.reason = reason
-        self.detail = detail
-
-
-def check_path(path, lim):
-    """Raise unsafe_path unless `path` is a plain relative path inside an allowed root."""
-    if not isinstance(path, str) or not path or len(path) > lim["max_path"]:
-        raise ManifestError("unsafe_path", "path must be 1..%d chars: %r" % (lim["max_path"], path))
-    for c in path:
-        if c not in _PATH_OK:
-            raise ManifestError("unsafe_path", "character %r in %r" % (c, path))
-    for part in path.split("/"):
-        if part in ("", ".", ".."):
-            raise ManifestError("unsafe_path", "empty, . or .. segment in %r" % path)
-    for root in lim["roots"]:
-        if path.startswith(root):
-            return path
-    raise ManifestError("unsafe_path", "%r is outside %s" % (path, ", ".join(lim["roots"])))
-
-
-def is_sha(v):
-    if not isinstance(v, str) or len(v) != 64:
-        return False
-    for c in v:
-        if c not in _HEX:
-            return False
-    return True
 
 
 def unix_now():
@@ -169,11 +137,9 @@ def check(envelope_bytes, keyring, *, product, installed_counter, now, limits=No
 
 
 def unload():
-    """Drop the signature code (dsse, ed25519 with its point tables, sha512): ~30 KB of the
+    """Drop the signature code (dsse, ed25519 with its point tables, sha512): ~18 KB of the
     heap on the sim that an OTA download needs more. The next check imports it again and
     ed25519 rebuilds its tables (~15 ms); checks run every few hours."""
-    import sys
+    from firmware.ota import forget
 
-    for name in ("dsse", "ed25519", "sha512", "sha512_viper"):
-        if name in sys.modules:
-            del sys.modules[name]
+    forget("dsse", "ed25519", "sha512", "sha512_viper")

@@ -11,7 +11,7 @@ import time
 import bootsel
 import fsatomic
 import log
-from firmware.ota import fetcher, policy, slots
+from firmware.ota import fetcher, forget, policy, slots
 
 _log = log.get("ota")
 _SIG_REASONS = ("bad_signature", "unknown_key", "bad_envelope", "no_signature")
@@ -25,6 +25,19 @@ def _read_ca(path):
             return f.read()
     except OSError:
         return None
+
+
+def _drop_check_code():
+    import sys
+
+    m = sys.modules.get("firmware.ota.manifest")
+    if m:
+        m.unload()
+    forget("firmware.ota.manifest")
+
+
+def _drop_download_code():
+    forget("firmware.ota.download", "firmware.ota.index", "http")
 
 
 def confirmed_line(version, slot):
@@ -43,8 +56,6 @@ class Ota:
         self.on_event = on_event
         self.net_ok = net_ok
         self.system = system
-        from firmware.ota import manifest
-
         self.limits = {"max_envelope": self.cfg["max_envelope"]}
         if self.cfg["max_files"]:
             self.limits["max_files"] = self.cfg["max_files"]
@@ -57,9 +68,7 @@ class Ota:
                 _log.error("no trusted release keys: %s", e)
                 keyring = {}
         self.keyring = keyring
-        self.check = check or manifest.check
-        self.unload = manifest.unload  # frees the signature code between checks
-        self.unix_now = manifest.unix_now
+        self.check = check  # None: firmware/ota/manifest.check, loaded only while it runs
         self.gate = policy.Gate(idle, self.cfg["window"])
         self.confirmed = False
         self.backend_ok = False
@@ -88,11 +97,13 @@ class Ota:
         """Announce what the last boot did, pin a factory slot, start the tasks."""
         self._boot_events()
         if bootsel.selected and not bootsel.trial:
+            from firmware.ota import manifest
+
             try:
-                err = slots.adopt(self.keyring, self.product, self.check, self.limits)
+                err = slots.adopt(self.keyring, self.product, self.check or manifest.check, self.limits)
             except Exception as e:  # ManifestError and friends: keep running the factory slot
                 err = repr(e)
-            self.unload()
+            _drop_check_code()
             if err:
                 _log.warn("factory slot not pinned: %s", err)
         try:
@@ -240,9 +251,24 @@ class Ota:
             self.busy = False
             self.phase = "idle"
 
+    def _verify(self, env, st):
+        """The checked payload of `env` (ManifestError otherwise); the signature code is
+        in the heap only meanwhile."""
+        from firmware.ota import manifest
+
+        try:
+            return (self.check or manifest.check)(env, self.keyring, product=self.product,
+                                                  installed_counter=st.get("counter", 0),
+                                                  now=manifest.unix_now(), limits=self.limits)
+        finally:
+            _drop_check_code()
+
     async def _attempt(self, f, install):
+        # one phase at a time in the heap: envelope (http), signature check (manifest and
+        # crypto), download (download, index, http), install (download)
+        _drop_download_code()
         env = await f.envelope()
-        fetcher.unload_http()  # not needed while the signature is checked (heap)
+        forget("http")
         env_hex = slots.env_sha(env)
         st = bootsel.read_state()
         if st is None:
@@ -253,16 +279,12 @@ class Ota:
         if cur.get("env") == env_hex:
             return "up_to_date"
         try:
-            payload = self.check(env, self.keyring, product=self.product,
-                                 installed_counter=st.get("counter", 0), now=self.unix_now(),
-                                 limits=self.limits)
+            payload = self._verify(env, st)
         except ValueError as e:  # ManifestError(reason, detail)
             reason = e.args[0] if e.args else "bad_manifest"
             kind = "InvalidSignature" if reason in _SIG_REASONS else "DownloadFailed"
             self.emit(kind, reason, None, detail=e.args[1] if len(e.args) > 1 else "")
             return reason
-        finally:
-            self.unload()
         ver = payload.get("version")
         if payload["counter"] in st.get("rolled_back", ()):
             return "rolled_back_before"
@@ -284,6 +306,7 @@ class Ota:
             ready = await f.download_app(ebox, env_hex, box)
         else:
             ready = await f.download_image(env_hex, box.pop())
+        _drop_download_code()
         self.emit("Downloaded", kind, ver, bytes=f.net_bytes)
         if not install:
             return "downloaded"
@@ -294,8 +317,10 @@ class Ota:
                 await asyncio.sleep(self.cfg["idle_poll_s"])
         self.phase = "installing"
         self.emit("Installing", kind, ver)
+        from firmware.ota import download
+
         try:
-            fetcher.install(ready, meta, env_hex, self.cfg["trials"], self.cfg["trial_wdt_s"] * 1000)
+            download.install(ready, meta, env_hex, self.cfg["trials"], self.cfg["trial_wdt_s"] * 1000)
         except fetcher.FetchError as e:
             self.emit("InstallationFailed", e.reason, ver, detail=e.detail)
             return e.reason

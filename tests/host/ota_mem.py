@@ -99,25 +99,30 @@ async def sampler():
 
 
 async def main():
-    """What firmware/ota/service.py does for one check, in the same order."""
+    """What Ota._attempt (firmware/ota/service.py) does for one check, phase by phase."""
     import json
 
-    from firmware.ota import fetcher, keys, manifest, slots
+    from firmware.ota import fetcher, forget, keys, slots
 
     ring, th = keys.parse(json.loads(KEYS))
+    forget("firmware.ota.keys")  # the service parses its keys once, at start-up
     mark("ota modules")
     asyncio.create_task(sampler())
     f = fetcher.Fetcher(url, http_opts={"allow_http": True, "timeout": 10}, system=System())
     env = await f.envelope()
     mark("envelope fetched")
-    fetcher.unload_http()
+    forget("http")
     mark("http unloaded")
     env_hex = slots.env_sha(env)
+    from firmware.ota import manifest
+
     p = manifest.check(env, ring, product="upile-ebike-10", installed_counter=0, now=None,
                        limits={"threshold": th})
     mark("checked")
     check_peak = peak[0]
     manifest.unload()
+    manifest = None
+    forget("firmware.ota.manifest")
     mark("crypto unloaded")
     box, ebox = [p], [env]
     p = env = None
@@ -128,8 +133,10 @@ async def main():
         ready = await f.download_image(env_hex, box.pop())
     else:
         ready = await f.download_app(ebox, env_hex, box)
-        sample()
-        print("verify", bootsel.verify_slot(ready["slot"], ready["pin"]))
+    forget("firmware.ota.download", "firmware.ota.index", "http")
+    mark("downloaded")
+    if mode == "app":
+        print("verify", bootsel.verify_slot(ready["slot"], ready["pin"]))  # as install() does
     sample()
     print("ms", time.ticks_diff(time.ticks_ms(), t0))
     print("OK bytes", f.net_bytes, "requests", f.requests, "peak_heap", peak[0], "check_peak", check_peak,

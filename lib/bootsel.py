@@ -94,6 +94,13 @@ def hash_file(path, size_limit=None):
     return h.digest(), n
 
 
+def env_sha(env):
+    """Hex sha256 of a release envelope: how the boot state names the release in a slot."""
+    import hashlib
+
+    return hexlify(hashlib.sha256(env).digest()).decode()
+
+
 def index_lines(slot):
     """Yield (sha_hex, size, offset, path) for every file of the slot's index (streamed)."""
     with open(slot_dir(slot) + "/" + INDEX) as f:

@@ -8,8 +8,7 @@ class OtaHooks:
         self.net = net  # firmware.net.service.Net (links, budget)
         self.on_event = on_event
         self.svc = None
-        self._f = None  # the fetcher whose bytes were counted last...
-        self._counted = 0  # ...and how many of them
+        self._counted = 0  # of the service's net_bytes, how many the budget has seen
 
     def attach(self, svc):
         """svc: the running firmware.ota.service.Ota (started with on_event=self.event)."""
@@ -17,12 +16,10 @@ class OtaHooks:
         self.net.links.subscribe(self.link)
 
     def event(self, kind, detail):
-        f = self.svc.last_fetcher if self.svc else None
-        if f is not None and kind in ("Downloaded", "DownloadFailed"):
-            if f is not self._f:
-                self._f, self._counted = f, 0
-            self.net.budget.count(0, f.net_bytes - self._counted)
-            self._counted = f.net_bytes
+        if self.svc and kind in ("Downloaded", "DownloadFailed"):
+            total = self.svc.net_bytes
+            self.net.budget.count(0, total - self._counted)
+            self._counted = total
         if self.on_event:
             self.on_event(kind, detail)
 

@@ -4,6 +4,18 @@
 _service = None
 
 
+class FetchError(Exception):
+    """A download attempt failed: args = (reason, detail). `transient` tells the policy
+    whether a retry may help. Here, not in fetcher.py, so the service can catch it while
+    the download code is not loaded."""
+
+    def __init__(self, reason, detail="", transient=True):
+        super().__init__(reason, detail)
+        self.reason = reason
+        self.detail = detail
+        self.transient = transient
+
+
 def start(cfg, idle=None, on_event=None, net_ok=None, on_healthy=None):
     """Start the OTA service (firmware/ota/service.py) on the running event loop.
     idle() -> True when no port charges (installs wait for it); on_healthy() runs once per

@@ -22,7 +22,7 @@ from micropython import const
 import bootsel
 import fsatomic
 from firmware.ota import slots
-from firmware.ota.fetcher import FetchError
+from firmware.ota import FetchError
 
 _CHUNK = const(4096)
 _SAVE_FILES = const(8)  # progress saved every this many completed files...

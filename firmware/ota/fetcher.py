@@ -1,23 +1,16 @@
 """A release source and the HTTP side of an OTA download.
 
-Fetcher keeps what a check needs between attempts (URL, options, byte and request
-counts) and fetches the size-capped envelope; the download itself (app files or an image
+A Fetcher lives for one phase (the service makes one for the envelope and another for the
+download, and drops this module in between): URL, options, byte and request counts, the
+size-capped envelope, Range reads. The download itself (app files or an image
 into the spare slot) is firmware/ota/download.py, imported only when a verified release
 is fetched, so that code is not in the heap while the signature is checked.
 """
 from micropython import const
 
+from firmware.ota import FetchError
+
 _CHUNK = const(4096)
-
-
-class FetchError(Exception):
-    """args = (reason, detail). `transient` tells the policy whether a retry may help."""
-
-    def __init__(self, reason, detail="", transient=True):
-        super().__init__(reason, detail)
-        self.reason = reason
-        self.detail = detail
-        self.transient = transient
 
 
 # HTTP failures that a later attempt can cure; others (bad_url, insecure, tls, redirects,

@@ -11,7 +11,7 @@ import time
 import bootsel
 import fsatomic
 import log
-from firmware.ota import fetcher, forget, policy, slots
+from firmware.ota import FetchError, forget, policy
 
 _log = log.get("ota")
 _SIG_REASONS = ("bad_signature", "unknown_key", "bad_envelope", "no_signature")
@@ -37,7 +37,7 @@ def _drop_check_code():
 
 
 def _drop_download_code():
-    forget("firmware.ota.download", "firmware.ota.index", "http")
+    forget("firmware.ota.download", "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http")
 
 
 def confirmed_line(version, slot):
@@ -75,7 +75,7 @@ class Ota:
         self.busy = False
         self.last_result = None
         self.last_event = None  # (kind, reason, version) of the last emitted event
-        self.last_fetcher = None
+        self.net_bytes = 0  # bytes OTA downloaded since boot (otahooks bills the data budget)
         self._wake = asyncio.Event()
         self._url = None
         self._tasks = []
@@ -97,13 +97,14 @@ class Ota:
         """Announce what the last boot did, pin a factory slot, start the tasks."""
         self._boot_events()
         if bootsel.selected and not bootsel.trial:
-            from firmware.ota import manifest
+            from firmware.ota import manifest, slots
 
             try:
                 err = slots.adopt(self.keyring, self.product, self.check or manifest.check, self.limits)
             except Exception as e:  # ManifestError and friends: keep running the factory slot
                 err = repr(e)
             _drop_check_code()
+            forget("firmware.ota.slots", "firmware.ota.index")
             if err:
                 _log.warn("factory slot not pinned: %s", err)
         try:
@@ -226,22 +227,27 @@ class Ota:
         self.busy = True
         self.phase = "checking"
         try:
-            f = fetcher.Fetcher(url, http_opts=self._http_opts(), max_envelope=self.cfg["max_envelope"],
-                                system=self.system)
-            self.last_fetcher = f
+            opts = self._http_opts()
+
+            def source():  # a Fetcher per phase: fetcher.py is not in the heap during the check
+                from firmware.ota import fetcher
+
+                return fetcher.Fetcher(url, http_opts=opts, max_envelope=self.cfg["max_envelope"],
+                                       system=self.system)
+
             attempt = 0
             while True:
                 try:
                     try:
-                        return await self._attempt(f, install)
+                        return await self._attempt(source, install)
                     except MemoryError as e:  # fragmented heap: free what we can, try again later
                         import gc
                         import sys
 
                         sys.print_exception(e)
                         gc.collect()
-                        raise fetcher.FetchError("no_memory", "heap exhausted during the update")
-                except fetcher.FetchError as e:
+                        raise FetchError("no_memory", "heap exhausted during the update")
+                except FetchError as e:
                     self.emit("DownloadFailed", e.reason, None, detail=e.detail, attempt=attempt)
                     if not e.transient or attempt >= self.cfg["retries"]:
                         return e.reason
@@ -263,16 +269,28 @@ class Ota:
         finally:
             _drop_check_code()
 
-    async def _attempt(self, f, install):
-        # one phase at a time in the heap: envelope (http), signature check (manifest and
-        # crypto), download (download, index, http), install (download)
+    def _count(self, f):
+        """Add what Fetcher `f` downloaded to net_bytes (each byte once)."""
+        self.net_bytes += f.net_bytes
+        f.net_bytes = 0
+
+    async def _attempt(self, source, install):
+        # one phase at a time in the heap: envelope (fetcher, http), signature check (manifest
+        # and crypto), download (fetcher, download, index, http), install (download);
+        # source() makes the Fetcher of a phase
         _drop_download_code()
-        env = await f.envelope()
-        forget("http")
-        env_hex = slots.env_sha(env)
+        start = self.net_bytes
+        f = source()
+        try:
+            env = await f.envelope()
+        finally:
+            self._count(f)
+            f = None
+            forget("http", "firmware.ota.fetcher")
+        env_hex = bootsel.env_sha(env)
         st = bootsel.read_state()
         if st is None:
-            raise fetcher.FetchError("no_state", "device not provisioned", False)
+            raise FetchError("no_state", "device not provisioned", False)
         if st.get("pending") or bootsel.trial or st.get("image"):
             return "trial_running"
         cur = st.get("slots", {}).get(bootsel.selected or st["active"]) or {}
@@ -302,12 +320,17 @@ class Ota:
         payload = env = None
         self.emit("Downloading", kind, ver, size=size)
         self.phase = "downloading"
-        if kind == "app":
-            ready = await f.download_app(ebox, env_hex, box)
-        else:
-            ready = await f.download_image(env_hex, box.pop())
-        _drop_download_code()
-        self.emit("Downloaded", kind, ver, bytes=f.net_bytes)
+        f = source()
+        try:
+            if kind == "app":
+                ready = await f.download_app(ebox, env_hex, box)
+            else:
+                ready = await f.download_image(env_hex, box.pop())
+        finally:
+            self._count(f)
+            f = None
+            _drop_download_code()
+        self.emit("Downloaded", kind, ver, bytes=self.net_bytes - start)
         if not install:
             return "downloaded"
         if not self.gate.may_install():
@@ -321,7 +344,7 @@ class Ota:
 
         try:
             download.install(ready, meta, env_hex, self.cfg["trials"], self.cfg["trial_wdt_s"] * 1000)
-        except fetcher.FetchError as e:
+        except FetchError as e:
             self.emit("InstallationFailed", e.reason, ver, detail=e.detail)
             return e.reason
         log.flush()

@@ -127,13 +127,7 @@ def adopt(keyring, product, check, limits=None):
         return err
     st = bootsel.read_state()
     st.setdefault("slots", {})[slot] = {"pin": pin, "counter": payload["counter"], "version": payload.get("version"),
-                                          "env": env_sha(env)}
+                                          "env": bootsel.env_sha(env)}
     st["counter"] = max(st.get("counter", 0), payload["counter"])
     bootsel.write_state(st)
     return None
-
-
-def env_sha(env):
-    import hashlib
-
-    return hexlify(hashlib.sha256(env).digest()).decode()

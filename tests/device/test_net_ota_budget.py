@@ -72,9 +72,8 @@ def setup_pile(**budget):
 
 
 async def attempt(svc):
-    f = FakeFetcher()
-    svc.last_fetcher = f  # as run_once does
-    svc.last_result = await svc._attempt(f, False)
+    f = FakeFetcher()  # run_once makes a Fetcher per phase; one fake serves both phases
+    svc.last_result = await svc._attempt(lambda: f, False)
     return f, svc.last_result
 
 

@@ -98,22 +98,30 @@ async def sampler():
         await asyncio.sleep_ms(10)
 
 
+def source():
+    from firmware.ota import fetcher
+
+    return fetcher.Fetcher(url, http_opts={"allow_http": True, "timeout": 10}, system=System())
+
+
 async def main():
     """What Ota._attempt (firmware/ota/service.py) does for one check, phase by phase."""
     import json
 
-    from firmware.ota import fetcher, forget, keys, slots
+    from firmware.ota import forget, keys
 
     ring, th = keys.parse(json.loads(KEYS))
     forget("firmware.ota.keys")  # the service parses its keys once, at start-up
-    mark("ota modules")
+    mark("keys parsed")
     asyncio.create_task(sampler())
-    f = fetcher.Fetcher(url, http_opts={"allow_http": True, "timeout": 10}, system=System())
+    f = source()
     env = await f.envelope()
     mark("envelope fetched")
-    forget("http")
-    mark("http unloaded")
-    env_hex = slots.env_sha(env)
+    net, req = f.net_bytes, f.requests
+    f = None
+    forget("http", "firmware.ota.fetcher")
+    mark("fetcher dropped")
+    env_hex = bootsel.env_sha(env)
     from firmware.ota import manifest
 
     p = manifest.check(env, ring, product="upile-ebike-10", installed_counter=0, now=None,
@@ -129,17 +137,20 @@ async def main():
     import time
 
     t0 = time.ticks_ms()
+    f = source()
     if mode == "image":
         ready = await f.download_image(env_hex, box.pop())
     else:
         ready = await f.download_app(ebox, env_hex, box)
-    forget("firmware.ota.download", "firmware.ota.index", "http")
+    net, req = net + f.net_bytes, req + f.requests
+    f = None
+    forget("firmware.ota.download", "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http")
     mark("downloaded")
     if mode == "app":
         print("verify", bootsel.verify_slot(ready["slot"], ready["pin"]))  # as install() does
     sample()
     print("ms", time.ticks_diff(time.ticks_ms(), t0))
-    print("OK bytes", f.net_bytes, "requests", f.requests, "peak_heap", peak[0], "check_peak", check_peak,
+    print("OK bytes", net, "requests", req, "peak_heap", peak[0], "check_peak", check_peak,
           "heap", gc.mem_free() + gc.mem_alloc())
 
 

@@ -9,7 +9,6 @@ import asyncio
 import time
 
 import bootsel
-import fsatomic
 import log
 from firmware.ota import FetchError, forget, policy
 

@@ -4,7 +4,7 @@ The boot state itself (which slot is active/pending, pins, counters) belongs to
 lib/bootsel.py, which lives outside the slots; this module only prepares slot contents.
 """
 import os
-from binascii import hexlify, unhexlify
+from binascii import unhexlify
 
 import bootsel
 import fsatomic

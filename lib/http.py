@@ -60,6 +60,10 @@ def _resolve(base, loc):
 
 
 def _oserror(e, what):
+    """HTTPError for an OSError or ValueError of socket/TLS I/O (mbedTLS reports certificate
+    problems as ValueError, at whichever call drives the handshake: connect, write or read)."""
+    if isinstance(e, ValueError):
+        return HTTPError("tls", "%s: %s" % (what, e))
     code = e.errno if hasattr(e, "errno") else (e.args[0] if e.args else 0)
     if code in (11, 110):  # EAGAIN on the Unix port, ETIMEDOUT on the ESP32
         return HTTPError("timeout", "%s: socket timeout" % what)
@@ -98,13 +102,14 @@ class _Conn:
             return await asyncio.wait_for(aw, self.t)
         except asyncio.TimeoutError:
             raise HTTPError("timeout", "%s: nothing for %s s" % (what, self.t))
-        except OSError as e:
+        except (OSError, ValueError) as e:
             raise _oserror(e, what)
-        except ValueError as e:  # mbedTLS reports certificate problems as ValueError
-            raise HTTPError("tls", "%s: %s" % (what, e))
 
     async def send(self, data):
-        self.w.write(data)
+        try:
+            self.w.write(data)  # asyncio writes at once when it can: may drive the TLS handshake
+        except (OSError, ValueError) as e:
+            raise _oserror(e, "send")
         await self._io(self.w.drain(), "send")
 
     async def _recv(self, mv):
@@ -257,10 +262,8 @@ async def _open(host, port, tls, ctx, timeout):
         return await asyncio.wait_for(aw, timeout)
     except asyncio.TimeoutError:
         raise HTTPError("timeout", "connect to %s:%d" % (host, port))
-    except OSError as e:
+    except (OSError, ValueError) as e:
         raise _oserror(e, "connect")
-    except ValueError as e:
-        raise HTTPError("tls", str(e))
 
 
 async def _head(conn):

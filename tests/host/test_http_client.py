@@ -101,10 +101,12 @@ def test_http_client_chunked_redirects_errors_and_verified_tls(tmp_path):
         plain.shutdown()
         secure.shutdown()
     out = dict(line.split(" ", 1) for line in p.stdout.splitlines() if " " in line)
-    assert out.get("chunked") == "OK 200 3022", p.stdout + p.stderr
-    assert out["redirect"] == "OK 200 3022"
-    assert out["loop"] == "ERR redirects"
-    assert out["missing"] == "ERR status"
-    assert out["insecure"] == "ERR insecure"
-    assert out["tls_good"] == "OK 200 3022"
-    assert out["tls_badhost"] == "ERR tls"
+    assert out == {
+        "chunked": "OK 200 3022",
+        "redirect": "OK 200 3022",
+        "loop": "ERR redirects",
+        "missing": "ERR status",
+        "insecure": "ERR insecure",
+        "tls_good": "OK 200 3022",
+        "tls_badhost": "ERR tls",
+    }, p.stdout + p.stderr

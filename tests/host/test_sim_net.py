@@ -103,6 +103,11 @@ def test_pile_rides_through_a_wifi_outage_on_cellular_and_comes_back():
             b.wait_console(r"link: up on cellular \(-73 dBm\)", timeout=30, since=mark)
             took = time.monotonic() - t_drop
             assert took < 20, took  # default settings; the bench prints the figure
+            # the pile's connect completes in the kernel before the probe server's thread
+            # records accept(): on a loaded machine the record can lag the console line
+            deadline = time.monotonic() + 5
+            while accepted[-1] <= t_drop and time.monotonic() < deadline:
+                time.sleep(0.02)
             assert modem.data_mode and accepted[-1] > t_drop  # the backend answered over PPP
             state = modem.state()
             assert state["apn"] == "cmnet" and "ATD*99#" in state["commands"]

@@ -6,7 +6,8 @@ Public API (ports are 1-based like OCPP connectorId):
   stop(port, reason="Remote", cause="remote") -> bill; stop_all(reason, cause)
   reserve(port, tag, expire_s=None); schedule(port, kind, amount, start_in_s, tag=None);
   cancel_reservation(port); set_available(port, on); clear_fault(port)
-  status(port), info(port), is_idle(), pending_bills(limit), ack_bill(id), step()
+  status(port), info(port), is_idle(), pending_bills(limit), each_pending_bill(), ack_bill(id),
+  step()
 Events: on_event(kind, port, detail): "status" {status, prev, cause}, "session_started",
 "session_stopped" (the bill). Refusals raise ChargeError(reason_code).
 """
@@ -227,6 +228,10 @@ class Pile:
 
     def pending_bills(self, limit=50):
         return self.store.bills(limit)
+
+    def each_pending_bill(self):
+        """All pending bills, streamed from the journal one at a time."""
+        return self.store.each_bill()
 
     def ack_bill(self, sid):
         return self.store.ack(sid)

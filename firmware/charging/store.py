@@ -77,19 +77,25 @@ class Store:
         self.maybe_compact()
         return True
 
-    def bills(self, limit=_MAX_PENDING_LIST):
-        """Pending bills, oldest first, at most `limit` (streamed from flash)."""
-        out = []
+    def each_bill(self):
+        """Every pending bill, oldest first, one at a time from flash (a pile offline for
+        weeks can hold hundreds: never all in RAM)."""
         if not self.pending:
-            return out
+            return
         for rec in self.j.records():
             if rec[:1] != b"{":
                 continue
             d = json.loads(rec)
             if d["k"] == "x" and d["id"] in self.pending:
-                out.append(d)
-                if len(out) >= limit:
-                    break
+                yield d
+
+    def bills(self, limit=_MAX_PENDING_LIST):
+        """Pending bills, oldest first, at most `limit`."""
+        out = []
+        for d in self.each_bill():
+            out.append(d)
+            if len(out) >= limit:
+                break
         return out
 
     def maybe_compact(self):

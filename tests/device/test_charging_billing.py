@@ -158,3 +158,28 @@ def test_bills_stay_until_acked_across_reboots_and_compaction():
     assert r.pile.store.j.size() < 4096  # compaction kept the journal small
     new = r.pile.start(2, "full")
     assert new == ids[-1] + 1  # ids never repeat, even after compaction
+
+
+def test_every_pending_bill_is_streamed_in_order_without_a_list():
+    # a pile offline for weeks: more pending bills than any list the app would hold
+    r = Rig(n=1, cfg=fast_cfg(charging__compact_bytes=1 << 20))
+    ids = []
+    for _ in range(60):
+        r.plant.ports[0].plug(physics.Bike(capacity_wh=50000))
+        ids.append(r.pile.start(1, "time", 1))
+        r.run(100, until=lambda: r.pile.status(1) == "Available")
+    assert r.pile.ack_bill(ids[10])
+    want = [sid for sid in ids if sid != ids[10]]
+    assert [b["id"] for b in r.pile.pending_bills()] == want[:50]  # the bounded list stops at 50
+    import gc
+
+    gc.collect()
+    before = gc.mem_alloc()
+    seen = []
+    peak = 0
+    for b in r.pile.each_pending_bill():
+        seen.append(b["id"])
+        gc.collect()
+        peak = max(peak, gc.mem_alloc() - before)
+    assert seen == want
+    assert peak < 8000, peak  # one bill at a time (a list of 60 parsed bills is ~20 KB)

@@ -66,10 +66,13 @@ class SimFlash:
 
     @staticmethod
     def _create(path, size):
+        # written aside and renamed: a power cut while the blank image is written must not
+        # leave a short flash file (the next power-on would refuse it as another board's)
         blank = b"\xff" * SECTOR
-        with open(path, "wb") as f:
+        with open(path + ".new", "wb") as f:
             for _ in range(size // SECTOR):
                 f.write(blank)
+        os.rename(path + ".new", path)
 
     def _check_range(self, block, off, n):
         start = block * SECTOR + off

@@ -159,3 +159,27 @@ def test_power_cuts_never_lose_acknowledged_writes(tmp_path):
     # the cuts really landed while the writer ran, and the runs made progress
     assert hits >= 100 and hits >= 0.9 * per * FLASHES, (seed, hits)
     assert all(r[2] > 200 for r in results), (seed, [r[2] for r in results])
+
+
+def test_power_cut_while_a_new_flash_file_is_written(tmp_path):
+    """A first power-on writes the blank flash image; a cut in the middle must not leave a
+    short file that every later power-on refuses as another board's flash."""
+    flash = tmp_path / "flash.bin"
+    size = 32 * 1024 * 1024
+    code = "from firmware.board.sim import SimFlash\nSimFlash(%r, %d)\nprint('made')" % (str(flash), size)
+    cut = 0
+    for _ in range(5):
+        p = subprocess.Popen([micropython_bin(), "-c", code], env=_env(), stdout=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while p.poll() is None and time.monotonic() < deadline:
+            sizes = [f.stat().st_size for f in tmp_path.iterdir()]
+            if any(0 < n < size for n in sizes):  # the image is being written: cut now
+                p.send_signal(signal.SIGKILL)
+                cut += 1
+                break
+        p.wait()
+        assert not flash.exists() or flash.stat().st_size == size, flash.stat().st_size
+    assert cut >= 3  # the cuts really fell inside the creation
+    p = subprocess.run([micropython_bin(), "-c", code], env=_env(), capture_output=True, text=True, timeout=30)
+    assert "made" in p.stdout, p.stderr
+    assert flash.stat().st_size == size

@@ -133,8 +133,9 @@ def verify_slot(slot, pin):
     if hexlify(got[0]).decode() != pin:
         return "index does not match its pin"
     count = 0
+    lines = index_lines(slot)
     try:
-        for sha, size, _, path in index_lines(slot):
+        for sha, size, _, path in lines:
             got = hash_file(d + "/" + path, size)
             if got is None or got[1] != size:
                 return "missing or wrong size: " + path
@@ -144,6 +145,8 @@ def verify_slot(slot, pin):
         extra = _count_files(d) - count
     except (OSError, ValueError) as e:
         return "unreadable slot: %s" % (e,)
+    finally:
+        lines.close()  # the index file closes now, not in a garbage collection
     if extra:
         return "%d files not in the manifest" % extra
     return None

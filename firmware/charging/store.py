@@ -79,23 +79,32 @@ class Store:
 
     def each_bill(self):
         """Every pending bill, oldest first, one at a time from flash (a pile offline for
-        weeks can hold hundreds: never all in RAM)."""
+        weeks can hold hundreds: never all in RAM). A caller that stops early must close()
+        the generator: that closes the journal file now, not in a garbage collection."""
         if not self.pending:
             return
-        for rec in self.j.records():
-            if rec[:1] != b"{":
-                continue
-            d = json.loads(rec)
-            if d["k"] == "x" and d["id"] in self.pending:
-                yield d
+        recs = self.j.records()
+        try:
+            for rec in recs:
+                if rec[:1] != b"{":
+                    continue
+                d = json.loads(rec)
+                if d["k"] == "x" and d["id"] in self.pending:
+                    yield d
+        finally:
+            recs.close()
 
     def bills(self, limit=_MAX_PENDING_LIST):
         """Pending bills, oldest first, at most `limit`."""
         out = []
-        for d in self.each_bill():
-            out.append(d)
-            if len(out) >= limit:
-                break
+        it = self.each_bill()
+        try:
+            for d in it:
+                out.append(d)
+                if len(out) >= limit:
+                    break
+        finally:
+            it.close()
         return out
 
     def maybe_compact(self):

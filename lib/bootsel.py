@@ -75,14 +75,14 @@ def hash_file(path, size_limit=None):
     """(sha256 bytes, size) of a file read in 4 KiB pieces; None if it cannot be read."""
     import hashlib
 
-    buffer()
+    buf = buffer()
     h = hashlib.sha256()
     n = 0
-    mv = memoryview(_buf)
+    mv = memoryview(buf)
     try:
         with open(path, "rb") as f:
             while True:
-                k = f.readinto(_buf)
+                k = f.readinto(buf)
                 if not k:
                     break
                 h.update(mv[:k])

@@ -60,6 +60,11 @@ def request_check(url=None):
         _service.request_check(url)
 
 
+# What each phase of an update loads and drops afterwards (firmware/ota/service.py):
+CHECK_CODE = ("firmware.ota.manifest", "dsse", "ed25519", "sha512", "sha512_viper")
+DOWNLOAD_CODE = ("firmware.ota.download", "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http")
+
+
 def forget(*names):
     """Drop modules from the heap until they are imported again: a slot's .mpy bytecode
     lives in RAM, and an update needs the download code, the signature code and the HTTP

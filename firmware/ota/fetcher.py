@@ -6,12 +6,7 @@ size-capped envelope, Range reads. The download itself (app files or an image
 into the spare slot) is firmware/ota/download.py, imported only when a verified release
 is fetched, so that code is not in the heap while the signature is checked.
 """
-from micropython import const
-
 from firmware.ota import FetchError
-
-_CHUNK = const(4096)
-
 
 # HTTP failures that a later attempt can cure; others (bad_url, insecure, tls, redirects,
 # too_large, 4xx) need a change of configuration or release.
@@ -69,7 +64,7 @@ class Fetcher:
         try:
             left = size
             while left:
-                n = await r.fill(mv[: min(_CHUNK, left)])
+                n = await r.fill(mv[: min(len(mv), left)])
                 if n == 0:
                     raise FetchError("short_body", "%s: %d bytes missing" % (name, left))
                 self.net_bytes += n

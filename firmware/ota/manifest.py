@@ -89,7 +89,7 @@ def check(envelope_bytes, keyring, *, product, installed_counter, now, limits=No
     if limits:
         lim = dict(LIMITS)
         lim.update(limits)
-    import dsse  # here, not at the top: unload() can then free the signature code
+    import dsse  # here, not at the top: the service drops it after the check (CHECK_CODE)
     import ed25519
 
     ed25519.small_tables()  # one verify per check: ~10 KB less heap for ~1 ms more
@@ -134,12 +134,3 @@ def check(envelope_bytes, keyring, *, product, installed_counter, now, limits=No
     p["_warnings"] = warnings
     p["_limits"] = lim  # index.check_index checks the app's file list with the same limits
     return p
-
-
-def unload():
-    """Drop the signature code (dsse, ed25519 with its point tables, sha512): ~18 KB of the
-    heap on the sim that an OTA download needs more. The next check imports it again and
-    ed25519 rebuilds its tables (~15 ms); checks run every few hours."""
-    from firmware.ota import forget
-
-    forget("dsse", "ed25519", "sha512", "sha512_viper")

@@ -10,7 +10,7 @@ import time
 
 import bootsel
 import log
-from firmware.ota import FetchError, forget, policy
+from firmware.ota import CHECK_CODE, DOWNLOAD_CODE, FetchError, forget, policy
 
 _log = log.get("ota")
 _SIG_REASONS = ("bad_signature", "unknown_key", "bad_envelope", "no_signature")
@@ -24,19 +24,6 @@ def _read_ca(path):
             return f.read()
     except OSError:
         return None
-
-
-def _drop_check_code():
-    import sys
-
-    m = sys.modules.get("firmware.ota.manifest")
-    if m:
-        m.unload()
-    forget("firmware.ota.manifest")
-
-
-def _drop_download_code():
-    forget("firmware.ota.download", "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http")
 
 
 def confirmed_line(version, slot):
@@ -102,8 +89,8 @@ class Ota:
                 err = slots.adopt(self.keyring, self.product, self.check or manifest.check, self.limits)
             except Exception as e:  # ManifestError and friends: keep running the factory slot
                 err = repr(e)
-            _drop_check_code()
-            forget("firmware.ota.slots", "firmware.ota.index")
+            forget(*CHECK_CODE)
+            forget(*DOWNLOAD_CODE)
             if err:
                 _log.warn("factory slot not pinned: %s", err)
         try:
@@ -266,7 +253,7 @@ class Ota:
                                                   installed_counter=st.get("counter", 0),
                                                   now=manifest.unix_now(), limits=self.limits)
         finally:
-            _drop_check_code()
+            forget(*CHECK_CODE)
 
     def _count(self, f):
         """Add what Fetcher `f` downloaded to net_bytes (each byte once)."""
@@ -277,7 +264,7 @@ class Ota:
         # one phase at a time in the heap: envelope (fetcher, http), signature check (manifest
         # and crypto), download (fetcher, download, index, http), install (download);
         # source() makes the Fetcher of a phase
-        _drop_download_code()
+        forget(*DOWNLOAD_CODE)
         start = self.net_bytes
         f = source()
         try:
@@ -285,7 +272,7 @@ class Ota:
         finally:
             self._count(f)
             f = None
-            forget("http", "firmware.ota.fetcher")
+            forget(*DOWNLOAD_CODE)
         env_hex = bootsel.env_sha(env)
         st = bootsel.read_state()
         if st is None:
@@ -328,7 +315,7 @@ class Ota:
         finally:
             self._count(f)
             f = None
-            _drop_download_code()
+            forget(*DOWNLOAD_CODE)
         self.emit("Downloaded", kind, ver, bytes=self.net_bytes - start)
         if not install:
             return "downloaded"

@@ -108,7 +108,7 @@ async def main():
     """What Ota._attempt (firmware/ota/service.py) does for one check, phase by phase."""
     import json
 
-    from firmware.ota import forget, keys
+    from firmware.ota import CHECK_CODE, DOWNLOAD_CODE, forget, keys
 
     ring, th = keys.parse(json.loads(KEYS))
     forget("firmware.ota.keys")  # the service parses its keys once, at start-up
@@ -119,7 +119,7 @@ async def main():
     mark("envelope fetched")
     net, req = f.net_bytes, f.requests
     f = None
-    forget("http", "firmware.ota.fetcher")
+    forget(*DOWNLOAD_CODE)
     mark("fetcher dropped")
     env_hex = bootsel.env_sha(env)
     from firmware.ota import manifest
@@ -128,9 +128,8 @@ async def main():
                        limits={"threshold": th})
     mark("checked")
     check_peak = peak[0]
-    manifest.unload()
     manifest = None
-    forget("firmware.ota.manifest")
+    forget(*CHECK_CODE)
     mark("crypto unloaded")
     box, ebox = [p], [env]
     p = env = None
@@ -144,7 +143,7 @@ async def main():
         ready = await f.download_app(ebox, env_hex, box)
     net, req = net + f.net_bytes, req + f.requests
     f = None
-    forget("firmware.ota.download", "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http")
+    forget(*DOWNLOAD_CODE)
     mark("downloaded")
     if mode == "app":
         print("verify", bootsel.verify_slot(ready["slot"], ready["pin"]))  # as install() does

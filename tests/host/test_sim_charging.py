@@ -5,6 +5,7 @@ one until its prepaid budget is used; both stop with the right reason, the bills
 of the `bills` command, and the relay pins go low."""
 import json
 import re
+import time
 
 from upile.sim import demo_charging, flashimg
 from upile.sim.board import SimBoard
@@ -90,5 +91,9 @@ def test_full_and_budget_stops_through_the_service_port(tmp_path):
         for sid in (sid1, sid2):
             assert svc.ok("ack " + sid) == "acked id=" + sid
         assert svc.command("bills") == ["ok bills more=0"]
+        # Finishing lasts until the port's next control step (100 ms): poll, as a backend would
+        deadline = time.monotonic() + 5
+        while not re.search(r"idle=1 1=Available 2=Available$", svc.ok("status")) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert re.search(r"idle=1 1=Available 2=Available$", svc.ok("status"))
         assert "Traceback" not in b.console_text()

@@ -3,8 +3,8 @@
 Run with the venv python (make bench). Signs with `cryptography` on the host, then times
 lib/ed25519.verify inside micropython. Figures are wall-clock on this machine: the mean of
 all runs and the best run of several, since other work on the host adds noise.
-Peak heap = the smallest `-X heapsize` (1 KB steps) at which importing the modules, building
-the base-point and key tables, and verifying a manifest-sized message still succeed.
+Peak heap = the smallest `-X heapsize` (1 KB steps) at which importing the modules and
+verifying a 4 KB message (a manifest is ~1 KB) still succeed.
 """
 import os
 import subprocess
@@ -19,61 +19,46 @@ from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
 
 SCRIPT = r"""
 import sys, time, gc, binascii
+gc.collect()
+before_import = gc.mem_alloc()
 import ed25519, sha512
+gc.collect()
+code = gc.mem_alloc() - before_import
 u = binascii.unhexlify
 pub, sig_short, sig_long = u(sys.argv[1]), u(sys.argv[2]), u(sys.argv[3])
 short = b"upile" * 12
 long = bytes(range(256)) * 16
 mode = sys.argv[4]
+def timed(f, n):
+    t = time.ticks_us()
+    for _ in range(n):
+        f()
+    return time.ticks_diff(time.ticks_us(), t) / n
+def first_verify():
+    t = time.ticks_us()
+    assert ed25519.verify(pub, short, sig_short)
+    return time.ticks_diff(time.ticks_us(), t)
 gc.collect()
 base_alloc = gc.mem_alloc()
 if mode == "heap":
     ok = ed25519.verify(pub, long, sig_long) and ed25519.verify(pub, short, sig_short)
     print("OK %d" % base_alloc if ok else "BAD")
     raise SystemExit
-def timed(f, n):
-    t = time.ticks_us()
-    for _ in range(n):
-        f()
-    return time.ticks_diff(time.ticks_us(), t) / n
-t = time.ticks_us()
-ok = ed25519.verify(pub, short, sig_short)
-first = time.ticks_diff(time.ticks_us(), t)
-assert ok
+first = first_verify()
 gc.collect()
-before = gc.mem_alloc()
-ed25519._keys.clear(); ed25519._base = None
-gc.collect()
-ed25519_tables = before - gc.mem_alloc()
-assert ed25519.verify(pub, short, sig_short)
-runs = []
-for _ in range(5):
-    runs.append(timed(lambda: ed25519.verify(pub, short, sig_short), 40))
-longs = [timed(lambda: ed25519.verify(pub, long, sig_long), 20) for _ in range(3)]
+kept = gc.mem_alloc() - base_alloc
+runs = [timed(lambda: ed25519.verify(pub, short, sig_short), 10) for _ in range(5)]
+longs = [timed(lambda: ed25519.verify(pub, long, sig_long), 5) for _ in range(3)]
 bad = bytearray(sig_short); bad[40] ^= 1
-rej = timed(lambda: ed25519.verify(pub, short, bad), 20)
-data = bytes(16384)
-v = [timed(lambda: sha512.sha512(data).digest(), 5) for _ in range(3)]
-p = timed(lambda: sha512.sha512(data[:2048], portable=True).digest(), 2)
-gc.collect()
-print("first verify (builds base + key tables): %.0f us" % first)
+rej = timed(lambda: ed25519.verify(pub, short, bad), 10)
+data = bytes(i * 7 & 255 for i in range(4096))  # not zeros: small ints would flatter the ints
+v = [timed(lambda: sha512.sha512(data).digest(), 2) for _ in range(3)]
+print("import ed25519 + sha512: %d bytes of heap" % code)
+print("first verify: %.0f us; heap kept after it: %d bytes" % (first, kept))
 print("verify, 60-byte message: mean %.0f us, best run %.0f us" % (sum(runs) / len(runs), min(runs)))
 print("verify, 4096-byte message: mean %.0f us, best run %.0f us" % (sum(longs) / len(longs), min(longs)))
 print("reject (bad S, early y check, no inversion): mean %.0f us" % rej)
-print("tables kept after first verify: %d bytes (base point + 1 key)" % ed25519_tables)
-print("sha512 viper=%s: %.1f us per 128-byte block (%.2f MB/s); portable: %.0f us per block"
-      % (sha512.viper_enabled(), min(v) / 128, 16384 / min(v), p / 16))
-ed25519.small_tables()  # what the OTA manifest check uses
-gc.collect()
-before = gc.mem_alloc()
-t = time.ticks_us()
-assert ed25519.verify(pub, short, sig_short)
-sfirst = time.ticks_diff(time.ticks_us(), t)
-gc.collect()
-small = gc.mem_alloc() - before
-sruns = [timed(lambda: ed25519.verify(pub, short, sig_short), 40) for _ in range(3)]
-print("small_tables() (the OTA manifest check): first verify %.0f us, then mean %.0f us; tables %d bytes"
-      % (sfirst, sum(sruns) / len(sruns), small))
+print("sha512: %.0f us per 128-byte block (%.0f KB/s)" % (min(v) / 33, 4096 / min(v) * 1000000 / 1024))
 """
 
 
@@ -109,7 +94,7 @@ def main():
     # which every larger heap works, scanning down.
     while hi > 8 and run(args + ["heap"], "%dK" % (hi - 1)).stdout.startswith("OK"):
         hi -= 1
-    print("peak heap: first verify (tables built) + a 4 KB message works with every -X heapsize >= %dK;"
+    print("peak heap: import + verify of a 4 KB message works with every -X heapsize >= %dK;"
           " %.1f KB of that is the interpreter and the imported modules (%s), so verify's own peak is %.1f KB"
           % (hi, code / 1024, LIB.relative_to(ROOT), hi - code / 1024))
 

@@ -1,191 +1,131 @@
 """SHA-512 (FIPS 180-4) for MicroPython, whose hashlib has none; Ed25519 needs it.
 
-`sha512(data=b"")` gives an object with update()/digest()/hexdigest(). The compression
-function is chosen once, here: the @micropython.viper version in sha512_viper (32-bit halves,
-so it works on the 32-bit ESP32 and on the 64-bit sim alike) when the interpreter can run it,
-else the portable big-int version below (CPython, or a MicroPython without native code).
-Only hash small messages with this (manifests, not images): use hashlib.sha256 for bulk data.
+`sha512(data=b"")` gives a hashlib-style object: update(), digest(), hexdigest(), copy().
+Written for the heap, not for speed: one class, plain Python ints, the constants kept as
+bytes and read one word at a time, so importing it costs little and hashing keeps nothing
+alive. About 0.5 ms per 128-byte block on a PC under micropython (many times slower on an
+ESP32): hash small messages with it (a manifest), never an image (use hashlib.sha256).
+Every word is an int of up to 64 bits, a big int wherever small ints are 31 bits (ESP32) or
+63 bits (64-bit Unix port): correct everywhere, since Python ints never overflow.
 """
 import struct
-from binascii import unhexlify
 
-# Round constants, big-endian 64-bit words (bytes: no big ints held in RAM until needed).
-_KB = unhexlify(
-    "428a2f98d728ae227137449123ef65cdb5c0fbcfec4d3b2fe9b5dba58189dbbc3956c25bf348b538"
-    "59f111f1b605d019923f82a4af194f9bab1c5ed5da6d8118d807aa98a303024212835b0145706fbe"
-    "243185be4ee4b28c550c7dc3d5ffb4e272be5d74f27b896f80deb1fe3b1696b19bdc06a725c71235"
-    "c19bf174cf692694e49b69c19ef14ad2efbe4786384f25e30fc19dc68b8cd5b5240ca1cc77ac9c65"
-    "2de92c6f592b02754a7484aa6ea6e4835cb0a9dcbd41fbd476f988da831153b5983e5152ee66dfab"
-    "a831c66d2db43210b00327c898fb213fbf597fc7beef0ee4c6e00bf33da88fc2d5a79147930aa725"
-    "06ca6351e003826f142929670a0e6e7027b70a8546d22ffc2e1b21385c26c9264d2c6dfc5ac42aed"
-    "53380d139d95b3df650a73548baf63de766a0abb3c77b2a881c2c92e47edaee692722c851482353b"
-    "a2bfe8a14cf10364a81a664bbc423001c24b8b70d0f89791c76c51a30654be30d192e819d6ef5218"
-    "d69906245565a910f40e35855771202a106aa07032bbd1b819a4c116b8d2d0c81e376c085141ab53"
-    "2748774cdf8eeb9934b0bcb5e19b48a8391c0cb3c5c95a634ed8aa4ae3418acb5b9cca4f7763e373"
-    "682e6ff3d6b2b8a3748f82ee5defb2fc78a5636f43172f6084c87814a1f0ab728cc702081a6439ec"
-    "90befffa23631e28a4506cebde82bde9bef9a3f7b2c67915c67178f2e372532bca273eceea26619c"
-    "d186b8c721c0c207eada7dd6cde0eb1ef57d4f7fee6ed17806f067aa72176fba0a637dc5a2c898a6"
-    "113f9804bef90dae1b710b35131c471b28db77f523047d8432caab7b40c724933c9ebe0a15c9bebc"
-    "431d67c49c100d4c4cc5d4becb3e42b6597f299cfc657e2a5fcb6fab3ad6faec6c44198c4a475817"
-)
+# H(0) (FIPS 180-4 5.3.5): big-endian 64-bit words.
 _IV = (
-    0x6a09e667f3bcc908, 0xbb67ae8584caa73b, 0x3c6ef372fe94f82b, 0xa54ff53a5f1d36f1,
-    0x510e527fade682d1, 0x9b05688c2b3e6c1f, 0x1f83d9abfb41bd6b, 0x5be0cd19137e2179,
+    b"\x6a\x09\xe6\x67\xf3\xbc\xc9\x08\xbb\x67\xae\x85\x84\xca\xa7\x3b"
+    b"\x3c\x6e\xf3\x72\xfe\x94\xf8\x2b\xa5\x4f\xf5\x3a\x5f\x1d\x36\xf1"
+    b"\x51\x0e\x52\x7f\xad\xe6\x82\xd1\x9b\x05\x68\x8c\x2b\x3e\x6c\x1f"
+    b"\x1f\x83\xd9\xab\xfb\x41\xbd\x6b\x5b\xe0\xcd\x19\x13\x7e\x21\x79"
 )
-_M64 = 0xFFFFFFFFFFFFFFFF
-
-
-def _rotr(x, n):
-    return ((x >> n) | (x << (64 - n))) & _M64
-
-
-_K = None  # the constants as ints, made on first use of the portable path
-
-
-def compress_py(h, block):
-    """Portable compression: h is a list of eight 64-bit ints, updated in place."""
-    global _K
-    if _K is None:
-        _K = struct.unpack(">80Q", _KB)
-    w = list(struct.unpack(">16Q", block))
-    for t in range(16, 80):
-        x = w[t - 15]
-        y = w[t - 2]
-        s0 = _rotr(x, 1) ^ _rotr(x, 8) ^ (x >> 7)
-        s1 = _rotr(y, 19) ^ _rotr(y, 61) ^ (y >> 6)
-        w.append((w[t - 16] + s0 + w[t - 7] + s1) & _M64)
-    a, b, c, d, e, f, g, hh = h
-    for t in range(80):
-        s1 = _rotr(e, 14) ^ _rotr(e, 18) ^ _rotr(e, 41)
-        ch = (e & f) ^ (~e & g)
-        t1 = hh + s1 + ch + _K[t] + w[t]
-        s0 = _rotr(a, 28) ^ _rotr(a, 34) ^ _rotr(a, 39)
-        maj = (a & b) ^ (a & c) ^ (b & c)
-        hh = g
-        g = f
-        f = e
-        e = (d + t1) & _M64
-        d = c
-        c = b
-        b = a
-        a = (t1 + s0 + maj) & _M64
-    for i, v in enumerate((a, b, c, d, e, f, g, hh)):
-        h[i] = (h[i] + v) & _M64
-
-
-class _Py:
-    """State for the portable path: eight Python ints."""
-
-    def __init__(self):
-        self.h = list(_IV)
-
-    def block(self, buf):
-        compress_py(self.h, buf)
-
-    def out(self):
-        return struct.pack(">8Q", *self.h)
-
-    def copy(self):
-        o = _Py()
-        o.h = list(self.h)
-        return o
-
-
-# The one place where the platform is detected.
-try:
-    import sha512_viper as _fast
-except (ImportError, SyntaxError, ValueError):  # CPython; no native emitter; wrong .mpy arch
-    _fast = None
-
-
-class _Viper:
-    """State for the viper path: 16 uint32 halves (hi, lo) in an array."""
-
-    def __init__(self, h=None):
-        self.h = _fast.new_state(_IV) if h is None else h
-
-    def block(self, buf):
-        _fast.compress(self.h, buf)
-
-    def out(self):
-        return _fast.digest(self.h)
-
-    def copy(self):
-        return _Viper(_fast.copy_state(self.h))
+# K (FIPS 180-4 4.2.3): the 80 round constants, big-endian 64-bit words. Bytes, not ints:
+# 640 bytes in one object instead of 80 big ints; a round unpacks the word it needs.
+_K = (
+    b"\x42\x8a\x2f\x98\xd7\x28\xae\x22\x71\x37\x44\x91\x23\xef\x65\xcd"
+    b"\xb5\xc0\xfb\xcf\xec\x4d\x3b\x2f\xe9\xb5\xdb\xa5\x81\x89\xdb\xbc"
+    b"\x39\x56\xc2\x5b\xf3\x48\xb5\x38\x59\xf1\x11\xf1\xb6\x05\xd0\x19"
+    b"\x92\x3f\x82\xa4\xaf\x19\x4f\x9b\xab\x1c\x5e\xd5\xda\x6d\x81\x18"
+    b"\xd8\x07\xaa\x98\xa3\x03\x02\x42\x12\x83\x5b\x01\x45\x70\x6f\xbe"
+    b"\x24\x31\x85\xbe\x4e\xe4\xb2\x8c\x55\x0c\x7d\xc3\xd5\xff\xb4\xe2"
+    b"\x72\xbe\x5d\x74\xf2\x7b\x89\x6f\x80\xde\xb1\xfe\x3b\x16\x96\xb1"
+    b"\x9b\xdc\x06\xa7\x25\xc7\x12\x35\xc1\x9b\xf1\x74\xcf\x69\x26\x94"
+    b"\xe4\x9b\x69\xc1\x9e\xf1\x4a\xd2\xef\xbe\x47\x86\x38\x4f\x25\xe3"
+    b"\x0f\xc1\x9d\xc6\x8b\x8c\xd5\xb5\x24\x0c\xa1\xcc\x77\xac\x9c\x65"
+    b"\x2d\xe9\x2c\x6f\x59\x2b\x02\x75\x4a\x74\x84\xaa\x6e\xa6\xe4\x83"
+    b"\x5c\xb0\xa9\xdc\xbd\x41\xfb\xd4\x76\xf9\x88\xda\x83\x11\x53\xb5"
+    b"\x98\x3e\x51\x52\xee\x66\xdf\xab\xa8\x31\xc6\x6d\x2d\xb4\x32\x10"
+    b"\xb0\x03\x27\xc8\x98\xfb\x21\x3f\xbf\x59\x7f\xc7\xbe\xef\x0e\xe4"
+    b"\xc6\xe0\x0b\xf3\x3d\xa8\x8f\xc2\xd5\xa7\x91\x47\x93\x0a\xa7\x25"
+    b"\x06\xca\x63\x51\xe0\x03\x82\x6f\x14\x29\x29\x67\x0a\x0e\x6e\x70"
+    b"\x27\xb7\x0a\x85\x46\xd2\x2f\xfc\x2e\x1b\x21\x38\x5c\x26\xc9\x26"
+    b"\x4d\x2c\x6d\xfc\x5a\xc4\x2a\xed\x53\x38\x0d\x13\x9d\x95\xb3\xdf"
+    b"\x65\x0a\x73\x54\x8b\xaf\x63\xde\x76\x6a\x0a\xbb\x3c\x77\xb2\xa8"
+    b"\x81\xc2\xc9\x2e\x47\xed\xae\xe6\x92\x72\x2c\x85\x14\x82\x35\x3b"
+    b"\xa2\xbf\xe8\xa1\x4c\xf1\x03\x64\xa8\x1a\x66\x4b\xbc\x42\x30\x01"
+    b"\xc2\x4b\x8b\x70\xd0\xf8\x97\x91\xc7\x6c\x51\xa3\x06\x54\xbe\x30"
+    b"\xd1\x92\xe8\x19\xd6\xef\x52\x18\xd6\x99\x06\x24\x55\x65\xa9\x10"
+    b"\xf4\x0e\x35\x85\x57\x71\x20\x2a\x10\x6a\xa0\x70\x32\xbb\xd1\xb8"
+    b"\x19\xa4\xc1\x16\xb8\xd2\xd0\xc8\x1e\x37\x6c\x08\x51\x41\xab\x53"
+    b"\x27\x48\x77\x4c\xdf\x8e\xeb\x99\x34\xb0\xbc\xb5\xe1\x9b\x48\xa8"
+    b"\x39\x1c\x0c\xb3\xc5\xc9\x5a\x63\x4e\xd8\xaa\x4a\xe3\x41\x8a\xcb"
+    b"\x5b\x9c\xca\x4f\x77\x63\xe3\x73\x68\x2e\x6f\xf3\xd6\xb2\xb8\xa3"
+    b"\x74\x8f\x82\xee\x5d\xef\xb2\xfc\x78\xa5\x63\x6f\x43\x17\x2f\x60"
+    b"\x84\xc8\x78\x14\xa1\xf0\xab\x72\x8c\xc7\x02\x08\x1a\x64\x39\xec"
+    b"\x90\xbe\xff\xfa\x23\x63\x1e\x28\xa4\x50\x6c\xeb\xde\x82\xbd\xe9"
+    b"\xbe\xf9\xa3\xf7\xb2\xc6\x79\x15\xc6\x71\x78\xf2\xe3\x72\x53\x2b"
+    b"\xca\x27\x3e\xce\xea\x26\x61\x9c\xd1\x86\xb8\xc7\x21\xc0\xc2\x07"
+    b"\xea\xda\x7d\xd6\xcd\xe0\xeb\x1e\xf5\x7d\x4f\x7f\xee\x6e\xd1\x78"
+    b"\x06\xf0\x67\xaa\x72\x17\x6f\xba\x0a\x63\x7d\xc5\xa2\xc8\x98\xa6"
+    b"\x11\x3f\x98\x04\xbe\xf9\x0d\xae\x1b\x71\x0b\x35\x13\x1c\x47\x1b"
+    b"\x28\xdb\x77\xf5\x23\x04\x7d\x84\x32\xca\xab\x7b\x40\xc7\x24\x93"
+    b"\x3c\x9e\xbe\x0a\x15\xc9\xbe\xbc\x43\x1d\x67\xc4\x9c\x10\x0d\x4c"
+    b"\x4c\xc5\xd4\xbe\xcb\x3e\x42\xb6\x59\x7f\x29\x9c\xfc\x65\x7e\x2a"
+    b"\x5f\xcb\x6f\xab\x3a\xd6\xfa\xec\x6c\x44\x19\x8c\x4a\x47\x58\x17"
+)
+_M = 0xFFFFFFFFFFFFFFFF
 
 
 class sha512:
-    """hashlib-style SHA-512. `portable=True` forces the big-int path (for tests)."""
+    """hashlib-style SHA-512. The state is immutable (tuple, bytes, int), so copy() is cheap."""
 
-    digest_size = 64
-    block_size = 128
-
-    def __init__(self, data=b"", portable=False):
-        self._s = _Py() if (portable or _fast is None) else _Viper()
-        self._buf = bytearray(128)
-        self._n = 0  # bytes waiting in _buf
-        self._len = 0  # total message length in bytes
-        if data:
-            self.update(data)
+    def __init__(self, data=b""):
+        self._h = struct.unpack(">8Q", _IV)  # the chaining value: eight 64-bit ints
+        self._b = b""  # the message's tail that does not fill a block yet (< 128 bytes)
+        self._n = 0  # message length in bytes
+        self.update(data)
 
     def update(self, data):
-        mv = memoryview(data)
-        n = len(mv)
-        self._len += n
-        i = 0
-        fill = self._n
-        buf = self._buf
-        blk = self._s.block
-        if fill:
-            take = min(128 - fill, n)
-            buf[fill:fill + take] = mv[:take]
-            fill += take
-            i = take
-            if fill < 128:
-                self._n = fill
-                return
-            blk(buf)
-            fill = 0
-        while n - i >= 128:
-            blk(mv[i:i + 128])
-            i += 128
-        if i < n:
-            buf[:n - i] = mv[i:]
-            fill = n - i
-        self._n = fill
+        m = memoryview(data)  # bytes-like only (TypeError otherwise); no copy of the input
+        self._n += len(m)
+        b = self._b
+        i = 128 - len(b)  # bytes that complete the pending block
+        while len(m) >= i:
+            self._block(b + m[:i])
+            m = m[i:]
+            b = b""
+            i = 128
+        self._b = b + m
 
-    def _final(self):
-        s = self._s.copy()
-        buf = bytearray(self._buf)
-        n = self._n
-        buf[n] = 0x80
-        for j in range(n + 1, 128):
-            buf[j] = 0
-        if n >= 112:
-            s.block(buf)
-            for j in range(128):
-                buf[j] = 0
-        struct.pack_into(">QQ", buf, 112, self._len >> 61, (self._len << 3) & _M64)
-        s.block(buf)
-        return s.out()
+    def _block(self, blk):
+        """FIPS 180-4 6.4.2 on one 128-byte block.
+
+        A 64-bit rotation right by n is (x << 64 | x) >> n with junk above bit 63, and the
+        junk is left where only a sum follows: it vanishes when the sum is masked. Ch and Maj
+        are written in forms with fewer operations (same truth tables)."""
+        w = list(struct.unpack(">16Q", blk))  # the schedule, 16 words at a time: w[t & 15]
+        a, b, c, d, e, f, g, h = self._h
+        for t in range(80):
+            if t > 15:
+                x = w[t + 1 & 15]  # W[t-15]
+                y = w[t + 14 & 15]  # W[t-2]
+                xx = x << 64 | x
+                yy = y << 64 | y
+                w[t & 15] = (w[t & 15] + (xx >> 1 ^ xx >> 8 ^ x >> 7) + w[t + 9 & 15]
+                             + (yy >> 19 ^ yy >> 61 ^ y >> 6)) & _M  # W[t]
+            x = e << 64 | e
+            t1 = (h + (x >> 14 ^ x >> 18 ^ x >> 41) + (g ^ e & (f ^ g))  # Sigma1(e), Ch(e, f, g)
+                  + struct.unpack_from(">Q", _K, t * 8)[0] + w[t & 15])
+            x = a << 64 | a
+            t2 = (x >> 28 ^ x >> 34 ^ x >> 39) + (a & (b | c) | b & c)  # Sigma0(a), Maj(a, b, c)
+            h = g
+            g = f
+            f = e
+            e = (d + t1) & _M
+            d = c
+            c = b
+            b = a
+            a = (t1 + t2) & _M
+        self._h = tuple((x + y) & _M for x, y in zip(self._h, (a, b, c, d, e, f, g, h)))
 
     def digest(self):
-        return self._final()
+        n = self._n
+        c = self.copy()  # padding goes into a copy: more may be hashed after a digest
+        c.update(b"\x80" + bytes(-(n + 17) % 128) + (n << 3).to_bytes(16, "big"))
+        return struct.pack(">8Q", *c._h)
 
     def hexdigest(self):
-        import binascii
-
-        return binascii.hexlify(self._final()).decode()
+        return self.digest().hex()
 
     def copy(self):
-        o = sha512()
-        o._s = self._s.copy()
-        o._buf = bytearray(self._buf)
-        o._n = self._n
-        o._len = self._len
-        return o
-
-
-def viper_enabled():
-    """True when the native (viper) compression function is in use."""
-    return _fast is not None
+        c = sha512()
+        c._h, c._b, c._n = self._h, self._b, self._n
+        return c

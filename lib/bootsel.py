@@ -3,7 +3,9 @@
 Lives in /lib, outside the app slots, so a bad app release can never break rollback.
 boot.py calls boot(reset_cause) once; it picks the app slot, gives a pending slot a
 limited number of trial boots, verifies the chosen slot's files before anything of it
-runs, falls back to the other slot, and puts the slot on sys.path.
+runs, falls back to the other slot, and puts the slot on sys.path. That choosing code is
+lib/bootpick.py, loaded only for it; what stays in the heap while the app runs (the state
+file, slot checks, trial bookkeeping) is here.
 
 Trust chain: the OTA fetcher checks the signed manifest, derives the slot's file index
 (`files.idx`: one line "sha256hex size offset path" per file) from it and pins the
@@ -26,9 +28,7 @@ STATE = "/ota/state.json"
 SLOTS = "/slots/"
 INDEX = "files.idx"
 ENVELOPE = "manifest.dsse.json"
-_PWRON = 1  # reset causes as machine.reset_cause() gives them
-_DEEPSLEEP = 4
-_KEEP_ROLLED = 8
+_PWRON = 1  # machine.PWRON_RESET
 FROZEN = ".frozen"  # sys.path entry of the image's frozen modules (tests point it elsewhere)
 
 selected = None  # slot letter running this boot, or None (no slot: factory/dev tree)
@@ -63,16 +63,17 @@ def write_state(st):
 
 
 def buffer():
-    """The one 4 KiB I/O buffer for slot checks and OTA downloads (made on first use,
-    then kept: a second one would cost 4 KiB of heap at the update's peak)."""
+    """The one 1 KiB I/O buffer for slot checks and OTA downloads (made on first use,
+    then kept: a long-running heap may lack the contiguous block later, and a second
+    buffer would cost its size at the update's peak)."""
     global _buf
     if _buf is None:
-        _buf = bytearray(4096)
+        _buf = bytearray(1024)
     return _buf
 
 
 def hash_file(path, size_limit=None):
-    """(sha256 bytes, size) of a file read in 4 KiB pieces; None if it cannot be read."""
+    """(sha256 bytes, size) of a file read in pieces of buffer(); None if it cannot be read."""
     import hashlib
 
     buf = buffer()
@@ -152,99 +153,15 @@ def verify_slot(slot, pin):
     return None
 
 
-def _roll_back(st, reason):
-    bad = st["pending"]
-    meta = st.get("slots", {}).get(bad) or {}
-    c = meta.get("counter")
-    rb = st.setdefault("rolled_back", [])
-    if c is not None and c not in rb:
-        rb.append(c)
-        del rb[:-_KEEP_ROLLED]
-    st["last_rollback"] = {"slot": bad, "counter": c, "version": meta.get("version"), "reason": reason}
-    act = st.get("active")
-    good = st.get("slots", {}).get(act) or {}
-    # the one console line a bench tool or a technician reads (upile deploy matches it)
-    print("bootsel: RolledBack slot=%s v=%s counter=%s -> slot=%s v=%s counter=%s reason=%s" % (
-        bad, meta.get("version"), c, act, good.get("version"), good.get("counter"), reason))
-    st["pending"] = None
-    st["booted"] = None
-    st["trials"] = 0
-    st["boots"] = 0
-
-
-def _use(slot, is_trial):
-    """Put the slot where `.frozen` stands: an image with frozen firmware/ and lib/ must not
-    shadow the slot, or no app update could replace a frozen module. '' stays first."""
-    global selected, trial
-    selected, trial = slot, is_trial
-    d = slot_dir(slot)
-    for p in (d + "/lib", d):
-        if p in sys.path:
-            sys.path.remove(p)
-    path = sys.path
-    i = path.index(FROZEN) if FROZEN in path else (path.index("/lib") if "/lib" in path else len(path))
-    if i == 0 and path and path[0] == "":
-        i = 1
-    path.insert(i, d + "/lib")
-    path.insert(i, d)
-
-
-def _pick(st, cause):
-    """Decide which slot runs; mutates st; returns (slot or None, is_trial)."""
-    global problem
-    pend = st.get("pending")
-    slots = st.get("slots", {})
-    if pend:
-        if st.get("booted") == pend and cause not in (_PWRON, _DEEPSLEEP):
-            # the last trial ended by watchdog, panic or reset without confirming
-            st["trials"] = st.get("trials", 0) + 1
-            st["last_failure"] = "reset during trial (cause %d: hang or crash)" % cause
-        maxt = st.get("max_trials", 3)
-        st["boots"] = st.get("boots", 0) + 1  # for the record: power cuts never roll back
-        if st.get("trials", 0) >= maxt:
-            _roll_back(st, "failed %d trial boots: %s" % (st["trials"], st.get("last_failure")))
-        else:
-            err = verify_slot(pend, (slots.get(pend) or {}).get("pin"))
-            if err is None:
-                st["booted"] = pend
-                return pend, True
-            _roll_back(st, "slot check failed: " + err)
-    act = st["active"]
-    if not (slots.get(act) or {}).get("pin"):
-        # a factory slot, written whole on the line: runs once unpinned, and the app's
-        # OTA service checks its signed manifest and pins it (firmware/ota/slots.adopt)
-        problem = "active slot %s not pinned yet" % act
-        return act, False
-    err = verify_slot(act, (slots.get(act) or {}).get("pin"))
-    if err is None:
-        return act, False
-    problem = "active slot %s: %s" % (act, err)
-    o = other(act)
-    meta = slots.get(o) or {}
-    if o != pend and verify_slot(o, meta.get("pin")) is None:
-        st["active"] = o
-        st["counter"] = meta.get("counter", st.get("counter", 0))
-        print("bootsel: SlotFailed slot=%s -> slot=%s v=%s counter=%s reason=%s" % (
-            act, o, meta.get("version"), meta.get("counter"), err))
-        return o, False
-    print("bootsel: NoSlot reason=%s" % problem)
-    return None, False
-
-
 def boot(cause=_PWRON):
-    """Pick and prepare the slot for this boot; returns the slot letter or None."""
-    global problem
-    st = read_state()
-    if st is None:
-        problem = "no boot state: running without a slot"
-        return None
-    before = repr(st)
-    slot, is_trial = _pick(st, cause)
-    if repr(st) != before:
-        write_state(st)  # before any app code runs: a cut here keeps old or new state
-    if slot:
-        _use(slot, is_trial)
-    return slot
+    """Pick and prepare the slot for this boot; returns the slot letter or None. The
+    choosing code is lib/bootpick.py, dropped from the heap again once it has run."""
+    import bootpick
+
+    try:
+        return bootpick.boot(cause)
+    finally:
+        del sys.modules["bootpick"]
 
 
 def record_failure(text):

@@ -13,8 +13,12 @@ import asyncio
 from micropython import const
 
 _LINE = const(1024)  # longest status/header/chunk-size line accepted
+_LINE0 = const(256)  # the line buffer's first size, grown to _LINE only for a longer line
 _MAX_HEADERS = const(48)
 _REDIRECTS = (301, 302, 303, 307, 308)
+# the headers a Response keeps (the others are read and dropped: a response lives as long
+# as its download, and a server may send many)
+_KEEP = ("content-length", "transfer-encoding", "content-range", "location")
 
 
 class HTTPError(Exception):
@@ -85,15 +89,17 @@ def tls_context(cadata):
     return ctx
 
 
-class _Conn:
-    """A stream with a small read-ahead buffer for lines, and a timeout on every I/O."""
+class Response:
+    """One request's connection and, once its head is read, the response: status and the
+    few headers we use (`headers`: those in _KEEP); the body is read with readinto()/fill()/read(). A small read-ahead
+    buffer serves header lines; every I/O has a timeout."""
 
     def __init__(self, reader, writer, timeout):
         self.r = reader
         self.w = writer
         self.t = timeout
-        self.buf = bytearray(_LINE)
-        self.mv = memoryview(self.buf)
+        self.buf = bytearray(_LINE0)  # header lines and read-ahead: small, as it lives as
+        self.mv = memoryview(self.buf)  # long as the response, next to the caller's buffer
         self.pos = 0
         self.end = 0
 
@@ -118,8 +124,8 @@ class _Conn:
             if n is not None:  # None: TLS wanted more records; wait again
                 return n
 
-    async def readinto(self, mv):
-        """Up to len(mv) bytes, buffered ones first; 0 at EOF."""
+    async def _raw(self, mv):
+        """Up to len(mv) bytes of the stream, buffered ones first; 0 at EOF."""
         if self.pos < self.end:
             n = min(len(mv), self.end - self.pos)
             mv[:n] = self.mv[self.pos : self.pos + n]
@@ -139,26 +145,19 @@ class _Conn:
                 n = self.end - self.pos
                 self.mv[:n] = self.mv[self.pos : self.end]
                 self.pos, self.end = 0, n
-            if self.end >= _LINE:
-                raise HTTPError("bad_response", "line longer than %d bytes" % _LINE)
+            if self.end >= len(self.buf):
+                if self.end >= _LINE:
+                    raise HTTPError("bad_response", "line longer than %d bytes" % _LINE)
+                big = bytearray(_LINE)
+                big[: self.end] = self.mv[: self.end]
+                self.buf, self.mv = big, memoryview(big)
             n = await self._recv(self.mv[self.end :])
             if not n:
                 raise HTTPError("bad_response", "connection closed in the header")
             self.end += n
 
-    async def close(self):
-        try:
-            self.w.close()
-            await asyncio.wait_for(self.w.wait_closed(), 2)
-        except (OSError, ValueError, asyncio.TimeoutError):
-            pass
-
-
-class Response:
-    """Status and the few headers we use; the body is read with readinto()/fill()/read()."""
-
-    def __init__(self, conn, url, status, headers, limit):
-        self._c = conn
+    def _start(self, url, status, headers, limit):
+        """The response's head has been read: what the body reads need to know."""
         self.url = url
         self.status = status
         self.headers = headers
@@ -179,13 +178,13 @@ class Response:
         self._chunk = 0
 
     async def _next_chunk(self):
-        line = await self._c.readline()
+        line = await self.readline()
         try:
             self._chunk = int(line.split(b";")[0].strip(), 16)
         except ValueError:
             raise HTTPError("bad_response", "chunk size %r" % line[:20])
         if self._chunk == 0:
-            while await self._c.readline():  # trailers end with an empty line
+            while await self.readline():  # trailers end with an empty line
                 pass
             self._done = True
 
@@ -207,7 +206,7 @@ class Response:
                 return 0
         else:
             want = len(mv)
-        n = await self._c.readinto(mv[:want])
+        n = await self._raw(mv[:want])
         if n == 0:
             if self.chunked or self.length is not None:
                 raise HTTPError("short_body", "closed after %d body bytes" % self.got)
@@ -216,7 +215,7 @@ class Response:
         self.got += n
         if self.chunked:
             self._chunk -= n
-            if self._chunk == 0 and await self._c.readline():
+            if self._chunk == 0 and await self.readline():
                 raise HTTPError("bad_response", "no CRLF after chunk")
         if self._limit is not None and self.got > self._limit:
             raise HTTPError("too_large", "body longer than %d bytes" % self._limit)
@@ -250,7 +249,11 @@ class Response:
             out.extend(memoryview(chunk)[:n])
 
     async def close(self):
-        await self._c.close()
+        try:
+            self.w.close()
+            await asyncio.wait_for(self.w.wait_closed(), 2)
+        except (OSError, ValueError, asyncio.TimeoutError):
+            pass
 
 
 async def _open(host, port, tls, ctx, timeout):
@@ -283,7 +286,9 @@ async def _head(conn):
         i = line.find(b":")
         if i <= 0:
             raise HTTPError("bad_response", "header %r" % line[:40])
-        headers[line[:i].decode().strip().lower()] = line[i + 1 :].decode().strip()
+        name = line[:i].decode().strip().lower()
+        if name in _KEEP:
+            headers[name] = line[i + 1 :].decode().strip()
     raise HTTPError("bad_response", "more than %d headers" % _MAX_HEADERS)
 
 
@@ -318,7 +323,7 @@ async def get(url, headers=None, *, start=None, end=None, timeout=10, connect_ti
                 raise HTTPError("tls", "https needs a CA certificate (none configured)")
             ctx = tls_context(cadata)
         reader, writer = await _open(host, port, tls, ctx, connect_timeout or timeout)
-        conn = _Conn(reader, writer, timeout)
+        conn = Response(reader, writer, timeout)
         try:
             req = "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nUser-Agent: uPile\r\n" % (path, host)
             if start is not None:
@@ -341,11 +346,11 @@ async def get(url, headers=None, *, start=None, end=None, timeout=10, connect_ti
                 raise HTTPError("no_range", "status %d to a Range request" % status, status)
             if start is None and status != 200:
                 raise HTTPError("bad_response", "206 without a Range request", status)
-            r = Response(conn, url, status, hdrs, limit)
-            r.total = r.length
+            conn._start(url, status, hdrs, limit)
+            conn.total = conn.length
             if start is not None:
-                _check_range(r, start, end)
-            return r
+                _check_range(conn, start, end)
+            return conn
         except BaseException:
             await conn.close()
             raise

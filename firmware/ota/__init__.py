@@ -60,9 +60,23 @@ def request_check(url=None):
         _service.request_check(url)
 
 
+PAYLOAD_TYPE = "application/vnd.upile.manifest+json"
+
+
+def signed_payload(envelope, keyring, lim):
+    """The payload bytes of a release envelope signed by lim["threshold"] trusted keys
+    (lim: manifest.merged()). Raises dsse.DsseError(reason, detail): too_large,
+    bad_envelope, bad_signature. Here, not in manifest.py, so the service can check the
+    signature with only the crypto in the heap and the payload's fields afterwards."""
+    import dsse
+
+    return dsse.verify(envelope, keyring, lim["threshold"], PAYLOAD_TYPE, lim["max_envelope"])[1]
+
+
 # What each phase of an update loads and drops afterwards (firmware/ota/service.py):
-CHECK_CODE = ("firmware.ota.manifest", "dsse", "ed25519", "sha512", "sha512_viper")
-DOWNLOAD_CODE = ("firmware.ota.download", "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http")
+CHECK_CODE = ("firmware.ota.manifest", "firmware.ota.fields", "dsse", "ed25519", "sha512")
+DOWNLOAD_CODE = ("firmware.ota.download", "firmware.ota.prepare", "firmware.ota.image", "firmware.ota.installer",
+                 "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http")
 
 
 def forget(*names):

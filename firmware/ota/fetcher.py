@@ -2,9 +2,9 @@
 
 A Fetcher lives for one phase (the service makes one for the envelope and another for the
 download, and drops this module in between): URL, options, byte and request counts, the
-size-capped envelope, Range reads. The download itself (app files or an image
-into the spare slot) is firmware/ota/download.py, imported only when a verified release
-is fetched, so that code is not in the heap while the signature is checked.
+size-capped envelope, Range reads. The download itself (app files: firmware/ota/download.py,
+an image: image.py) is imported only when a verified release is fetched, so that code is
+not in the heap while the signature is checked.
 """
 from firmware.ota import FetchError
 
@@ -27,7 +27,7 @@ class Fetcher:
         self.max_envelope = max_envelope
         self.system = system
         self.log = log
-        self.buf = None  # bootsel's 4 KiB buffer while a download runs
+        self.buf = None  # bootsel's 1 KiB buffer while a download runs
         self.net_bytes = 0
         self.requests = 0
         self.copied = 0  # files taken from the running slot
@@ -56,7 +56,7 @@ class Fetcher:
         return data
 
     async def _range_into(self, name, start, size, sink):
-        """Fetch bytes [start, start+size) of `name`, handing each 4 KiB piece to sink(mv)."""
+        """Fetch bytes [start, start+size) of `name`, handing each buffer-sized piece to sink(mv)."""
         import http
 
         r = await self._get(name, start=start, end=start + size - 1)
@@ -84,7 +84,7 @@ class Fetcher:
         return await download.app(self, ebox, env_hex, box)
 
     async def download_image(self, env_hex, payload):
-        """Stream the image into the spare partition; install info (see download.image)."""
-        from firmware.ota import download
+        """Stream the image into the spare partition; install info (see image.image)."""
+        from firmware.ota import image
 
-        return await download.image(self, env_hex, payload)
+        return await image.image(self, env_hex, payload)

@@ -1,7 +1,9 @@
 """Signed release manifests: the device-side check of everything a release claims.
 
 check() takes the raw DSSE envelope and returns the verified payload dict, or raises
-ManifestError(reason, detail). The payload (docs/releases.md) is JSON with product, version,
+ManifestError(reason, detail). It is two steps, which the OTA service runs with only one of
+them in the heap: firmware.ota.signed_payload (dsse and the crypto) and check_payload (this
+module). The payload (docs/releases.md) is JSON with product, version,
 counter, created, expires (integer Unix seconds), kind "app" (bundle + the signed size and
 hash of its file index, checked line by line by index.check_index) or "image".
 Every rejection has its own reason code; none uses assert (mpy-cross -O strips them).
@@ -12,9 +14,8 @@ because a pile without network time must still update over the LAN; limits
 """
 import json
 
+from firmware.ota import PAYLOAD_TYPE, signed_payload  # noqa: F401 (re-exported)
 from firmware.ota.fields import ManifestError, check_path, is_sha  # noqa: F401 (re-exported)
-
-PAYLOAD_TYPE = "application/vnd.upile.manifest+json"
 CLOCK_VALID_FROM = 1704067200  # 2024-01-01T00:00:00Z: any earlier "now" is an unset RTC
 _ESP32_EPOCH = 946684800  # 2000-01-01 in Unix seconds
 
@@ -30,6 +31,14 @@ LIMITS = {
     "unset_clock": "accept",  # or "reject"
     "threshold": 1,  # distinct trusted keys that must have signed
 }
+
+
+def merged(limits):
+    """LIMITS with the given overrides (None: the defaults)."""
+    lim = dict(LIMITS)
+    if limits:
+        lim.update(limits)
+    return lim
 
 
 def unix_now():
@@ -85,20 +94,18 @@ def _app(p, lim):
 
 def check(envelope_bytes, keyring, *, product, installed_counter, now, limits=None):
     """Verify a release envelope; returns the payload dict (plus "_warnings") or raises."""
-    lim = LIMITS
-    if limits:
-        lim = dict(LIMITS)
-        lim.update(limits)
-    import dsse  # here, not at the top: the service drops it after the check (CHECK_CODE)
-    import ed25519
+    import dsse
 
-    ed25519.small_tables()  # one verify per check: ~10 KB less heap for ~1 ms more
-
+    lim = merged(limits)
     try:
-        ptype, payload, _ = dsse.verify(envelope_bytes, keyring, lim["threshold"], PAYLOAD_TYPE,
-                                        lim["max_envelope"])
+        payload = signed_payload(envelope_bytes, keyring, lim)
     except dsse.DsseError as e:
         raise ManifestError(e.reason, e.detail)
+    return check_payload(payload, product=product, installed_counter=installed_counter, now=now, lim=lim)
+
+
+def check_payload(payload, *, product, installed_counter, now, lim):
+    """The fields of a verified payload (bytes) against this device and `lim` (merged())."""
     try:
         p = json.loads(payload)
     except (ValueError, UnicodeError):

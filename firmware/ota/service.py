@@ -6,13 +6,15 @@ Installed, InstallationFailed, RolledBack. Each is also logged as one line
 "OTA <kind> <reason> v=<version>" (the sim demo reads these from the console).
 """
 import asyncio
+import gc
 import time
 
 import bootsel
 import log
-from firmware.ota import CHECK_CODE, DOWNLOAD_CODE, FetchError, forget, policy
+from firmware.ota import CHECK_CODE, DOWNLOAD_CODE, FetchError, forget, policy, signed_payload
 
 _log = log.get("ota")
+_GC_STEP = 4096  # bytes allocated between collections while an update runs
 _SIG_REASONS = ("bad_signature", "unknown_key", "bad_envelope", "no_signature")
 
 
@@ -54,7 +56,10 @@ class Ota:
                 _log.error("no trusted release keys: %s", e)
                 keyring = {}
         self.keyring = keyring
-        self.check = check  # None: firmware/ota/manifest.check, loaded only while it runs
+        from firmware.ota import manifest
+
+        self.limits = manifest.merged(self.limits)  # the module itself is dropped by start()
+        self.check = check  # None: the two steps of firmware/ota/manifest.check, see _verify
         self.gate = policy.Gate(idle, self.cfg["window"])
         self.confirmed = False
         self.backend_ok = False
@@ -83,13 +88,14 @@ class Ota:
         """Announce what the last boot did, pin a factory slot, start the tasks."""
         self._boot_events()
         if bootsel.selected and not bootsel.trial:
-            from firmware.ota import manifest, slots
+            from firmware.ota import adopt, manifest
 
             try:
-                err = slots.adopt(self.keyring, self.product, self.check or manifest.check, self.limits)
+                err = adopt.adopt(self.keyring, self.product, self.check or manifest.check, self.limits)
             except Exception as e:  # ManifestError and friends: keep running the factory slot
                 err = repr(e)
-            forget(*CHECK_CODE)
+            adopt = manifest = None
+            forget("firmware.ota.adopt", *CHECK_CODE)
             forget(*DOWNLOAD_CODE)
             if err:
                 _log.warn("factory slot not pinned: %s", err)
@@ -212,6 +218,11 @@ class Ota:
             return "busy"
         self.busy = True
         self.phase = "checking"
+        # an update loads and drops modules and buffers in bursts; collecting after every
+        # few KB (not only when the heap is full) keeps it from fragmenting into pieces too
+        # small for the next phase (tests/host/test_ota_memory.py: 2-3 KB of margin at 64K)
+        gc_was = gc.threshold()
+        gc.threshold(_GC_STEP)
         try:
             opts = self._http_opts()
 
@@ -227,7 +238,6 @@ class Ota:
                     try:
                         return await self._attempt(source, install)
                     except MemoryError as e:  # fragmented heap: free what we can, try again later
-                        import gc
                         import sys
 
                         sys.print_exception(e)
@@ -240,18 +250,27 @@ class Ota:
                     await asyncio.sleep(policy.backoff(attempt, self.cfg["backoff_s"], self.cfg["backoff_max_s"]))
                     attempt += 1
         finally:
+            gc.threshold(gc_was)
             self.busy = False
             self.phase = "idle"
 
     def _verify(self, env, st):
-        """The checked payload of `env` (ManifestError otherwise); the signature code is
-        in the heap only meanwhile."""
-        from firmware.ota import manifest
-
+        """The checked payload of `env` (ValueError(reason, detail) otherwise). The two steps
+        of manifest.check, each alone in the heap: the signature (dsse and the crypto),
+        then the payload's fields (manifest.py)."""
+        kw = {"product": self.product, "installed_counter": st.get("counter", 0), "now": None}
         try:
-            return (self.check or manifest.check)(env, self.keyring, product=self.product,
-                                                  installed_counter=st.get("counter", 0),
-                                                  now=manifest.unix_now(), limits=self.limits)
+            if self.check:
+                from firmware.ota import manifest
+
+                kw["now"] = manifest.unix_now()
+                return self.check(env, self.keyring, limits=self.limits, **kw)
+            payload = signed_payload(env, self.keyring, self.limits)
+            forget(*CHECK_CODE)
+            from firmware.ota import manifest
+
+            kw["now"] = manifest.unix_now()
+            return manifest.check_payload(payload, lim=self.limits, **kw)
         finally:
             forget(*CHECK_CODE)
 
@@ -326,10 +345,10 @@ class Ota:
                 await asyncio.sleep(self.cfg["idle_poll_s"])
         self.phase = "installing"
         self.emit("Installing", kind, ver)
-        from firmware.ota import download
+        from firmware.ota import installer
 
         try:
-            download.install(ready, meta, env_hex, self.cfg["trials"], self.cfg["trial_wdt_s"] * 1000)
+            installer.install(ready, meta, env_hex, self.cfg["trials"], self.cfg["trial_wdt_s"] * 1000)
         except FetchError as e:
             self.emit("InstallationFailed", e.reason, ver, detail=e.detail)
             return e.reason

@@ -28,10 +28,12 @@ def teardown():
     sys.path[:] = _saved
     for m in _PROBES:
         sys.modules.pop(m, None)
-    try:
-        del bootsel.print
-    except (AttributeError, KeyError):
-        pass
+    sys.modules.pop("bootpick", None)
+
+
+def _rest():
+    """The test's own sys.path entries (lib/ with bootsel and bootpick), kept reachable."""
+    return [p for p in _saved if p not in ("", ".frozen", "/lib")]
 
 
 def _write(path, text):
@@ -47,7 +49,7 @@ def _factory_state(active="a"):
 
 def test_boot_path_order_slot_before_frozen_and_empty_first():
     _factory_state()
-    rest = [p for p in _saved if p not in ("", ".frozen")]  # the test's own libs stay reachable
+    rest = _rest()
     sys.path[:] = ["", ".frozen", "/lib"] + rest
     assert bootsel.boot(1) == "a"
     a = TMP + "/slots/a"
@@ -59,13 +61,13 @@ def test_boot_path_order_slot_before_frozen_and_empty_first():
 
 def test_without_frozen_entry_the_slot_goes_before_lib_and_never_before_empty():
     _factory_state("b")
-    sys.path[:] = ["", "/lib"]
+    sys.path[:] = ["", "/lib"] + _rest()
     bootsel.boot(1)
     b = TMP + "/slots/b"
-    assert sys.path == ["", b, b + "/lib", "/lib"]
-    sys.path[:] = [".frozen", "/lib"]  # no '' at all: the slot still precedes .frozen
+    assert sys.path == ["", b, b + "/lib", "/lib"] + _rest()
+    sys.path[:] = [".frozen", "/lib"] + _rest()  # no '' at all: the slot still precedes .frozen
     bootsel.boot(1)
-    assert sys.path == [b, b + "/lib", ".frozen", "/lib"]
+    assert sys.path == [b, b + "/lib", ".frozen", "/lib"] + _rest()
 
 
 def test_slot_module_wins_over_the_same_module_in_the_frozen_directory():
@@ -75,7 +77,7 @@ def test_slot_module_wins_over_the_same_module_in_the_frozen_directory():
     _write(frozen + "/probepkg/__init__.py", "")
     _write(frozen + "/probepkg/app.py", "WHERE = 'frozen'\n")
     _write(frozen + "/frozen_only.py", "WHERE = 'frozen'\n")
-    sys.path[:] = ["", frozen, "/lib"]
+    sys.path[:] = ["", frozen, "/lib"] + _rest()
     import upile_probe
 
     assert upile_probe.WHERE == "frozen"  # control: the stand-in really serves imports
@@ -97,7 +99,7 @@ def test_slot_module_wins_over_the_same_module_in_the_frozen_directory():
 
 def test_slot_module_wins_over_a_real_frozen_module():
     # argparse is frozen into this MicroPython (a stand-in for a frozen firmware module)
-    sys.path[:] = ["", ".frozen", "/lib"]
+    sys.path[:] = ["", ".frozen", "/lib"] + _rest()
     import argparse
 
     assert not hasattr(argparse, "SLOT_COPY")  # control: the frozen one
@@ -112,12 +114,14 @@ def test_slot_module_wins_over_a_real_frozen_module():
 
 def test_rollback_prints_one_line_with_versions_counters_and_reason():
     lines = []
-    bootsel.print = lambda *a: lines.append(" ".join(str(x) for x in a))
+    import bootpick  # boot() uses the loaded module (and drops it afterwards)
+
+    bootpick.print = lambda *a: lines.append(" ".join(str(x) for x in a))
     bootsel.write_state({"active": "a", "pending": "b", "trials": 3, "max_trials": 3, "booted": None,
                          "last_failure": "RuntimeError('broken')", "counter": 6,
                          "slots": {"a": {"pin": None, "counter": 6, "version": "1.2.2"},
                                    "b": {"pin": "00", "counter": 7, "version": "1.2.3"}}})
-    sys.path[:] = ["", ".frozen", "/lib"]
+    sys.path[:] = ["", ".frozen", "/lib"] + _rest()
     assert bootsel.boot(3) == "a"
     assert lines == ["bootsel: RolledBack slot=b v=1.2.3 counter=7 -> slot=a v=1.2.2 counter=6 "
                      "reason=failed 3 trial boots: RuntimeError('broken')"], lines

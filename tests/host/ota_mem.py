@@ -12,6 +12,7 @@ import vfs
 
 mode, url, keyfile, flashfile, partfile, app = sys.argv[1:7]
 _BS = 4096
+_FF = b"\xff" * 256
 peak = [0]
 
 
@@ -53,15 +54,19 @@ class Blocks:
             return self.n
         if op == 5:
             return _BS
-        return 0  # init, deinit, sync, erase: a file needs none of them
+        if op == 6:  # erase: the block reads 0xFF
+            self.f.seek(arg * _BS)
+            for _ in range(_BS // len(_FF)):
+                self.f.write(_FF)
+        return 0  # init, deinit, sync: a file needs none of them
 
     def set_boot(self):
         pass
 
 
-class System:
-    def spare_partition(self):
-        return PART
+def spare_partition():
+    """What the board's system module answers (this module stands in for it)."""
+    return PART
 
 
 with open(keyfile) as f:
@@ -89,6 +94,7 @@ fsatomic.mkdirs("/ota")
 fsatomic.mkdirs("/slots/a")
 bootsel.write_state({"active": "a", "pending": None, "counter": 0})
 bootsel.selected = "a"
+bootsel.buffer()  # a device made it at boot, for the slot check
 mark("asyncio bootsel fsatomic")
 
 
@@ -101,36 +107,46 @@ async def sampler():
 def source():
     from firmware.ota import fetcher
 
-    return fetcher.Fetcher(url, http_opts={"allow_http": True, "timeout": 10}, system=System())
+    return fetcher.Fetcher(url, http_opts={"allow_http": True, "timeout": 10}, system=sys.modules[__name__])
+
+
+async def envelope():
+    """The envelope phase in a frame of its own: its temporaries die with it."""
+    f = source()
+    env = await f.envelope()
+    mark("envelope fetched")
+    return env, f.net_bytes, f.requests
 
 
 async def main():
     """What Ota._attempt (firmware/ota/service.py) does for one check, phase by phase."""
     import json
 
-    from firmware.ota import CHECK_CODE, DOWNLOAD_CODE, forget, keys
+    from firmware.ota import CHECK_CODE, DOWNLOAD_CODE, forget, keys, signed_payload
 
     ring, th = keys.parse(json.loads(KEYS))
-    forget("firmware.ota.keys")  # the service parses its keys once, at start-up
+    from firmware.ota import manifest
+
+    lim = manifest.merged({"threshold": th})
+    manifest = None
+    forget("firmware.ota.keys", *CHECK_CODE)  # the service does both once, at start-up
     mark("keys parsed")
     asyncio.create_task(sampler())
-    f = source()
-    env = await f.envelope()
-    mark("envelope fetched")
-    net, req = f.net_bytes, f.requests
-    f = None
+    env, net, req = await envelope()
     forget(*DOWNLOAD_CODE)
     mark("fetcher dropped")
     env_hex = bootsel.env_sha(env)
+    payload = signed_payload(env, ring, lim)  # Ota._verify: the signature, the crypto alone
+    mark("signature checked")
+    forget(*CHECK_CODE)
     from firmware.ota import manifest
 
-    p = manifest.check(env, ring, product="upile-ebike-10", installed_counter=0, now=None,
-                       limits={"threshold": th})
+    p = manifest.check_payload(payload, product="upile-ebike-10", installed_counter=0, now=None, lim=lim)
     mark("checked")
-    check_peak = peak[0]
-    manifest = None
-    forget(*CHECK_CODE)
+    manifest = payload = None
+    forget(*CHECK_CODE)  # ...then the fields, manifest.py alone
     mark("crypto unloaded")
+    check_peak, peak[0] = peak[0], 0
     box, ebox = [p], [env]
     p = env = None
     import time
@@ -149,8 +165,9 @@ async def main():
         print("verify", bootsel.verify_slot(ready["slot"], ready["pin"]))  # as install() does
     sample()
     print("ms", time.ticks_diff(time.ticks_ms(), t0))
-    print("OK bytes", net, "requests", req, "peak_heap", peak[0], "check_peak", check_peak,
-          "heap", gc.mem_free() + gc.mem_alloc())
+    print("OK bytes", net, "requests", req, "peak_heap", max(peak[0], check_peak), "check_peak", check_peak,
+          "download_peak", peak[0], "heap", gc.mem_free() + gc.mem_alloc())
 
 
+gc.threshold(4096)  # as Ota.run_once does for an update (firmware/ota/service.py _GC_STEP)
 asyncio.run(main())

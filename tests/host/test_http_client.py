@@ -1,5 +1,6 @@
 """lib/http.py under micropython against CPython servers on loopback: chunked bodies,
-redirects (bounded), status errors, and TLS verified against a CA made here."""
+redirects (bounded, with a long Location), header lines too long, status errors, and TLS
+verified against a CA made here."""
 import datetime
 import ipaddress
 import ssl
@@ -30,6 +31,8 @@ async def main():
     print("chunked", await body(base + "/chunked", allow_http=True))
     print("redirect", await body(base + "/r1", allow_http=True))
     print("loop", await body(base + "/loop", allow_http=True))
+    print("long_line", await body(base + "/long", allow_http=True))
+    print("too_long", await body(base + "/toolong", allow_http=True))
     print("missing", await body(base + "/404", allow_http=True))
     print("insecure", await body(base + "/chunked"))
     print("tls_good", await body("https://localhost:%d/chunked" % tls_port, cadata=cadata))
@@ -45,7 +48,12 @@ class H(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        if self.path == "/chunked":
+        if self.path in ("/long", "/toolong"):  # a 900-byte header line is fine, 1500 is not
+            self.send_response(302)
+            self.send_header("Location", "/chunked?" + "q" * (900 if self.path == "/long" else 1500))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path.startswith("/chunked"):
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
@@ -105,6 +113,8 @@ def test_http_client_chunked_redirects_errors_and_verified_tls(tmp_path):
         "chunked": "OK 200 3022",
         "redirect": "OK 200 3022",
         "loop": "ERR redirects",
+        "long_line": "OK 200 3022",
+        "too_long": "ERR bad_response",
         "missing": "ERR status",
         "insecure": "ERR insecure",
         "tls_good": "OK 200 3022",

@@ -124,7 +124,9 @@ async def main():
 
     from firmware.ota import CHECK_CODE, DOWNLOAD_CODE, forget, keys, signed_payload
 
+    global KEYS
     ring, th = keys.parse(json.loads(KEYS))
+    keys = KEYS = None  # a local would keep the module alive after forget()
     from firmware.ota import manifest
 
     lim = manifest.merged({"threshold": th})

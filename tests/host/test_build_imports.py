@@ -95,3 +95,16 @@ def test_import_check_catches_cpython_only_module(tmp_path):
     env = dict(os.environ, MICROPYPATH=":".join([".frozen", str(out), str(out / "lib")]))
     p = subprocess.run([micropython_bin(), str(IMPORTER), "1", "uses_typing"], env=env, capture_output=True, text=True, timeout=30)
     assert p.stdout.startswith("FAIL uses_typing ImportError"), p.stdout + p.stderr
+
+
+def test_build_removes_modules_whose_source_is_gone(tmp_path):
+    # a stale .mpy would ship in every release made from the build tree
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "firmware").mkdir()
+    (tmp_path / "lib" / "keep.py").write_text("X = 1\n")
+    (tmp_path / "lib" / "gone.py").write_text("X = 2\n")
+    out = cmd_build.build("x64", tmp_path / "out", root=tmp_path)
+    assert (out / "lib" / "gone.mpy").exists()
+    (tmp_path / "lib" / "gone.py").unlink()
+    cmd_build.build("x64", tmp_path / "out", root=tmp_path)
+    assert sorted(p.name for p in out.rglob("*.mpy")) == ["keep.mpy"]

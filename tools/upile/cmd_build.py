@@ -16,10 +16,16 @@ def add_arguments(p):
 
 
 def build(arch="x64", out=None, opt=1, root=paths.ROOT):
-    """Compile every app module; returns the output folder. Unchanged files are skipped."""
+    """Compile every app module; returns the output folder. Unchanged files are skipped;
+    .mpy files whose source is gone are removed."""
     out = Path(out or paths.BUILD / arch)
     mpy = paths.tool("mpy-cross")
-    for rel in paths.app_sources(root):
+    sources = paths.app_sources(root)
+    want = {rel[:-3] + ".mpy" for rel in sources}
+    for old in out.rglob("*.mpy") if out.is_dir() else ():
+        if old.relative_to(out).as_posix() not in want:
+            old.unlink()  # its source is gone: releases and slots ship this whole tree
+    for rel in sources:
         src = root / rel
         dst = out / (rel[:-3] + ".mpy")
         if dst.exists() and dst.stat().st_mtime >= src.stat().st_mtime:

@@ -156,12 +156,12 @@ def verify_slot(slot, pin):
 def boot(cause=_PWRON):
     """Pick and prepare the slot for this boot; returns the slot letter or None. The
     choosing code is lib/bootpick.py, dropped from the heap again once it has run."""
-    import bootpick
-
     try:
+        import bootpick
+
         return bootpick.boot(cause)
     finally:
-        del sys.modules["bootpick"]
+        sys.modules.pop("bootpick", None)
 
 
 def record_failure(text):

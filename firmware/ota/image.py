@@ -37,8 +37,8 @@ async def image(src, env_hex, payload):
     buf = src.buf
     step = len(buf)  # divides the 4 KiB block: pieces never straddle two blocks
     done = prog["done"]
-    for pos in range(0, done, step):  # resume: re-hash the blocks already in flash
-        part.readblocks(pos // _BLOCK, buf, pos % _BLOCK)
+    for at in range(0, done, step):  # resume: re-hash the blocks already in flash
+        part.readblocks(at // _BLOCK, buf, at % _BLOCK)
         h.update(buf)
     pos = [done]
 

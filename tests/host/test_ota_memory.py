@@ -4,8 +4,8 @@ A 1.5 MB image into a spare partition, and a 300-file app (the real compiled app
 data files, every file fetched) into an app slot: each through the real signature and
 manifest checks, fetcher and HTTP client over loopback, the modules run as `upile build`'s
 .mpy files loaded into the heap like a device imports its slot (tests/host/ota_mem.py says
-exactly what is in the heap and mirrors the service's phases). Peak live heap: ~61 KB of
-the 64K (docs/ota.md, "Heap").
+exactly what is in the heap and mirrors the service's phases). Peak live heap: ~56 and ~58 KB of
+the 64K (docs/ota.md, "Limits found").
 """
 import json
 import os

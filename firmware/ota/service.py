@@ -220,7 +220,7 @@ class Ota:
         self.phase = "checking"
         # an update loads and drops modules and buffers in bursts; collecting after every
         # few KB (not only when the heap is full) keeps it from fragmenting into pieces too
-        # small for the next phase (tests/host/test_ota_memory.py: 2-3 KB of margin at 64K)
+        # small for the next step (tests/host/test_ota_memory.py: ~2 KB more room under load)
         gc_was = gc.threshold()
         gc.threshold(_GC_STEP)
         try:

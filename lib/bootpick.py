@@ -71,7 +71,7 @@ def _pick(st, cause):
     act = st["active"]
     if not (slots.get(act) or {}).get("pin"):
         # a factory slot, written whole on the line: runs once unpinned, and the app's
-        # OTA service checks its signed manifest and pins it (firmware/ota/slots.adopt)
+        # OTA service checks its signed manifest and pins it (firmware/ota/adopt.py)
         bootsel.problem = "active slot %s not pinned yet" % act
         return act, False
     err = bootsel.verify_slot(act, (slots.get(act) or {}).get("pin"))

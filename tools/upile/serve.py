@@ -6,6 +6,7 @@ meant to be subclassed (e.g. for fault injection): override send_body() or copy_
 """
 import os
 import re
+import sys
 from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -86,8 +87,16 @@ class RangeHandler(SimpleHTTPRequestHandler):
             length -= len(b)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return  # a pile that stops a download (power cut, lost link) is no server error
+        super().handle_error(request, client_address)
+
+
 def make_server(directory, port=0, host="127.0.0.1", handler=RangeHandler, verbose=False):
-    srv = ThreadingHTTPServer((host, port), partial(handler, directory=str(directory)))
-    srv.daemon_threads = True
+    srv = _Server((host, port), partial(handler, directory=str(directory)))
     srv.verbose = verbose
     return srv

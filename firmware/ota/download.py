@@ -1,16 +1,17 @@
 """Download of a verified app release into the spare slot.
 
 The release's index.txt (signed by size and sha256 in the manifest) is fetched as the
-spare slot's files.idx and checked line by line (prepare.py, index.py); then every file it lists is
-taken from the running slot when its bytes hash to the index's sha256 (copied while
-re-hashing), otherwise fetched with a Range request into bundle.bin, in pieces of
+spare slot's files.idx and checked line by line (prepare.py, index.py); then every file it
+lists is taken from the running slot when its bytes hash to the index's sha256 (copied
+while re-hashing), otherwise fetched with a Range request into bundle.bin, in pieces of
 bootsel's buffer through SHA-256. Progress is persisted (slots.read_progress); a resume
 re-hashes what flash already holds and continues with a Range request, so completed files
 are never fetched again. Nothing here switches slots: installer.py does, after the whole
 slot verified. Images: image.py.
 
-Loaded only for an app download (and dropped again with firmware.ota.forget), so this code is not in the heap while a manifest's signature is
-checked. All chunk I/O goes through bootsel's one 1 KiB buffer, which the slot check reuses.
+Loaded only for an app download (and dropped again with firmware.ota.forget), so this code
+is not in the heap while a manifest's signature is checked. All chunk I/O goes through
+bootsel's one 1 KiB buffer, which the slot check reuses.
 """
 import hashlib
 from binascii import hexlify, unhexlify
@@ -18,8 +19,7 @@ from micropython import const
 
 import bootsel
 import fsatomic
-from firmware.ota import slots
-from firmware.ota import FetchError
+from firmware.ota import FetchError, slots
 
 _SAVE_FILES = const(8)  # progress saved every this many completed files
 _FLUSH = const(32)  # a partial file is flushed every 32 pieces (32 KiB): resume point on flash
@@ -31,7 +31,7 @@ async def fetch_file(src, dst, off, size, sha_hex, name):
     have = slots.file_size(dst)
     h = hashlib.sha256()
     if have > size:
-        slots._remove(dst)
+        slots.remove_file(dst)
         have = -1
     if have > 0:  # resume: re-hash what flash holds, continue after it
         with open(dst, "rb") as f:
@@ -58,11 +58,11 @@ async def fetch_file(src, dst, off, size, sha_hex, name):
                 f.flush()
 
         try:
-            await src._range_into(name, off + have, size - have, sink)
+            await src.range_into(name, off + have, size - have, sink)
         finally:
             f.close()
     if h.digest() != unhexlify(sha_hex):
-        slots._remove(dst)
+        slots.remove_file(dst)
         raise FetchError("bad_sha256", dst)
 
 
@@ -96,7 +96,7 @@ async def app(src, ebox, env_hex, box):
             if got and hexlify(got[0]).decode() == sha:
                 have = None
             else:
-                slots._remove(dst)
+                slots.remove_file(dst)
                 have = -1
         if have is None:
             pass

@@ -55,7 +55,7 @@ class Fetcher:
         self.net_bytes += len(data)
         return data
 
-    async def _range_into(self, name, start, size, sink):
+    async def range_into(self, name, start, size, sink):
         """Fetch bytes [start, start+size) of `name`, handing each buffer-sized piece to sink(mv)."""
         import http
 

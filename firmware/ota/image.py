@@ -58,7 +58,7 @@ async def image(src, env_hex, payload):
             fsatomic.write_json(slots.PROGRESS, prog)
 
     if done < size:
-        await src._range_into("image.bin", done, size - done, sink)
+        await src.range_into("image.bin", done, size - done, sink)
     if h.digest() != unhexlify(sha_hex):
         slots.clear_progress()
         raise FetchError("bad_sha256", "image")

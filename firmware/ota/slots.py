@@ -55,15 +55,16 @@ def copy_hashed(src, dst, size, sha_hex, buf):
                 h.update(mv[:k])
                 fo.write(mv[:k])
     except OSError:
-        _remove(dst)
+        remove_file(dst)
         return False
     if h.digest() != unhexlify(sha_hex):
-        _remove(dst)
+        remove_file(dst)
         return False
     return True
 
 
-def _remove(p):
+def remove_file(p):
+    """Remove p if it exists (a partial or wrong file); no error if it does not."""
     try:
         os.remove(p)
     except OSError:

@@ -1,12 +1,19 @@
 """Composition root: builds the pile from a board and config and runs it in asyncio.
 
-Each domain (charging, net, ota, ocpp) adds its own start-up here; nothing else wires.
+The only module that knows every part. Order matters: the bus and the command interface
+first, then every subscriber (protocols), then the domains (the pile publishes what it
+restored after a power cut), then the supervisor runs every long-running task. A part that
+cannot start (no radio, a board without a maintenance header) is logged persistently and
+left out; the pile still charges.
 """
 import asyncio
 import os
 import sys
 
+import log
 from firmware.version import VERSION
+
+_log = log.get("app")
 
 
 def describe_fs():
@@ -17,40 +24,35 @@ def describe_fs():
         return "fs unknown"
 
 
-def start_net(cfg, on_event=None):
-    """Connectivity (owner: net): Wi-Fi first, cellular fallback, network time, data budget."""
+def _failed(what, e):
+    """A part that could not start: persistent log with the traceback, the pile goes on."""
+    _log.exc("%s: not started" % what, e)
+
+
+def start_net(cfg, bus, sup):
+    """Connectivity (owner: net): Wi-Fi first, cellular fallback, network time, data budget.
+    Link and time events go on the bus."""
     from firmware.net import service
 
+    def on_link(event, kind, detail):
+        d = dict(detail)
+        d["link"] = kind
+        bus.publish("link.up" if event == "link_up" else "link.down", d)
+
     try:
-        return service.start(cfg, on_event=on_event)
-    except (ValueError, OSError) as e:  # bad net config or no radio: the pile still charges
-        print("net: not started:", e)
+        net = service.Net(cfg, on_event=on_link)
+    except (ValueError, OSError, ImportError) as e:  # no radio on this board: the pile still charges
+        _failed("net", e)
         return None
+    net.time.on_set = lambda source, unix: bus.publish("time.set", {"source": source, "unix": unix})
+    bus.wall = net.time.now
+    net.start()  # its tasks: link manager, NTP (crash-watched through the loop's handler)
+    return net
 
 
-def start_ota(cfg, idle=None, on_event=None, on_healthy=None, net=None):
-    """OTA (owner: OTA): periodic/commanded checks, installs when idle, trial health;
-    `ota status|check` on the service port. With `net` (owner: net): the data budget may
-    defer downloads on cellular, net/otahooks.py re-checks on Wi-Fi and counts the bytes."""
-    from firmware import ota
-    from firmware.ota import command
-
-    hooks = None
-    if net is not None:
-        from firmware.net.otahooks import OtaHooks
-
-        hooks = OtaHooks(net, on_event)
-    svc = ota.start(cfg, idle=idle, on_event=hooks.event if hooks else on_event, on_healthy=on_healthy,
-                    net_ok=net.budget.allow_update if net is not None else None)
-    if hooks:
-        hooks.attach(svc)
-    command.register()
-    return svc
-
-
-def start_charging(cfg, on_event=None):
+def start_charging(cfg, bus, sup):
     """Charging (owner: charging): ports board from the pin map, pile restored from its
-    journal (relays open first), control loop as a task. None if the hardware is missing."""
+    journal (relays open first), control loop supervised (it must step every few periods)."""
     try:
         import fsatomic
         from firmware.board import pins, ports
@@ -59,42 +61,135 @@ def start_charging(cfg, on_event=None):
         path = cfg["charging"]["journal"]
         fsatomic.mkdirs(path[: path.rfind("/")] or "/")
         board = ports.Ports(cfg, pins.get(cfg["charging"]["board"]))
-        pile = Pile(cfg, board, on_event=on_event)
+        pile = Pile(cfg, board, bus=bus)
     except (ImportError, ValueError, OSError) as e:  # no UART/machine, bad pin map: keep booting
-        print("charging: not started:", e)
+        _failed("charging", e)
         return None
-    pile.task = asyncio.create_task(pile.run())
+    sup.add("charging", pile.run, deadline_ms=max(10000, 20 * cfg["charging"]["period_ms"]))
     print("charging: %d ports, %d bills pending" % (board.n, len(pile.store.pending)))
     return pile
 
 
-def start_service(cfg, pile, events):
-    """Service port (maintenance header): status, start/stop, bills, pile events as lines."""
-    from firmware import service
+def start_ota(cfg, station, bus, sup, net):
+    """OTA (owner: OTA): periodic/commanded checks, installs when idle. Its events go on the
+    bus as ota.<Status>; with `net`, the data budget may defer downloads on cellular and
+    net/otahooks.py counts the bytes and re-checks when Wi-Fi comes back."""
+    from firmware import ota
+
+    def on_event(kind, detail):
+        bus.publish("ota." + kind, detail)
 
     try:
-        return service.start(cfg, pile, events)
-    except (ImportError, ValueError, OSError) as e:  # not wired or no UART: the pile still charges
-        print("service: not started:", e)
+        svc = ota.start(cfg, idle=station.is_idle, on_event=on_event,
+                        net_ok=net.budget.allow_update if net is not None else None, spawn=False)
+    except (ValueError, OSError, ImportError) as e:
+        _failed("ota", e)
         return None
+    sup.add("ota", lambda beat: svc.loop())
+    if net is not None:
+        from firmware.net import otahooks
+
+        sub = bus.subscribe("ota.", "link.up")
+        sup.add("ota-net", lambda beat: otahooks.run(sub, net, svc))
+    return svc
+
+
+def start_maint(cfg, station, bus, sup):
+    """The maintenance port (docs/charging.md "Service port") on the header's UART."""
+    sc = cfg["service"]
+    if not sc["enabled"]:
+        return None
+    if sc["tx"] < 0 or sc["rx"] < 0:  # no maintenance header on this board: nothing to open
+        print("maint: not wired (service.tx/rx unset)")
+        return None
+    try:
+        from firmware.board import serviceport
+        from firmware.proto import maint
+
+        stream = serviceport.open_stream(sc)
+        srv = maint.server(station, bus)
+    except (ImportError, ValueError, OSError) as e:
+        _failed("maint", e)
+        return None
+    sup.add("maint", lambda beat: srv.serve(stream))
+    print("maint: port on UART%d at %d baud" % (sc["uart"], sc["baud"]))
+    return srv
+
+
+def _health(cfg, sup, station, ota_svc):
+    """The rule that confirms a trial boot (and keeps the config as the last good one)."""
+    from firmware import cfgguard, health
+
+    url = cfg["ota"]["url"]
+    if ota_svc is not None and url:
+        reached = lambda: station.backend_ok or ota_svc.server_ok  # noqa: E731 (no back end yet: the update server)
+    else:
+        reached = None
+    h = health.Health(sup, cfg["ota"], reached, on_healthy=cfgguard.healthy)
+    sup.add("health", h.run)
+    return h
+
+
+def _safe(station):
+    def safe(reason):
+        p = station.pile
+        if p is not None:
+            p.board.all_off()
+            p.stop_all("Other", "supervisor")
+    return safe
 
 
 async def run(cfg):
-    from firmware.events import Hub
-    import log
+    from firmware.board import system
+    from firmware.bus import Bus
+    from firmware.station import Station
+    from firmware.supervisor import Supervisor
+    from firmware import diag
 
     log.enable_ring()  # what `upile logs` reads: bounded, survives reboots
-
     print("uPile %s on %s: %s, %d ports" % (VERSION, sys.platform, describe_fs(), cfg["pile"]["ports"]))
-    net = start_net(cfg)
-    events = Hub()  # pile events to the service port (and later the backend protocol)
-    pile = start_charging(cfg, on_event=events)
-    from firmware import cfgguard
-
-    start_ota(cfg, idle=pile.is_idle if pile else None, on_healthy=cfgguard.healthy, net=net)
-    start_service(cfg, pile, events)
+    bus = Bus()
+    station = Station(cfg, bus)
+    sup = Supervisor(feed=system.feed_watchdog, safe=_safe(station), reboot=_reboot)
+    station._reset = _restart(station)
+    start_maint(cfg, station, bus, sup)  # subscribers first: they see the pile's restore events
+    net = start_net(cfg, bus, sup)
+    pile = start_charging(cfg, bus, sup)
+    station.attach(pile=pile, net=net)
+    ota_svc = start_ota(cfg, station, bus, sup, net)
+    station.attach(ota=ota_svc)
+    _health(cfg, sup, station, ota_svc)
+    diag.register("station", station.status)
+    diag.register("tasks", sup.status)
+    if pile is not None:
+        diag.register("ports", lambda: [pile.info(i + 1) for i in range(len(pile.ports))])
+    if net is not None:
+        diag.register("net", net.status)
+    sup.start()
     while True:
         await asyncio.sleep(3600)
+
+
+def _reboot(reason):
+    """The supervisor gave up: a crash-loop is a failed trial when one runs."""
+    from firmware import health
+    from firmware.board import system
+
+    health.record_failure(reason)
+    system.reset()
+
+
+def _restart(station):
+    def restart(hard, reason):
+        from firmware.board import system
+
+        if not hard:  # soft: sessions end with their reason first (OCPP SoftReset)
+            station.stop_all("SoftReset", reason)
+        else:
+            station.stop_all("HardReset", reason)
+        log.flush()
+        system.reset()
+    return restart
 
 
 def main():

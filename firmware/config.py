@@ -82,7 +82,11 @@ SCHEMA = {
         "period_ms": (int, 100, 10, 2000),  # control loop period (meters push every ~50 ms)
         "meter_timeout_ms": (int, 3000, 200, 60000),  # no reading this long: port Faulted
         "relay_check_ms": (int, 300, 20, 5000),  # readback may disagree this long (contact bounce)
-        "off_power_w": (int, 20, 1, 500),  # power through an OFF relay: welded contacts
+        "off_power_w": (int, 20, 1, 500),  # power through an OFF relay: welded contacts...
+        "relay_release_ms": (int, 100, 0, 5000),  # ...judged on readings measured this long after release
+        "weld_readings": (int, 2, 1, 20),  # ...in this many readings in a row
+        "fault_clear_s": (int, 10, 0, 3600),  # a self-clearing fault's cause gone this long: cleared
+        "sample_s": (int, 60, 0, 3600),  # session.sample events (meter values) every...; 0 = none
         "noload_w": (int, 30, 1, 500),  # peak below this during the first noload_s: nothing plugged
         "noload_s": (int, 1800, 5, 36000),
         "unplug_w": (int, 3, 0, 100),  # below unplug_w for unplug_s, or unplug2_w for unplug2_s
@@ -163,7 +167,8 @@ SCHEMA = {
         "max_envelope": (int, 4096, 1024, 1048576),  # size cap of the signed manifest (fixed-size: the file list is index.txt)
         "max_files": (int, 0, 0, 4096),  # files per app release; 0 = manifest.py's default
         "trials": (int, 3, 1, 20),  # trial boots of a new slot before rollback
-        "health_s": (int, 60, 1, 86400),  # healthy after this long without unhandled exception
+        "health_s": (int, 60, 1, 86400),  # healthy: back end reached and every task alive this long...
+        "health_timeout_s": (int, 600, 10, 86400),  # ...within this, or the trial failed (firmware/health.py)
         "trial_wdt_s": (int, 30, 2, 3600),  # watchdog during a trial: a hang becomes a reset
         "window": (str, "", 0, 11),  # maintenance window "HH:MM-HH:MM" (local): installs even if busy
         "idle_poll_s": (int, 10, 1, 3600),  # how often a downloaded release waits for idle ports

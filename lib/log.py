@@ -94,6 +94,20 @@ class Logger:
     def error(self, fmt, *args):
         self._log(ERROR, fmt, args)
 
+    def exc(self, what, e):
+        """An ERROR line for `what` and e's traceback, line by line, in the log (a crash's
+        traceback is what a field engineer needs from `upile logs`), flushed at once."""
+        import io
+        import sys
+
+        self._log(ERROR, "%s: %r", (what, e))
+        buf = io.StringIO()
+        sys.print_exception(e, buf)
+        for line in buf.getvalue().split("\n"):
+            if line:
+                _emit(ERROR, self.tag, "| " + line)
+        flush()
+
 
 def get(tag):
     return Logger(tag)

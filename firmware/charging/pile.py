@@ -1,24 +1,28 @@
-"""The pile: N ports, their sessions, protections and the power cap, in one control loop.
+"""The pile: N ports, their sessions, protections and power limits, in one control loop.
 
-Public API (ports are 1-based like OCPP connectorId):
-  Pile(cfg, board, store=None, clock=None, on_event=None); await pile.run(feed=None)
-  start(port, kind, amount, tag=None) -> session id   (kind: time min | energy Wh | money fen | full)
+Public API (ports are 1-based like OCPP connectorId); firmware/station.py is the one
+caller outside this package:
+  Pile(cfg, board, store=None, clock=None, bus=None); await pile.run(feed=None)
+  start(port, kind, amount, tag=None, method="service", reservation=None) -> session id
+      (kind: time min | energy Wh | money fen | full)
   stop(port, reason="Remote", cause="remote") -> bill; stop_all(reason, cause)
-  reserve(port, tag, expire_s=None); schedule(port, kind, amount, start_in_s, tag=None);
-  cancel_reservation(port); set_available(port, on); clear_fault(port)
-  status(port), info(port), is_idle(), pending_bills(limit), each_pending_bill(), ack_bill(id),
-  step()
-Events: on_event(kind, port, detail): "status" {status, prev, cause}, "session_started",
-"session_stopped" (the bill). Refusals raise ChargeError(reason_code).
+  reserve(port, tag, expire_s=None, reservation=None); schedule(port, kind, amount, start_in_s, tag=None)
+  cancel_reservation(port); set_available(port, on) -> "Accepted" | "Scheduled";
+  clear_fault(port); set_limit(port, watts)  (port 0: the pile)
+  status(port), info(port), is_idle(), pending_bills(limit), each_pending_bill(), ack_bill(id)
+Events on the bus (firmware/bus.py): port.status, session.started, session.sample,
+session.stopped, alarm.over_temperature; fields in docs/charging.md. Refusals raise
+ChargeError(reason_code).
 """
 import time
+
 import log
 from firmware.charging import port as P
-from firmware.charging.session import Session, KINDS, REMOTE, POWER_LOSS, OTHER
-from firmware.charging.tariff import Tariff
-from firmware.charging.store import Store
-from firmware.charging.protect import TempGuard, reading_trip, volt_bad
 from firmware.charging.limits import Limits
+from firmware.charging.protect import TempGuard, reading_trip, volt_bad
+from firmware.charging.session import KINDS, METHODS, OTHER, POWER_LOSS, REMOTE, Session, view
+from firmware.charging.store import Store
+from firmware.charging.tariff import Tariff
 
 _log = log.get("charging")
 _diff = time.ticks_diff
@@ -26,39 +30,45 @@ _add = time.ticks_add
 
 
 class ChargeError(Exception):
-    """args[0]: no_such_port, bad_budget, port_busy, port_faulted, unavailable, reserved,
-    over_temperature, total_power_exceeded, no_session."""
+    """args[0]: no_such_port, bad_budget, bad_method, port_busy, port_faulted, unavailable,
+    reserved, over_temperature, total_power_exceeded, no_session, fault_active."""
 
 
 class Pile:
-    def __init__(self, cfg, board, store=None, clock=None, on_event=None):
+    def __init__(self, cfg, board, store=None, clock=None, bus=None):
         board.all_off()  # safety first: every relay open before anything else runs
         c = self.c = cfg["charging"]
         self.board = board
         self.clock = clock or time.ticks_ms
-        self.on_event = on_event
+        self.bus = bus
         self.tariff = Tariff(cfg["tariff"])
         self.store = store or Store(c["journal"], c["compact_bytes"])
-        self.ports = [P.Port(i + 1, self._emit) for i in range(board.n)]
+        self.ports = [P.Port(i + 1, self._pub) for i in range(board.n)]
         self.temp = TempGuard(c)
         self.limits = Limits(c)
         self.total_w = 0
         self._hot = False
         self._order = 0
         now = self.clock()
-        self._last = self._ck_at = now
-        for p in self.ports:
+        self._last = self._ck_at = self._sample_at = now
+        regs = self.store.registers(board.n)
+        for p, r in zip(self.ports, regs):
             p.t_read = now
+            p.reg_mwh = r
+        self._regs = list(regs)  # as last journalled
+        for n in self.store.disabled:
+            if 1 <= n <= len(self.ports):
+                self.ports[n - 1].disabled = True
+                self.ports[n - 1].set(P.UNAVAILABLE, "restored")
         self._restore()
 
     # ---- events and helpers
-    def _emit(self, kind, port, detail):
-        if self.on_event is None:
-            return
-        try:
-            self.on_event(kind, port, detail)
-        except Exception as e:  # a subscriber's bug must never stop charging control
-            _log.error("event handler failed on %s port %d: %r", kind, port, e)
+    def _pub(self, topic, data):
+        if self.bus is not None:
+            self.bus.publish(topic, data)
+
+    def _unix(self):
+        return self.bus.now() if self.bus is not None else None
 
     def _port(self, n):
         if type(n) is not int or not 1 <= n <= len(self.ports):
@@ -68,40 +78,46 @@ class Pile:
     def _relay(self, p, on):
         p.relay = on
         p.mismatch_ms = 0
+        p.weld_n = 0
+        p.t_relay = self.clock()
         self.board.relay(p.num - 1, on)
+
+    def _after(self, i, t):
+        """True when channel i's current reading was measured at or after ticks t."""
+        since = getattr(self.board, "taken_since", None)
+        return since is None or _diff(since(i), t) >= 0
 
     # ---- restore after a power cut
     def _restore(self):
         resume = self.c["resume_after_power_loss"]
         for sid, (rec, ck) in list(self.store.open.items()):
-            pn, kind = rec.get("p"), rec.get("b")
-            s = Session(sid, pn, kind if kind in KINDS else "full", rec.get("a", 0), rec.get("tag"), self.tariff.new_cost())
+            s = Session.from_record(rec, self.tariff.new_cost())
             if ck:
                 s.restore(ck)
-            ok = type(pn) is int and 1 <= pn <= len(self.ports) and kind in KINDS
+            pn = s.port
+            ok = type(pn) is int and 1 <= pn <= len(self.ports) and rec.get("b") in KINDS
             p = self.ports[pn - 1] if ok else None
-            if ok and resume and p.session is None and s.budget_left() and s.active_ms < self.c["max_session_s"] * 1000:
+            if ok and resume and p.session is None and s.budget_left() \
+                    and s.active_ms < self.c["max_session_s"] * 1000:
                 s.resumed = True
                 self._attach(p, s)
                 _log.info("port %d: session %d resumed after power loss", pn, sid)
-                self._emit("session_started", pn, self._started(s))
+                self._pub("session.started", s.started())
             else:
-                bill = s.bill(POWER_LOSS, "power_loss" if s.budget_left() else "budget")
+                bill = s.bill(POWER_LOSS, "power_loss" if s.budget_left() else "budget", self._unix())
                 self.store.stop(bill)
                 _log.info("port %s: session %d closed after power loss", pn, sid)
-                self._emit("session_stopped", pn if ok else 0, bill)
-
-    @staticmethod
-    def _started(s):
-        return {"id": s.id, "kind": s.kind, "amount": s.amount, "tag": s.tag, "resumed": s.resumed}
+                self._pub("session.stopped", view(bill))
 
     # ---- commands
-    def start(self, port, kind, amount=0, tag=None):
+    def start(self, port, kind, amount=0, tag=None, method="service", reservation=None):
         p = self._port(port)
         if kind not in KINDS or type(amount) is not int or amount < 0 or (kind != "full" and amount == 0):
             raise ChargeError("bad_budget")
         if kind == "money" and amount <= self.tariff.start_fee:
             raise ChargeError("bad_budget")
+        if method not in METHODS:
+            raise ChargeError("bad_method")
         if p.session:
             raise ChargeError("port_busy")
         if p.fault:
@@ -114,21 +130,34 @@ class Pile:
             raise ChargeError("over_temperature")
         if not self.limits.admits(self.total_w):
             raise ChargeError("total_power_exceeded")
-        s = Session(self.store.new_id(), port, kind, amount, tag, self.tariff.new_cost())
+        if reservation is None and p.resv:
+            reservation = p.resv[4]
+        s = Session(self.store.new_id(), port, kind, amount, tag, self.tariff.new_cost(), method, reservation,
+                    p.reg_mwh, self._unix())
         self.store.start(s.start_record())  # durable before the relay closes
         p.resv = None
         self._attach(p, s)
-        self._emit("session_started", port, self._started(s))
+        self._pub("session.started", s.started())
         return s.id
 
     def _attach(self, p, s):
         p.session = s
         self._order += 1
         p.order = self._order
-        p.e_last = self.board.channel(p.num - 1).energy_mwh()
+        s.t0 = self.clock()
         s.wait_ms = 0
+        # the session's energy counts from the first reading measured after the relay
+        # closed: a reading older than that holds the last user's tail (docs/charging.md)
+        p.e_last = None
+        if p.limit_w == 0:
+            p.shed_w = 0
+            p.set(P.SUSPENDED_EVSE, "port_limit")
+            return
         self._relay(p, True)
-        p.set(P.PREPARING, "resumed" if s.resumed else "start")
+        if s.resumed and s.float_ms >= 0:
+            p.set(P.SUSPENDED_EV, "resumed")  # it was full before the cut: its float time goes on
+        else:
+            p.set(P.PREPARING, "resumed" if s.resumed else "start")
 
     def stop(self, port, reason=REMOTE, cause="remote"):
         p = self._port(port)
@@ -145,17 +174,22 @@ class Pile:
         s = p.session
         self._relay(p, False)  # open first; bookkeeping after
         p.session = None
-        bill = s.bill(reason, cause)
-        self.store.stop(bill)
+        unix = self._unix()
+        if s.unix is None and unix is not None and not s.resumed:
+            s.unix = unix - _diff(self.clock(), s.t0) // 1000  # the time became known meanwhile
+        bill = s.bill(reason, cause, unix)
+        self._save_regs()
+        self.store.stop(bill)  # durable, with the registers
         _log.info("port %d: session %d stopped %s/%s, %d mWh, %d fen", p.num, s.id, reason, cause, bill["mwh"], bill["fen"])
         p.set(P.FINISHING, cause)
-        self._emit("session_stopped", p.num, bill)
+        self._pub("session.stopped", view(bill))
         return bill
 
     def _fault(self, p, cause):
         if p.fault == cause or (p.fault is not None and p.fault not in P.SELF_CLEARING):
             return
         p.fault = cause
+        p.ok_since = None
         _log.warn("port %d: fault %s", p.num, cause)
         if p.session:
             self._stop(p, OTHER, cause)
@@ -166,21 +200,48 @@ class Pile:
     def _clear(self, p, cause):
         if p.fault == cause:
             p.fault = None
+            _log.info("port %d: fault %s cleared", p.num, cause)
             if p.session is None:
                 p.set(p.idle_status(), "cleared")
 
     def clear_fault(self, port):
+        """Operator or back end: clear a port's fault. A self-clearing fault whose cause is
+        still there is refused (fault_active); a latched relay fault is cleared and comes
+        back within weld_readings readings if the relay is still welded."""
         p = self._port(port)
-        if p.fault:
-            self._clear(p, p.fault)
+        f = p.fault
+        if f is None:
+            return False
+        if (f == "pile_over_temperature" and self.temp.hot) or \
+                (f == "meter_silent" and _diff(self.clock(), p.t_read) > self.c["meter_timeout_ms"]):
+            raise ChargeError("fault_active")
+        self._clear(p, f)
+        return True
 
     def set_available(self, port, on):
-        p = self._port(port)
-        p.disabled = not on
-        if p.session is None:
-            p.set(p.idle_status())
+        """Port 0 = every port. Returns "Scheduled" when a running session delays it."""
+        ports = self.ports if port == 0 else [self._port(port)]
+        busy = False
+        for p in ports:
+            p.disabled = not on
+            if p.session is None:
+                p.set(p.idle_status(), "available" if on else "unavailable")
+            else:
+                busy = True
+        self.store.save_disabled([p.num for p in self.ports if p.disabled])
+        return "Scheduled" if busy and not on else "Accepted"
 
-    def reserve(self, port, tag, expire_s=None, plan=None, start_in_s=0):
+    def set_limit(self, port, watts):
+        """A power limit in W for a port, or for the pile (port 0); None removes it."""
+        if watts is not None and (type(watts) is not int or watts < 0):
+            raise ChargeError("bad_limit")
+        if port == 0:
+            self.limits.set_cap(watts)
+        else:
+            self._port(port).limit_w = watts
+            self.limits.hold_until = None
+
+    def reserve(self, port, tag, expire_s=None, plan=None, start_in_s=0, reservation=None):
         p = self._port(port)
         if p.session or p.resv:
             raise ChargeError("port_busy")
@@ -193,7 +254,7 @@ class Pile:
         now = self.clock()
         at = _add(now, start_in_s * 1000)
         hold = expire_s if expire_s is not None else self.c["reserve_s"]
-        p.resv = (tag, _add(at, hold * 1000), plan, at)
+        p.resv = (tag, _add(at, hold * 1000), plan, at, reservation)
         p.set(P.RESERVED, "scheduled" if plan else "reserved")
 
     def schedule(self, port, kind, amount, start_in_s, tag=None):
@@ -205,6 +266,8 @@ class Pile:
         if p.resv and p.session is None:
             p.resv = None
             p.set(p.idle_status(), "cancelled")
+            return True
+        return False
 
     # ---- queries
     def status(self, port):
@@ -213,10 +276,13 @@ class Pile:
     def info(self, port):
         p = self._port(port)
         s = p.session
-        d = {"status": p.status, "fault": p.fault, "p_w": p.p_w}
+        d = {"status": p.status, "fault": p.fault, "error": P.error_code(p.fault), "p_w": p.p_w, "v_dv": p.v_dv,
+             "i_ma": p.i_ma, "pf": p.pf, "meter_wh": p.reg_mwh // 1000, "meter_mwh": p.reg_mwh,
+             "limit_w": p.limit_w, "available": not p.disabled}
         if s:
-            d.update({"id": s.id, "kind": s.kind, "amount": s.amount, "mwh": s.energy(),
-                      "charged_s": s.charged_ms // 1000, "fen": s.cost.fen(s.energy()), "tier": s.cost.tier})
+            d.update({"id": s.id, "kind": s.kind, "amount": s.amount, "id_tag": s.tag, "method": s.method,
+                      "mwh": s.energy(), "charged_s": s.charged_ms // 1000, "fen": s.cost.fen(s.energy()),
+                      "tier": s.cost.tier})
         return d
 
     def is_idle(self):
@@ -227,14 +293,25 @@ class Pile:
         return True
 
     def pending_bills(self, limit=50):
-        return self.store.bills(limit)
+        return [view(b) for b in self.store.bills(limit)]
 
     def each_pending_bill(self):
-        """All pending bills, streamed from the journal one at a time."""
-        return self.store.each_bill()
+        """All pending bills in the domain's words, streamed from the journal one at a time."""
+        it = self.store.each_bill()
+        try:
+            for b in it:
+                yield view(b)
+        finally:
+            it.close()
 
     def ack_bill(self, sid):
         return self.store.ack(sid)
+
+    def _save_regs(self):
+        regs = [p.reg_mwh for p in self.ports]
+        if regs != self._regs:
+            self.store.save_registers(regs)
+            self._regs = regs
 
     def checkpoint(self):
         n = 0
@@ -242,7 +319,8 @@ class Pile:
             if p.session:
                 self.store.checkpoint(p.session.id, p.session.checkpoint())
                 n += 1
-        if n:
+        if n or [p.reg_mwh for p in self.ports] != self._regs:
+            self._save_regs()
             self.store.sync()
             self.store.maybe_compact()
 
@@ -252,31 +330,58 @@ class Pile:
         dt = _diff(now, self._last)
         dt = dt if dt > 0 else 0
         self._last = now
-        b = self.board
-        b.poll()
+        self.board.poll()
         total = 0
         running = []
         for p in self.ports:
             self._port_step(p, now, dt)
             if p.relay:
                 total += p.p_w
-                if p.session and p.p_w > 0:
+                if p.session:
                     running.append(p)
         self.total_w = total
         if self.temp.due(now, _diff):
             self._temps()
         shed, resume = self.limits.plan(self.ports, total, now, _diff, running)
-        for p in shed:
+        for p, why in shed:
             p.shed_w = max(p.p_w, p.session.avg_mw // 1000)
             self._relay(p, False)
-            p.set(P.SUSPENDED_EVSE, "power_cap")
-        for p in resume:
+            p.set(P.SUSPENDED_EVSE, why)
+        for p, why in resume:
             self._relay(p, True)
-            p.set(P.CHARGING, "power_cap")
+            p.set(P.CHARGING if p.session.seen_load else P.PREPARING, why)
         self._reservations(now)
         if _diff(now, self._ck_at) >= self.c["checkpoint_s"] * 1000:
             self._ck_at = now
             self.checkpoint()
+        if self.c["sample_s"] and _diff(now, self._sample_at) >= self.c["sample_s"] * 1000:
+            self._sample_at = now
+            self._samples()
+
+    def _reading(self, p, ch, now):
+        """Take channel ch's new reading into port p: returns the mWh to credit."""
+        p.seq = ch.seq
+        p.t_read = now
+        p.p_w = ch.p_mw // 1000
+        p.i_ma = ch.i_ma
+        p.v_dv = ch.v_mv // 100
+        va = ch.v_mv * ch.i_ma // 1000  # apparent power, mW
+        p.pf = min(1000, ch.p_mw * 1000 // va) if va > 0 and ch.p_mw > 0 else None
+        e = ch.energy_mwh()
+        d = 0
+        if p.e_last is None:
+            if p.session is not None and not self._after(p.num - 1, p.t_relay):
+                return 0  # measured before the relay closed: not this session's baseline
+        elif e > p.e_last:
+            d = e - p.e_last
+        p.e_last = e
+        p.reg_mwh += d
+        if p.fault == "meter_silent":
+            if p.ok_since is None:
+                p.ok_since = now
+            elif _diff(now, p.ok_since) >= self.c["fault_clear_s"] * 1000:
+                self._clear(p, "meter_silent")
+        return d
 
     def _port_step(self, p, now, dt):
         c = self.c
@@ -284,16 +389,7 @@ class Pile:
         ch = self.board.channel(i)
         d = 0
         if ch.seq != p.seq:
-            p.seq = ch.seq
-            p.t_read = now
-            p.p_w = ch.p_mw // 1000
-            p.i_ma = ch.i_ma
-            p.v_dv = ch.v_mv // 100
-            e = ch.energy_mwh()
-            if p.e_last is not None and e > p.e_last:
-                d = e - p.e_last
-            p.e_last = e
-            self._clear(p, "meter_silent")
+            d = self._reading(p, ch, now)
             if p.relay:
                 why = reading_trip(c, p.p_w, p.i_ma)
                 if why:
@@ -302,9 +398,16 @@ class Pile:
                     else:
                         self._relay(p, False)
                     return
-            elif p.p_w > c["off_power_w"]:
-                self._fault(p, "relay_welded")
-                return
+            elif self._after(i, _add(p.t_relay, c["relay_release_ms"])):
+                # power through an open relay, measured after its release time and seen in
+                # weld_readings readings in a row: welded contacts (docs/charging.md)
+                if p.p_w > c["off_power_w"]:
+                    p.weld_n += 1
+                    if p.weld_n >= c["weld_readings"]:
+                        self._fault(p, "relay_welded")
+                        return
+                else:
+                    p.weld_n = 0
         elif _diff(now, p.t_read) > c["meter_timeout_ms"]:
             p.p_w = 0
             self._fault(p, "meter_silent")
@@ -351,13 +454,24 @@ class Pile:
         elif s.float_ms >= 0 and st == P.CHARGING:
             p.set(P.SUSPENDED_EV, "full")
 
+    def _samples(self):
+        for p in self.ports:
+            s = p.session
+            if s is not None:
+                self._pub("session.sample", {"id": s.id, "port": p.num, "meter_wh": p.reg_mwh // 1000,
+                                             "meter_mwh": p.reg_mwh, "energy_mwh": s.energy(), "w": p.p_w,
+                                             "v_dv": p.v_dv, "i_ma": p.i_ma, "pf": p.pf, "temp_dc": self.temp.max_dc,
+                                             "status": p.status})
+
     def _temps(self):
         hot = self.temp.sample(self.board.temps_dc())
         if hot and not self._hot:
             _log.warn("pile over temperature (%s dC): stopping all ports", self.temp.max_dc)
+            self._pub("alarm.over_temperature", {"on": True, "temp_dc": self.temp.max_dc})
             for p in self.ports:
                 self._fault(p, "pile_over_temperature")
         elif self._hot and not hot:
+            self._pub("alarm.over_temperature", {"on": False, "temp_dc": self.temp.max_dc})
             for p in self.ports:
                 self._clear(p, "pile_over_temperature")
         self._hot = hot
@@ -367,18 +481,19 @@ class Pile:
             r = p.resv
             if r is None or p.session:
                 continue
-            tag, exp, plan, at = r
+            tag, exp, plan, at = r[0], r[1], r[2], r[3]
             if _diff(now, exp) >= 0:
                 p.resv = None
                 p.set(p.idle_status(), "expired")
             elif plan and _diff(now, at) >= 0:
                 try:
-                    self.start(p.num, plan[0], plan[1], tag)
+                    self.start(p.num, plan[0], plan[1], tag, "schedule")
                 except ChargeError as e:  # e.g. over the pile cap now: retry until expiry
                     _log.info("port %d: scheduled start deferred: %s", p.num, e.args[0])
 
     async def run(self, feed=None):
-        """Control loop task; any exit (error or cancel) opens every relay first."""
+        """Control loop task; any exit (error or cancel) opens every relay first. feed()
+        after every step tells the supervisor the loop is alive."""
         import asyncio
 
         period = self.c["period_ms"]

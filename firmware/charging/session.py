@@ -16,18 +16,29 @@ EMERGENCY = "EmergencyStop"
 
 KINDS = ("time", "energy", "money", "full")
 
-_CK = "<IHIIIIQBBII"  # id n charged_ms active_ms mwh ref_w num tier settled win_ms win_mwh
+# checkpoint: id n charged_ms active_ms mwh ref_w num tier settled win_ms win_mwh, then the
+# full/float timers (low_ms, float_ms): a cut in the middle of "full" detection or of the
+# float time continues where the last checkpoint left it (docs/charging.md)
+_CK = "<IHIIIIQBBIIIi"
+_CK_OLD = "<IHIIIIQBBII"  # written before the timers were kept: they restart
 CK_LEN = struct.calcsize(_CK)
+_CK_OLD_LEN = struct.calcsize(_CK_OLD)
+METHODS = ("remote", "service", "card", "code", "coin", "schedule")
 
 
 class Session:
-    def __init__(self, sid, port, kind, amount, tag, cost):
+    def __init__(self, sid, port, kind, amount, tag, cost, method="service", resv=None, meter_mwh=0, unix=None):
         self.id = sid
         self.port = port
         self.kind = kind
         self.amount = amount
         self.tag = tag
         self.cost = cost
+        self.method = method  # how it was started (METHODS)
+        self.resv = resv  # reservation id it used, or None
+        self.meter_mwh = meter_mwh  # the port's energy register at the start
+        self.unix = unix  # wall-clock start, or None while the time was not known
+        self.t0 = 0  # ticks_ms at the start (this boot): dates the start once the time is known
         self.n = 0  # checkpoints written
         self.charged_ms = 0
         self.active_ms = 0  # since start, load wait included (for no-load and max time)
@@ -48,20 +59,34 @@ class Session:
         return self.e_prev + self.e_run
 
     def start_record(self):
-        return {"k": "s", "id": self.id, "p": self.port, "b": self.kind, "a": self.amount, "tag": self.tag}
+        return {"k": "s", "id": self.id, "p": self.port, "b": self.kind, "a": self.amount, "tag": self.tag,
+                "m": self.method, "r": self.resv, "ms": self.meter_mwh, "t": self.unix}
+
+    @classmethod
+    def from_record(cls, rec, cost):
+        """The session a start record describes (restore after a power cut)."""
+        kind = rec.get("b")
+        return cls(rec.get("id"), rec.get("p"), kind if kind in KINDS else "full", rec.get("a", 0), rec.get("tag"),
+                   cost, rec.get("m") or "service", rec.get("r"), rec.get("ms") or 0, rec.get("t"))
 
     def checkpoint(self):
         self.n += 1
         c = self.cost
         return b"C" + struct.pack(_CK, self.id, self.n & 0xFFFF, self.charged_ms, self.active_ms, self.energy(),
-                                  self.ref_w, c.num, c.tier, 1 if c.settled else 0, c.win_ms, c.win_mwh)
+                                  self.ref_w, c.num, c.tier, 1 if c.settled else 0, c.win_ms, c.win_mwh,
+                                  self.low_ms, self.float_ms)
 
     def restore(self, ck):
         """Continue from a checkpoint (bytes after the b'C' tag)."""
-        sid, n, self.charged_ms, self.active_ms, self.e_prev, self.ref_w, num, tier, st, wms, wmwh = struct.unpack(_CK, ck)
-        self.n = n
+        if len(ck) >= CK_LEN:
+            v = struct.unpack(_CK, ck[:CK_LEN])
+            self.low_ms, self.float_ms = v[11], v[12]
+        else:
+            v = struct.unpack(_CK_OLD, ck[:_CK_OLD_LEN])
+        self.n = v[1]
+        self.charged_ms, self.active_ms, self.e_prev, self.ref_w = v[2], v[3], v[4], v[5]
         self.e_run = 0
-        self.cost.restore((num, tier, st, wms, wmwh))
+        self.cost.restore(v[6:11])
 
     def budget_left(self):
         """True while the budget allows more charging."""
@@ -121,12 +146,32 @@ class Session:
             self.low_ms = 0
         return None
 
-    def bill(self, reason, cause):
+    def bill(self, reason, cause, unix=None):
+        """The journal's stop record (short keys); view() turns it into the domain's words."""
         fen = self.cost.fen(self.energy())
         refund = 0
         if self.kind == "money":
             fen = min(fen, self.amount)
             refund = self.amount - fen
         return {"k": "x", "id": self.id, "p": self.port, "tag": self.tag, "b": self.kind, "a": self.amount,
-                "reason": reason, "cause": cause, "mwh": self.energy(), "s": self.charged_ms // 1000,
+                "m": self.method, "r": self.resv, "reason": reason, "cause": cause, "mwh": self.energy(),
+                "ms": self.meter_mwh, "t": self.unix, "te": unix, "s": self.charged_ms // 1000,
                 "fen": fen, "refund": refund, "tier": self.cost.tier}
+
+    def started(self):
+        """session.started's fields."""
+        return {"id": self.id, "port": self.port, "method": self.method, "id_tag": self.tag, "kind": self.kind,
+                "amount": self.amount, "reservation": self.resv, "meter_start": self.meter_mwh // 1000,
+                "meter_start_mwh": self.meter_mwh, "start_time": self.unix, "resumed": self.resumed}
+
+
+def view(b):
+    """A bill (journal stop record) in the domain's words: what session.stopped carries and
+    what the command interface lists. Times are unix seconds or None ("not yet known")."""
+    ms = b.get("ms") or 0
+    return {"id": b["id"], "port": b.get("p"), "method": b.get("m") or "service", "id_tag": b.get("tag"),
+            "kind": b.get("b"), "amount": b.get("a"), "reservation": b.get("r"), "reason": b.get("reason"),
+            "cause": b.get("cause"), "energy_mwh": b.get("mwh", 0), "meter_start": ms // 1000,
+            "meter_stop": (ms + b.get("mwh", 0)) // 1000, "meter_start_mwh": ms,
+            "meter_stop_mwh": ms + b.get("mwh", 0), "start_time": b.get("t"), "stop_time": b.get("te"),
+            "charged_s": b.get("s", 0), "fen": b.get("fen", 0), "refund": b.get("refund", 0), "tier": b.get("tier", 0)}

@@ -1,12 +1,19 @@
 """Sessions and bills in the CRC journal, so billing survives power cuts and reboots.
 
 Records: start (JSON, durable before the relay closes), checkpoint (b"C" + struct, every
-checkpoint_s, batched into one flash commit), stop = the bill (JSON, durable), ack (JSON,
-the back end has the bill). A bill stays pending until acked; compaction keeps only
-what restore needs (open sessions' start + newest checkpoint, pending bills, and the
+checkpoint_s, batched into one flash commit), energy registers (b"R" + one u64 mWh per
+port, with the checkpoints), stop = the bill (JSON, durable), ack (JSON, the back end has
+the bill). A bill stays pending until acked; compaction keeps only what restore needs
+(open sessions' start + newest checkpoint, pending bills, the newest registers, and the
 record that carries the highest session id, so ids never repeat).
+
+The registers are each port's meter reading as a back end sees it (OCPP meterStart and
+meterStop): they only grow, across power cuts too (the metering ICs restart from zero).
+Restored as the newest "R" record, raised by any later start or bill that recorded more.
 """
 import json
+import struct
+
 import journal
 
 _MAX_PENDING_LIST = 50
@@ -19,30 +26,81 @@ class Store:
         self.open = {}  # sid -> [start dict, newest checkpoint bytes or None]
         self.pending = set()  # sids of bills not yet acked
         self.next_id = 1
+        self.regs = []  # port index -> energy register (mWh) as restored
+        self._last_regs = None  # the newest "R" record (compaction keeps only it)
+        self.disabled = []  # ports made Unavailable by command (OCPP: persists reboots)
+        self._avail = None  # its newest record's id, as compaction keeps it
         self._load()
+
+    def _reg(self, port, mwh):
+        if type(port) is not int or not 1 <= port <= 64 or type(mwh) is not int:
+            return
+        r = self.regs
+        while len(r) < port:
+            r.append(0)
+        if mwh > r[port - 1]:
+            r[port - 1] = mwh
 
     def _load(self):
         top = 0
         for rec in self.j.records():
-            if rec[:1] == b"C":
+            tag = rec[:1]
+            if tag == b"C":
                 sid = int.from_bytes(rec[1:5], "little")
                 if sid in self.open:
                     self.open[sid][1] = bytes(rec[1:])
                 continue
+            if tag == b"R":
+                self._last_regs = bytes(rec)
+                for i in range((len(rec) - 1) // 8):
+                    self._reg(i + 1, struct.unpack_from("<Q", rec, 1 + 8 * i)[0])
+                continue
             try:
                 d = json.loads(rec)
-                k, sid = d["k"], d["id"]
+                k = d["k"]
+                if k == "u":  # availability: its own counter, not a session id
+                    self.disabled = [n for n in d["d"] if type(n) is int]
+                    self._avail = d["n"]
+                    continue
+                sid = d["id"]
+                if type(sid) is not int:
+                    continue
             except (ValueError, KeyError, TypeError):
                 continue  # a record we do not know: keep going, never crash the restore
             top = max(top, sid)
             if k == "s":
                 self.open[sid] = [d, None]
+                self._reg(d.get("p"), d.get("ms"))
             elif k == "x":
                 self.open.pop(sid, None)
                 self.pending.add(sid)
+                if type(d.get("ms")) is int and type(d.get("mwh")) is int:
+                    self._reg(d.get("p"), d["ms"] + d["mwh"])
             elif k == "a":
                 self.pending.discard(sid)
         self.next_id = top + 1
+
+    def save_disabled(self, ports):
+        """The ports made Unavailable by command, durable (they stay so after a reboot)."""
+        if ports == self.disabled:
+            return
+        self._avail = (self._avail or 0) + 1
+        self.j.append(json.dumps({"k": "u", "n": self._avail, "d": ports}))
+        self.disabled = list(ports)
+
+    def registers(self, n):
+        """The n ports' energy registers (mWh) as restored."""
+        r = self.regs
+        return [r[i] if i < len(r) else 0 for i in range(n)]
+
+    def save_registers(self, regs):
+        """Batched like a checkpoint: sync() makes it durable."""
+        rec = bytearray(1 + 8 * len(regs))
+        rec[0] = 82  # "R"
+        for i, v in enumerate(regs):
+            struct.pack_into("<Q", rec, 1 + 8 * i, v)
+        self.j.append(rec, False)
+        self._last_regs = bytes(rec)
 
     def new_id(self):
         sid = self.next_id
@@ -117,8 +175,11 @@ class Store:
         top = self.next_id - 1
         keep_top = top not in self.open and top not in self.pending
         newest = {sid: ck for sid, (_, ck) in self.open.items()}
+        regs = self._last_regs
 
         def keep(rec):
+            if rec[:1] == b"R":  # the newest registers only
+                return bytes(rec) == regs
             if rec[:1] == b"C":
                 sid = int.from_bytes(rec[1:5], "little")
                 return newest.get(sid) == bytes(rec[1:])
@@ -127,6 +188,8 @@ class Store:
             except ValueError:
                 return False
             k, sid = d.get("k"), d.get("id")
+            if k == "u":
+                return d.get("n") == self._avail
             if k == "s":
                 return sid in self.open
             if k == "x":

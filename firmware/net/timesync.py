@@ -49,6 +49,7 @@ class TimeSync:
         self.syncs = 0
         self.ntp_error = None  # reason of the last failed NTP query (firmware/net/ntp.py)
         self.last = None  # (source, unix) of the last sync before this boot, from flash
+        self.on_set = None  # fn(source, unix) after each sync (the app: time.set on the bus)
         if path:
             try:
                 d = fsatomic.read_json(path, None)
@@ -73,6 +74,8 @@ class TimeSync:
         self._anchor = [self.unix, self._ticks]
         self.syncs += 1
         self.last = (source, self.unix)
+        if self.on_set is not None:
+            self.on_set(source, self.unix)
         if self.path:
             try:
                 fsatomic.mkdirs(self.path.rsplit("/", 1)[0] if "/" in self.path else ".")

@@ -16,7 +16,7 @@ class FetchError(Exception):
         self.transient = transient
 
 
-def start(cfg, idle=None, on_event=None, net_ok=None, on_healthy=None):
+def start(cfg, idle=None, on_event=None, net_ok=None, on_healthy=None, spawn=True):
     """Start the OTA service (firmware/ota/service.py) on the running event loop.
     idle() -> True when no port charges (installs wait for it); on_healthy() runs once per
     boot when the app is judged healthy (backend reached or ota.health_s without a crash)."""
@@ -24,7 +24,7 @@ def start(cfg, idle=None, on_event=None, net_ok=None, on_healthy=None):
     from firmware.board import system
     from firmware.ota.service import Ota
 
-    _service = Ota(cfg, idle=idle, on_event=on_event, net_ok=net_ok, system=system, on_healthy=on_healthy).start()
+    _service = Ota(cfg, idle=idle, on_event=on_event, net_ok=net_ok, system=system, on_healthy=on_healthy).start(spawn)
     return _service
 
 
@@ -54,10 +54,29 @@ def backend_reached():
         _service.backend_reached()
 
 
-def request_check(url=None):
+def request_check(url=None, request_id=None):
     """Check for a release now (backend command), optionally at another release URL."""
     if _service is not None:
-        _service.request_check(url)
+        _service.request_check(url, request_id)
+
+
+def status():
+    """The update state in one dict: slot, trial, boot state, the service's phase and last
+    event (`ota status` on the maintenance port, the command interface's update_status)."""
+    import bootsel
+
+    st = bootsel.read_state() or {}
+    act = st.get("active")
+    meta = (st.get("slots") or {}).get(bootsel.selected or act) or {}
+    o = _service
+    d = {"slot": bootsel.selected, "trial": bootsel.trial, "active": act, "pending": st.get("pending"),
+         "version": meta.get("version"), "counter": st.get("counter"),
+         "phase": o.phase if o else "off", "result": o.last_result if o else None,
+         "rolled_back": ",".join(str(c) for c in st.get("rolled_back") or ()) or None}
+    if o and o.last_event:
+        k, r, v = o.last_event
+        d["last"] = "%s/%s/%s" % (k, r or "-", v or "-")
+    return d
 
 
 PAYLOAD_TYPE = "application/vnd.upile.manifest+json"

@@ -67,8 +67,11 @@ class Ota:
         self.last_result = None
         self.last_event = None  # (kind, reason, version) of the last emitted event
         self.net_bytes = 0  # bytes OTA downloaded since boot (otahooks bills the data budget)
+        self.server_ok = False  # the update server answered this boot (health rule without a back end)
         self._wake = asyncio.Event()
         self._url = None
+        self._rid = None  # request id of a commanded check (OCPP requestId), until it runs
+        self.request_id = None  # ...and of the check running now: every event carries it
         self._tasks = []
 
     # ---- events ----
@@ -78,14 +81,16 @@ class Ota:
         if self.on_event:
             extra["reason"] = reason
             extra["version"] = version
+            extra["request_id"] = self.request_id
             try:
                 self.on_event(kind, extra)
             except Exception as e:  # a subscriber's bug must not stop an update
                 _log.error("on_event(%s) raised %r", kind, e)
 
     # ---- start-up ----
-    def start(self):
-        """Announce what the last boot did, pin a factory slot, start the tasks."""
+    def start(self, spawn=True):
+        """Announce what the last boot did, pin a factory slot, start the tasks (the app's
+        supervisor runs loop() instead, with spawn=False, and owns health and watchdog)."""
         self._boot_events()
         if bootsel.selected and not bootsel.trial:
             from firmware.ota import adopt, manifest
@@ -99,6 +104,8 @@ class Ota:
             forget(*DOWNLOAD_CODE)
             if err:
                 _log.warn("factory slot not pinned: %s", err)
+        if not spawn:
+            return self
         try:
             asyncio.get_event_loop().set_exception_handler(self._unhandled)
         except AttributeError:
@@ -137,6 +144,10 @@ class Ota:
             bootsel.record_failure(repr(e))
             if self.system:
                 self.system.reset()
+
+    def image_trial(self):
+        """True while a new image runs PENDING_VERIFY (its trial)."""
+        return self._image_trial()
 
     def _image_trial(self):
         st = bootsel.read_state() or {}
@@ -185,10 +196,16 @@ class Ota:
             await asyncio.sleep(1)
 
     # ---- checks ----
-    def request_check(self, url=None):
-        """On command (backend, console): check now, optionally at another release URL."""
+    def request_check(self, url=None, request_id=None):
+        """On command (backend, console): check now, optionally at another release URL;
+        the events of that check carry request_id."""
         self._url = url
+        self._rid = request_id
         self._wake.set()
+
+    def loop(self):
+        """The periodic/commanded check loop (a coroutine the app's supervisor runs)."""
+        return self._loop()
 
     async def _loop(self):
         first = True
@@ -205,6 +222,7 @@ class Ota:
             self._wake.clear()
             url = self._url or self.cfg["url"]
             self._url = None
+            self.request_id, self._rid = self._rid, None
             if url:
                 self.last_result = await self.run_once(url)
 
@@ -288,6 +306,7 @@ class Ota:
         f = source()
         try:
             env = await f.envelope()
+            self.server_ok = True
         finally:
             self._count(f)
             f = None

@@ -70,6 +70,9 @@ class FakeBoard:
     def readback(self, i):
         return self.plant.ports[i].contact()
 
+    def taken_since(self, i):
+        return self._last  # frames are made from the plant at the poll: measured then
+
     def channel(self, i):
         return self.meters[i].channels()[0]
 
@@ -131,12 +134,26 @@ class Rig:
         self.clock = Clock()
         self.plant = physics.Plant(n, sensors)
         self.board = FakeBoard(n, self.plant, self.clock, chip)
-        self.events = []
+        self._events = []
         self.step_ms = step_ms
-        self.pile = Pile(self.cfg, self.board, clock=self.clock, on_event=self._ev)
+        self._new_bus()
+        self.pile = Pile(self.cfg, self.board, clock=self.clock, bus=self.bus)
 
-    def _ev(self, kind, port, detail):
-        self.events.append((kind, port, detail))
+    def _new_bus(self):
+        from firmware.bus import Bus
+
+        self.wall = None  # set to unix seconds to give the pile a wall clock
+        self.bus = Bus(wall=lambda: self.wall, clock=self.clock)
+        self.sub = self.bus.subscribe(size=100000)
+
+    @property
+    def events(self):
+        """(topic, port, data) of every bus event so far."""
+        while True:
+            ev = self.sub.get_nowait()
+            if ev is None:
+                return self._events
+            self._events.append((ev.topic, ev.data.get("port"), ev.data))
 
     def reboot(self):
         """Power cut: a fresh board (meters restart at zero) and pile over the same journal."""
@@ -145,8 +162,11 @@ class Rig:
         self.board = FakeBoard(self.board.n, self.plant, self.clock, self.board.chip)
         for p in self.plant.ports:
             p.relay = False
-        self.events = []
-        self.pile = Pile(self.cfg, self.board, clock=self.clock, on_event=self._ev)
+        self._events = []
+        wall = self.wall
+        self._new_bus()
+        self.wall = wall
+        self.pile = Pile(self.cfg, self.board, clock=self.clock, bus=self.bus)
 
     def run(self, seconds, until=None):
         n = seconds * 1000 // self.step_ms
@@ -158,7 +178,7 @@ class Rig:
         return False
 
     def statuses(self, port):
-        return [d["status"] for k, p, d in self.events if k == "status" and p == port]
+        return [d["status"] for k, p, d in self.events if k == "port.status" and p == port]
 
     def bills(self, port=None):
-        return [d for k, p, d in self.events if k == "session_stopped" and (port is None or p == port)]
+        return [d for k, p, d in self.events if k == "session.stopped" and (port is None or p == port)]

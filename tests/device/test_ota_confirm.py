@@ -7,9 +7,11 @@ import os
 import bootsel
 import fsatomic
 import log
-from firmware import config, ota, service
-from firmware.ota import command
+from firmware import config, ota
+from firmware.bus import Bus
 from firmware.ota.service import Ota
+from firmware.proto import maint
+from firmware.station import Station
 
 TMP = os.getenv("UPILE_TMP")
 
@@ -23,7 +25,6 @@ def setup():
                          "slots": {"a": {"pin": "00", "counter": 4, "version": "1.0"},
                                    "b": {"pin": "11", "counter": 5, "version": "2.0"}}})
     bootsel.selected, bootsel.trial = "b", True
-    command.register()
 
 
 def teardown():
@@ -37,6 +38,13 @@ def _ota(**ota_cfg):
     o = Ota(cfg, keyring={}, check=lambda *a, **k: None, on_healthy=lambda: calls.append(1))
     ota._service = o
     return o, calls
+
+
+def _port(o, version="2.0"):
+    """The maintenance port over a Station that has the OTA service `o` (or none)."""
+    st = Station(config.defaults(), Bus(), version=version)
+    st.attach(ota=o)
+    return maint.server(st, None)
 
 
 def _ring():
@@ -73,7 +81,7 @@ async def test_backend_reached_confirms_at_once():
 
 async def test_ota_status_and_check_on_the_service_port():
     o, _ = _ota(url="http://127.0.0.1:9/stable", allow_http=True)
-    svc = service.Service(None, version="2.0")
+    svc = _port(o)
     r = await svc.handle("ota status")
     assert r == ["ok slot=b trial=1 active=a pending=b version=2.0 counter=4 phase=idle result=- rolled_back=-"], r
     assert "ota" in (await svc.handle("help"))[0]
@@ -81,7 +89,7 @@ async def test_ota_status_and_check_on_the_service_port():
     assert await svc.handle("ota check") == ["ok check requested"]
     assert o._wake.is_set()  # the check loop wakes at once instead of after check_s
     o.busy, o.phase = True, "waiting_idle"
-    assert await svc.handle("ota check") == ["ok check busy phase=waiting_idle"]
+    assert await svc.handle("ota check") == ["err busy waiting_idle"]
     assert await svc.handle("ota") == ["err bad_args usage: ota <status|check>"]
     assert await svc.handle("ota reboot now") == ["err bad_args usage: ota <status|check>"]
     o.confirm_healthy()
@@ -90,9 +98,9 @@ async def test_ota_status_and_check_on_the_service_port():
 
 
 async def test_ota_check_without_url_or_service_is_refused():
-    svc = service.Service(None)
-    _ota(url="")
-    assert await svc.handle("ota check") == ["err no_url ota.url is not configured"]
+    o, _ = _ota(url="")
+    assert await _port(o).handle("ota check") == ["err no_url ota.url is not configured"]
     ota._service = None
+    svc = _port(None)
     assert await svc.handle("ota check") == ["err no_ota the OTA service is not running"]
     assert "phase=off" in (await svc.handle("ota status"))[0]

@@ -61,7 +61,7 @@ def test_install_waits_while_a_port_charges_and_proceeds_once_idle(tmp_path):
         b.attach_uart(1, svc)
         b.power_on()
         b.wait_console(r"uPile 1\.0\.0 on", timeout=30)
-        b.wait_console(r"service: port on UART1", timeout=30)
+        b.wait_console(r"maint: port on UART1", timeout=30)
         st = kv(svc.ok("ota status", timeout=T))
         assert (st["slot"], st["active"], st["version"], st["phase"]) == ("a", "a", "1.0.0", "idle"), st
 

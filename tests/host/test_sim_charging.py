@@ -42,7 +42,7 @@ def test_full_and_budget_stops_through_the_service_port(tmp_path):
         b.attach_uart(2, meter)
         b.attach_uart(1, svc)
         b.power_on()
-        b.wait_console(r"service: port on UART1 at 115200 baud", timeout=30)
+        b.wait_console(r"maint: port on UART1 at 115200 baud", timeout=30)
         deadline = time.monotonic() + 5  # the open record travels apart from the console
         while not svc.opens and time.monotonic() < deadline:
             time.sleep(0.01)

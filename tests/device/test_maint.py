@@ -1,10 +1,17 @@
-# The service port's line protocol over a fake stream, on a real Pile (fake ports board over
-# the sim physics, fake clock): every command, bad input, event push, the command hook.
+# heapsize: 320K
+# The maintenance port's line protocol over a fake stream, through the command interface
+# (firmware/station.py) onto a real Pile (fake ports board over the sim physics, fake clock),
+# events from the bus: every command, bad input, event push, a custom command table.
 import asyncio
 
 from chgsim import Rig, physics
-from firmware import config, service
-from firmware.events import Hub
+from firmware import config
+from firmware.bus import Bus
+from firmware.proto import maint
+from firmware.proto.maint.lines import CmdError, Server
+from firmware.station import Station
+
+HELP = "ok ack avail bills clear help info limit ota start status stop"
 
 
 class FakeStream:
@@ -47,15 +54,13 @@ class FakeStream:
 
 
 class Port:
-    def __init__(self, pile=None):
-        self.hub = Hub()
-        self.rig = None
-        if pile is None:
-            self.rig = Rig(n=2)
-            self.rig.pile.on_event = self.hub
-            pile = self.rig.pile
-        self.svc = service.Service(pile, version="9.9.9")
-        self.hub.subscribe(self.svc.event)
+    def __init__(self, pile=True, table=None):
+        self.rig = Rig(n=2) if pile else None
+        self.bus = self.rig.bus if pile else Bus()
+        self.station = Station(config.defaults(), self.bus, version="9.9.9")
+        if pile:
+            self.station.attach(pile=self.rig.pile)
+        self.svc = Server(self.station, self.bus, table) if table else maint.server(self.station, self.bus)
         self.s = FakeStream()
         self.task = asyncio.create_task(self.svc.serve(self.s))
 
@@ -94,7 +99,7 @@ async def test_status_start_info_stop_bills_ack():
     p = Port()
     r = await p.cmd("status")
     assert r == ["ok version=9.9.9 ports=2 idle=1 1=Available 2=Available"]
-    assert await p.cmd("help") == ["ok ack bills help info start status stop"]
+    assert await p.cmd("help") == [HELP]
     p.rig.plant.ports[0].plug(physics.Bike(cc_w=300))
     r = await p.cmd("start 1 time 30 card-7")
     assert r[0].startswith("ok id=") and fields(r[0])["port"] == "1", r
@@ -158,7 +163,7 @@ async def test_garbage_overlong_and_control_bytes_never_block():
     long = b"status " + b"x" * 300 + b"\n"
     assert await p.cmd(long) == ["err too_long max 128 bytes"]
     # exactly 128 bytes is a line; 129 is not
-    assert await p.cmd(b"help" + b" " * 124 + b"\n") == ["ok ack bills help info start status stop"]
+    assert await p.cmd(b"help" + b" " * 124 + b"\n") == [HELP]
     assert await p.cmd(b"help" + b" " * 125 + b"\n") == ["err too_long max 128 bytes"]
     # an over-long line split over many reads, then a good command in the same chunk
     p.s.feed(b"y" * 100)
@@ -193,92 +198,109 @@ async def test_events_pushed_as_lines_until_budget_stop():
     await p.settle()
     ev = p.events()
     assert ev[0] == "evt status 2 Preparing prev=Available cause=start"
-    assert ev[1] == "evt started 2 id=%s kind=energy amount=10 tag=fob-3 resumed=0" % sid
+    assert ev[1] == "evt started 2 id=%s kind=energy amount=10 tag=fob-3 resumed=0 method=service meter_start=0" % sid
     assert ev[2] == "evt status 2 Charging prev=Preparing cause=load"
     bill = [e for e in ev if e.startswith("evt bill 2 ")]
     assert len(bill) == 1
     f = fields(bill[0])
     assert f["reason"] == "Other" and f["cause"] == "budget" and f["id"] == sid and f["port"] == "2"
-    assert 10000 <= int(f["mwh"]) < 10400
+    assert 10000 <= int(f["mwh"]) < 10400 and f["method"] == "service" and f["tag"] == "fob-3"
+    assert int(f["meter_stop"]) - int(f["meter_start"]) == int(f["mwh"]) // 1000  # the port's register, in Wh
     assert ev[-2:] == ["evt status 2 Finishing prev=Charging cause=budget", bill[0]]
     assert p.rig.plant.ports[1].relay is False
     await p.close()
 
 
 async def test_event_queue_is_bounded_and_counts_drops():
-    svc = service.Service(None)
-    for i in range(100):
-        svc.event("status", 1, {"status": "Charging", "prev": "Preparing", "cause": "load"})
-    assert len(svc._q) == 16 and svc.dropped == 84
+    bus = Bus()
+    svc = Server(None, bus, {})
+    for i in range(100):  # nobody reads the port yet: the publisher never waits
+        bus.publish("port.status", {"port": 1, "status": "Charging", "prev": "Preparing", "cause": "load"})
+    assert svc.sub.pending() == 32 and svc.sub.dropped == 68
     s = FakeStream()
     t = asyncio.create_task(svc.serve(s))
-    for _ in range(50):
+    for _ in range(80):
         await asyncio.sleep_ms(0)
     lines = s.lines()
-    assert lines[0] == "evt dropped n=84" and len(lines) == 17 and svc.dropped == 0
+    assert lines[0] == "evt dropped n=68" and len(lines) == 33 and svc.sub.dropped == 0
+    assert lines[1] == "evt status 1 Charging prev=Preparing cause=load"
     s.close()
     await asyncio.sleep_ms(0)
     t.cancel()
 
 
-async def test_register_hook_sync_async_and_failing_handlers():
-    async def ota(svc, args):
+async def test_custom_table_sync_async_and_failing_handlers():
+    async def ota(srv, args):
         await asyncio.sleep_ms(1)
         if args == ["check"]:
             return "checking url=http://x"
-        raise service.CmdError("bad_args", "usage: ota check")
+        raise CmdError("bad_args", "usage: ota check")
 
-    def boom(svc, args):
+    def boom(srv, args):
         raise KeyError("x")
 
-    def many(svc, args):
+    def many(srv, args):
         return "items", ["a=1", "b=2"]
 
-    service.register("ota", ota, "ota check")
-    service.register("boom", boom)
-    service.register("many", many)
-    try:
-        p = Port()
-        assert await p.cmd("ota check") == ["ok checking url=http://x"]
-        assert await p.cmd("ota") == ["err bad_args usage: ota check"]
-        assert await p.cmd("boom") == ["err failed boom"]
-        assert await p.cmd("many") == ["ok items more=2", "ok a=1", "ok b=2"]
-        assert "ota" in (await p.cmd("help"))[0]
-        assert (await p.cmd("status"))[0].startswith("ok version=")
-        await p.close()
-    finally:
-        for k in ("ota", "boom", "many"):
-            service._TABLE.pop(k, None)
+    from firmware.proto.maint.commands import TABLE
+
+    table = dict(TABLE)
+    table.update({"ota": (ota, "ota check"), "boom": (boom, "boom"), "many": (many, "many")})
+    p = Port(table=table)
+    assert await p.cmd("ota check") == ["ok checking url=http://x"]
+    assert await p.cmd("ota") == ["err bad_args usage: ota check"]
+    assert await p.cmd("boom") == ["err failed boom"]
+    assert await p.cmd("many") == ["ok items more=2", "ok a=1", "ok b=2"]
+    assert "boom" in (await p.cmd("help"))[0] and "boom" not in TABLE
+    assert (await p.cmd("status"))[0].startswith("ok version=")
+    await p.close()
 
 
-async def test_without_pile_and_start_from_config():
+async def test_without_pile_commands_say_so_and_events_still_flow():
     p = Port(pile=False)
-    p.svc.pile = None
     assert await p.cmd("status") == ["ok version=9.9.9 charging=off"]
     assert await p.cmd("start 1 money 5") == ["err no_pile charging is not running"]
+    assert await p.cmd("ota status") == ["ok phase=off"]
+    assert await p.cmd("ota check") == ["err no_ota the OTA service is not running"]
+    p.bus.publish("port.status", {"port": 3, "status": "Faulted", "prev": "Available", "cause": "meter_silent",
+                                  "error": "PowerMeterFailure"})
+    p.bus.publish("ota.Downloading", {"reason": "app", "version": "2.0", "request_id": 7})
+    await p.settle()
+    assert p.events() == ["evt status 3 Faulted prev=Available cause=meter_silent error=PowerMeterFailure",
+                          "evt ota Downloading reason=app request_id=7 version=2.0"]
     await p.close()
-    cfg = config.defaults()
-    cfg["service"]["enabled"] = False
-    assert service.start(cfg) is None
-    cfg["service"]["enabled"] = True
-    assert service.start(cfg) is None  # default: not wired (tx/rx -1), nothing opened
-    cfg["service"]["tx"], cfg["service"]["rx"] = 1, 3
-    cfg["service"]["uart"] = 2  # the meters' UART on esp32-10p
-    try:
-        service.start(cfg)
-        raise AssertionError("started on the meters' UART")
-    except ValueError as e:
-        assert "taken" in e.args[0]
-    hub = Hub()
-    cfg["service"]["uart"] = 1
-    s = FakeStream()
-    svc = service.start(cfg, None, hub, stream=s)
-    hub("status", 3, {"status": "Faulted", "prev": "Available", "cause": "meter_silent"})
-    s.feed(b"status\n")
-    for _ in range(30):
-        await asyncio.sleep_ms(0)
-    assert s.lines() == ["ok version=%s charging=off" % svc.version, "evt status 3 Faulted prev=Available cause=meter_silent"] \
-        or s.lines() == ["evt status 3 Faulted prev=Available cause=meter_silent", "ok version=%s charging=off" % svc.version]
-    s.close()
-    await asyncio.sleep_ms(0)
-    svc.task.cancel()
+
+
+async def test_clear_avail_and_limit_reach_the_pile():
+    p = Port()
+    pile = p.rig.pile
+    assert await p.cmd("avail 2 off") == ["ok Accepted port=2"]
+    assert pile.status(2) == "Unavailable"
+    assert await p.cmd("start 2 full") == ["err unavailable start"]
+    p.rig.plant.ports[0].plug(physics.Bike(cc_w=300))
+    await p.cmd("start 1 full")
+    assert await p.cmd("avail 1 off") == ["ok Scheduled port=1"]  # the session runs on
+    p.rig.run(5)
+    assert pile.status(1) == "Charging"
+    assert await p.cmd("limit 1 100") == ["ok limit port=1 w=100"]
+    p.rig.run(2)
+    assert pile.status(1) == "SuspendedEVSE" and not p.rig.plant.ports[0].relay
+    assert await p.cmd("limit 1 off") == ["ok limit port=1 w=-"]
+    p.rig.run(8)
+    assert pile.status(1) == "Charging"
+    assert await p.cmd("limit 1 x") == ["err bad_args watts must be an integer, got x"]
+    await p.cmd("stop 1")
+    p.rig.run(2)
+    assert pile.status(1) == "Unavailable"  # the scheduled change took effect
+    assert await p.cmd("avail 0 on") == ["ok Accepted port=0"]
+    assert pile.status(1) == "Available" and pile.status(2) == "Available"
+    p.rig.plant.ports[1].silent = True
+    p.rig.run(5)
+    assert pile.status(2) == "Faulted"
+    assert await p.cmd("clear 2") == ["err fault_active clear"]  # the meter is still silent
+    p.rig.plant.ports[1].silent = False
+    p.rig.run(1)
+    assert await p.cmd("clear 2") == ["ok cleared port=2"]  # an operator need not wait
+    assert await p.cmd("clear 2") == ["ok no_fault port=2"]
+    assert pile.status(2) == "Available"
+    await p.close()

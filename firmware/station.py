@@ -1,0 +1,217 @@
+"""The command interface: the one thing a protocol may call to act on the pile.
+
+Protocols (firmware/proto/: the maintenance port, OCPP, DNY) and the pile's own front call
+a Station; they never import a domain module. Events go the other way, on the bus
+(firmware/bus.py). The app builds one Station and attaches the domains it started, so a
+pile without a modem or without OTA still answers (with a Refused code) instead of crashing.
+
+Every refusal raises Refused(code, detail): the code is a stable word a protocol maps to its
+own answer (e.g. OCPP Rejected / Occupied / Faulted, DNY failure codes).
+"""
+import time
+
+from firmware.version import VERSION
+
+_SECRET = ("key", "pass", "psk", "secret", "token", "pin", "auth", "cred")
+
+
+class Refused(Exception):
+    """args: (code, detail). Codes: no_pile, no_such_port, bad_budget, bad_method, port_busy,
+    port_faulted, unavailable, reserved, over_temperature, total_power_exceeded, no_session,
+    fault_active, bad_limit, no_ota, no_url, busy, bad_config, bad_args."""
+
+    @property
+    def code(self):
+        return self.args[0]
+
+
+def _secret(name):
+    n = name.lower()
+    for w in _SECRET:
+        if w in n:
+            return True
+    return False
+
+
+def masked(obj, name=""):
+    """A copy of a config value with every secret-looking string replaced by "***"."""
+    if isinstance(obj, dict):
+        return {k: masked(v, k) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [masked(v, name) for v in obj]
+    if isinstance(obj, str) and obj and _secret(name):
+        return "***"
+    return obj
+
+
+class Station:
+    def __init__(self, cfg, bus, version=VERSION, reset=None):
+        self.cfg = cfg
+        self.bus = bus
+        self.version = version
+        self.pile = None
+        self.ota = None  # firmware.ota.service.Ota
+        self.net = None  # firmware.net.service.Net
+        self._reset = reset  # fn(hard, reason): the app's orderly restart
+        self.backend_ok = False  # a back end accepted us this boot (the health rule asks)
+        self.t0 = time.ticks_ms()
+
+    def attach(self, pile=None, ota=None, net=None):
+        """The app hands over the domains it started (each may be None)."""
+        if pile is not None:
+            self.pile = pile
+        if ota is not None:
+            self.ota = ota
+        if net is not None:
+            self.net = net
+
+    def _pile(self):
+        if self.pile is None:
+            raise Refused("no_pile", "charging is not running")
+        return self.pile
+
+    def _call(self, fn, *args):
+        try:
+            return fn(*args)
+        except Exception as e:  # the domain's refusal (ChargeError) keeps its code
+            if type(e).__name__ == "ChargeError":
+                raise Refused(e.args[0], "")
+            raise
+
+    # ---- who we are
+    def identity(self):
+        """What a back end registers: ids, product, the version that runs, SIM identity."""
+        d = {"id": self.cfg["pile"]["id"], "product": self.cfg["pile"]["product"], "version": self.version,
+             "ports": self.ports()}
+        m = self.net.modem if self.net is not None else None
+        if m is not None:
+            d.update({"iccid": m.iccid, "imei": m.imei, "modem": m.revision})
+        return d
+
+    def ports(self):
+        return len(self.pile.ports) if self.pile is not None else 0
+
+    # ---- sessions
+    def start(self, port, kind="full", amount=0, id_tag=None, method="remote", reservation=None):
+        """Start a session on a port with a budget (kind: time min | energy Wh | money fen |
+        full). Returns the session id."""
+        return self._call(self._pile().start, port, kind, amount, id_tag, method, reservation)
+
+    def stop(self, port, reason="Remote", cause="remote"):
+        """Stop a port's session; returns its bill (session.stopped's fields)."""
+        from firmware.charging.session import view
+
+        return view(self._call(self._pile().stop, port, reason, cause))
+
+    def stop_all(self, reason="Other", cause="stop_all"):
+        if self.pile is not None:
+            self.pile.stop_all(reason, cause)
+
+    def reserve(self, port, id_tag, expire_s=None, reservation=None):
+        self._call(self._pile().reserve, port, id_tag, expire_s, None, 0, reservation)
+
+    def schedule(self, port, kind, amount, start_in_s, id_tag=None):
+        self._call(self._pile().schedule, port, kind, amount, start_in_s, id_tag)
+
+    def cancel_reservation(self, port):
+        return self._call(self._pile().cancel_reservation, port)
+
+    def set_limit(self, port, watts):
+        """A power limit in W for a port or the pile (port 0); None lifts it."""
+        self._call(self._pile().set_limit, port, watts)
+
+    def set_available(self, port, on):
+        """Port 0 = the whole pile. "Accepted", or "Scheduled" while a session runs."""
+        return self._call(self._pile().set_available, port, on)
+
+    def clear_fault(self, port):
+        return self._call(self._pile().clear_fault, port)
+
+    # ---- reading
+    def port(self, n):
+        """One port's status, readings, register and session (dict)."""
+        return self._call(self._pile().info, n)
+
+    def is_idle(self):
+        return self.pile is None or self.pile.is_idle()
+
+    def status(self):
+        """The whole pile in one dict (what `upile status` and a back end's query show)."""
+        d = {"version": self.version, "id": self.cfg["pile"]["id"], "uptime_s": time.ticks_diff(time.ticks_ms(), self.t0) // 1000,
+             "time": self.bus.now()}
+        if self.pile is not None:
+            d["ports"] = [p.status for p in self.pile.ports]
+            d["idle"] = self.pile.is_idle()
+            d["total_w"] = self.pile.total_w
+        if self.net is not None:
+            d["link"] = self.net.links.kind
+        d["ota"] = self.update_status()
+        return d
+
+    def pending_bills(self, limit=20):
+        return self._pile().pending_bills(limit)
+
+    def each_pending_bill(self):
+        return self._pile().each_pending_bill()
+
+    def ack_bill(self, sid):
+        """The back end has bill `sid`: it leaves the pending list (False if not pending)."""
+        return self._pile().ack_bill(sid)
+
+    # ---- configuration
+    def config(self, section=None):
+        """The running config (or one section), secrets masked."""
+        if section is None:
+            return masked(self.cfg)
+        if section not in self.cfg:
+            raise Refused("bad_args", "no config section " + section)
+        return masked(self.cfg[section])
+
+    # ---- updates
+    def request_update(self, url=None, request_id=None):
+        """Check for a release now (optionally at another release URL); the ota.* events
+        that follow carry request_id."""
+        o = self.ota
+        if o is None:
+            raise Refused("no_ota", "the OTA service is not running")
+        if not (url or o.cfg["url"]):
+            raise Refused("no_url", "ota.url is not configured")
+        if o.busy:
+            raise Refused("busy", o.phase)
+        o.request_check(url, request_id)
+        return "requested"
+
+    def update_status(self):
+        if self.ota is None:
+            return {"phase": "off"}
+        from firmware import ota
+
+        return ota.status()
+
+    # ---- logs
+    def log_lines(self, directory="/data/log"):
+        """Every line of the persistent log, oldest first, one at a time from flash."""
+        for name in ("log.1", "log.0"):
+            try:
+                f = open(directory + "/" + name)
+            except OSError:
+                continue
+            try:
+                for line in f:
+                    yield line.rstrip("\n")
+            finally:
+                f.close()
+
+    # ---- health and restarts
+    def backend_reached(self):
+        """A protocol's back end accepted this pile (the trial-boot health rule asks)."""
+        if not self.backend_ok:
+            self.backend_ok = True
+            if self.ota is not None:
+                self.ota.backend_reached()
+
+    def reset(self, hard=False, reason="command"):
+        """An orderly restart on command (sessions stopped first by the caller's rules)."""
+        if self._reset is None:
+            raise Refused("unsupported", "no restart hook")
+        self._reset(hard, reason)

@@ -3,7 +3,15 @@ TX at a time through an analog mux), cabinet NTCs on ADCs. Only `machine` is use
 same code drives the ESP32 and the sim chip.
 
 Interface the charging domain uses (port index 0-based here): n, relay(i, on),
-readback(i) -> bool | None, channel(i) -> meter Channel, poll(), temps_dc(), all_off().
+readback(i) -> bool | None, channel(i) -> meter Channel, taken_since(i) -> ticks, poll(),
+temps_dc(), all_off().
+
+taken_since(i) is a lower bound of when channel i's current reading was measured: the
+domain must not credit a new session with energy measured before its relay closed, nor
+judge a relay welded on a frame measured before it opened. Behind the mux a reading always
+comes from frames that began after its meter was selected; a polled chip measures after
+our request; a chip alone on the UART pushing frames measured the frame that completed
+since the previous poll, so no earlier than that poll minus one frame's time on the wire.
 """
 import time
 from machine import Pin, UART, ADC
@@ -42,8 +50,13 @@ class Ports:
         self._uart = UART(pins["meter_uart"], baudrate=mc["baud"], bits=8, parity=parity, stop=1,
                           tx=pins["meter_tx"], rx=pins["meter_rx"], rxbuf=512, timeout=0)
         self._mux = [Pin(p, Pin.OUT, value=0) for p in (pins.get("meter_mux") or ())]
+        self._per = per
         self._cur = 0
-        self._since = time.ticks_ms()
+        self._since = self._polled = time.ticks_ms()
+        self._taken = [self._since] * n
+        self._seqs = [0] * per
+        # one frame on the wire (ms): HLW8032 24 bytes 8E1 (11 bits), BL0942 23 / BL0939 35 bytes 8N1
+        self._frame_ms = {"hlw8032": 24 * 11, "bl0942": 23 * 10}.get(chip, 35 * 10) * 1000 // mc["baud"] + 1
         self._seq0 = 0
         self._buf = bytearray(64)
         self._adc = [ADC(Pin(p), atten=ADC.ATTN_11DB) for p in (pins.get("temp_adc") or ())]
@@ -92,16 +105,33 @@ class Ports:
         if req:
             self._uart.write(req)
 
+    def taken_since(self, i):
+        return self._taken[i]
+
     def poll(self):
         """Feed what the selected meter sent; move on once it gave a reading (or timed out)."""
         m = self._meters[self._cur]
+        chans = m.channels()
+        seqs = self._seqs
+        for j, c in enumerate(chans):
+            seqs[j] = c.seq
         buf = self._buf
         while True:
             k = self._uart.readinto(buf)
             if not k:
                 break
             m.feed(buf, k)
-        if len(self._meters) == 1 or not self._mux:
+        now = time.ticks_ms()
+        muxed = len(self._meters) > 1 and self._mux
+        if m.request() is not None or muxed:
+            bound = self._since  # the request (or the mux switch) came first
+        else:
+            bound = time.ticks_add(self._polled, -self._frame_ms)
+        self._polled = now
+        for j, c in enumerate(chans):
+            if c.seq != seqs[j] and self._cur * self._per + j < self.n:
+                self._taken[self._cur * self._per + j] = bound
+        if not muxed:
             req = m.request()
             if req and time.ticks_diff(time.ticks_ms(), self._since) >= self._mc["poll_ms"]:
                 self._since = time.ticks_ms()

@@ -78,7 +78,7 @@ class Pile:
     def _relay(self, p, on):
         p.relay = on
         p.mismatch_ms = 0
-        p.weld_n = 0
+        p.weld_n = -1  # the first reading after the release only sets the weld check's base
         p.t_relay = self.clock()
         self.board.relay(p.num - 1, on)
 
@@ -156,6 +156,9 @@ class Pile:
         self._relay(p, True)
         if s.resumed and s.float_ms >= 0:
             p.set(P.SUSPENDED_EV, "resumed")  # it was full before the cut: its float time goes on
+        elif s.resumed and s.low_ms > 0:
+            s.seen_load = True  # it was tapering towards full: no load wait, the timer goes on
+            p.set(P.CHARGING, "resumed")
         else:
             p.set(P.PREPARING, "resumed" if s.resumed else "start")
 
@@ -399,14 +402,19 @@ class Pile:
                         self._relay(p, False)
                     return
             elif self._after(i, _add(p.t_relay, c["relay_release_ms"])):
-                # power through an open relay, measured after its release time and seen in
-                # weld_readings readings in a row: welded contacts (docs/charging.md)
-                if p.p_w > c["off_power_w"]:
+                # energy through an open relay: welded contacts (docs/charging.md). Judged
+                # on readings measured after the relay's release time, by the energy counter
+                # (a power register can hold its last value for seconds after the load is
+                # gone), over weld_readings readings in a row after a first one that only
+                # sets the base (its energy delta may reach back before the release)
+                if p.weld_n < 0:
+                    p.weld_n = 0
+                elif p.p_w > c["off_power_w"] and d > 0:
                     p.weld_n += 1
                     if p.weld_n >= c["weld_readings"]:
                         self._fault(p, "relay_welded")
                         return
-                else:
+                elif p.p_w <= c["off_power_w"]:
                     p.weld_n = 0
         elif _diff(now, p.t_read) > c["meter_timeout_ms"]:
             p.p_w = 0

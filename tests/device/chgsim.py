@@ -104,6 +104,91 @@ class FakeBoard:
             self.meters[i].feed(f)  # garbage breaks the chain: a second frame re-confirms
 
 
+class MuxBoard(FakeBoard):
+    """The 10-port PCB's metering as it really behaves: one UART behind a mux visiting each
+    meter for `dwell_ms`, HLW8032 frames measured every `frame_ms` and complete only
+    `frame_ms` later, so a frame measured before a relay edge can arrive after it. A reading
+    needs two whole frames of its visit (the parser confirms the first by the second), and
+    taken_since() is the visit's start, as firmware/board/ports.py reports it.
+
+    `truth[i]` lists (close_wh, open_wh) of every closed interval of port i: the energy
+    that really flowed while the relay was closed (the plant integrates with the contact
+    state between polls; relay changes happen at poll instants in the Rig)."""
+
+    def __init__(self, n, plant, clock, dwell_ms=120, frame_ms=55, readback=True):
+        super().__init__(n, plant, clock)
+        self.dwell_ms, self.frame_ms = dwell_ms, frame_ms
+        self.cur = 0
+        self.visit = clock()
+        self.hist = [[] for _ in range(n)]  # (ticks, v, i, p, wh) at each poll
+        self.sent = [0] * n  # measurement time of the next frame to deliver, per visit
+        self.taken = [clock()] * n
+        self.truth = [[] for _ in range(n)]
+        self._closed = [None] * n
+        self.has_readback = readback
+
+    def relay(self, i, on):
+        port = self.plant.ports[i]
+        if on and self._closed[i] is None:
+            self._closed[i] = port.energy_wh
+        elif not on and self._closed[i] is not None:
+            self.truth[i].append((self._closed[i], port.energy_wh))
+            self._closed[i] = None
+        port.relay = on  # (no event list: long tests make thousands of edges)
+
+    def all_off(self):
+        for i in range(self.n):
+            self.relay(i, False)
+
+    def readback(self, i):
+        return self.plant.ports[i].contact() if self.has_readback else None
+
+    def taken_since(self, i):
+        return self.taken[i]
+
+    def _at(self, i, t):
+        """The plant's reading of port i at ticks t (the newest poll not after t)."""
+        best = None
+        for h in self.hist[i]:
+            if time.ticks_diff(h[0], t) <= 0:
+                best = h
+        return best
+
+    def poll(self):
+        now = self.clock()
+        dt = time.ticks_diff(now, self._last)
+        self._last = now
+        if dt > 0:
+            self.plant.advance(dt / 1000)
+        v = self.plant.mains_v
+        for i in range(self.n):
+            h = self.hist[i]
+            h.append((now,) + self.plant.ports[i].reading(v))
+            if len(h) > 6:  # enough to date a frame back one frame time plus a period
+                h.pop(0)
+        while True:
+            i = self.cur
+            if not self.plant.ports[i].silent:
+                # frames of this visit: measured from the visit's start, every frame_ms,
+                # delivered once complete (measured + frame_ms <= now)
+                t = self.sent[i]
+                while time.ticks_diff(time.ticks_add(t, self.frame_ms), now) <= 0 \
+                        and time.ticks_diff(t, time.ticks_add(self.visit, self.dwell_ms)) < 0:
+                    r = self._at(i, t)
+                    if r is not None:
+                        self.meters[i].feed(self.encs[i].frame(*r[1:]))
+                        self.taken[i] = self.visit
+                    t = time.ticks_add(t, self.frame_ms)
+                self.sent[i] = t
+            end = time.ticks_add(self.visit, self.dwell_ms)
+            if time.ticks_diff(now, end) < 0:
+                return
+            self.cur = (i + 1) % self.n  # next meter: its first whole frame starts after the switch
+            self.visit = end
+            self.sent[self.cur] = end
+            self.meters[self.cur].feed(b"\x00")  # the switch cuts a frame: the parser resyncs
+
+
 def fast_cfg(**over):
     """Config with short thresholds (all configurable) so tests run hours in milliseconds."""
     from firmware import config
@@ -122,7 +207,7 @@ def fast_cfg(**over):
 class Rig:
     """Pile + fake board + plant + clock + recorded events, for device tests."""
 
-    def __init__(self, n=2, cfg=None, path=None, chip="hlw8032", sensors=1, step_ms=1000):
+    def __init__(self, n=2, cfg=None, path=None, chip="hlw8032", sensors=1, step_ms=1000, board=None):
         import os
         from firmware.charging.pile import Pile
 
@@ -133,7 +218,8 @@ class Rig:
         self.cfg["charging"]["journal"] = self.path
         self.clock = Clock()
         self.plant = physics.Plant(n, sensors)
-        self.board = FakeBoard(n, self.plant, self.clock, chip)
+        self.board = board(n, self.plant, self.clock) if board else FakeBoard(n, self.plant, self.clock, chip)
+        self._board_kind = board
         self._events = []
         self.step_ms = step_ms
         self._new_bus()
@@ -145,6 +231,15 @@ class Rig:
         self.wall = None  # set to unix seconds to give the pile a wall clock
         self.bus = Bus(wall=lambda: self.wall, clock=self.clock)
         self.sub = self.bus.subscribe(size=100000)
+
+    def take(self):
+        """Events since the last take(), not kept (long tests: the list would fill the heap)."""
+        out = []
+        while True:
+            ev = self.sub.get_nowait()
+            if ev is None:
+                return out
+            out.append((ev.topic, ev.data.get("port"), ev.data))
 
     @property
     def events(self):
@@ -159,7 +254,8 @@ class Rig:
         """Power cut: a fresh board (meters restart at zero) and pile over the same journal."""
         from firmware.charging.pile import Pile
 
-        self.board = FakeBoard(self.board.n, self.plant, self.clock, self.board.chip)
+        b = self._board_kind
+        self.board = b(self.board.n, self.plant, self.clock) if b else FakeBoard(self.board.n, self.plant, self.clock, self.board.chip)
         for p in self.plant.ports:
             p.relay = False
         self._events = []

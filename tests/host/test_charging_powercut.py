@@ -96,7 +96,7 @@ def _check(outs, final_out, truth):
     bills.update(final)
     per_port = [0] * 10
     for b in bills.values():
-        per_port[b["p"] - 1] += b["mwh"]
+        per_port[b["port"] - 1] += b["energy_mwh"]
     for i in range(10):
         assert per_port[i] <= truth[i] * 1000 + 1e-6, "port %d billed %d mWh > metered %.3f Wh" % (i + 1, per_port[i], truth[i])
     ids = sorted(bills)

@@ -68,7 +68,18 @@ class MeterPeer(Peer):
 
     # ---- control (tests, `make sim`)
     def command(self, line):
+        """Plant commands (physics.Plant.command) plus 'hold 5': the HLW8032s' no-load
+        detection delay in seconds (0: immediate, the default; real chips take ~5 s)."""
+        w = line.split()
         with self.lock:
+            if w and w[0] == "hold" and self.chip == "hlw8032":
+                try:
+                    hold = float(w[1])
+                except (IndexError, ValueError):
+                    return "error: hold takes seconds"
+                for e in self.encs:
+                    e.hold_s = hold
+                return "ok"
             return self.plant.command(line)
 
     def ledger(self, i):

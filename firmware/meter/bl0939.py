@@ -2,7 +2,9 @@
 
 35-byte answer to `0x55 0xAA` (4800 baud 8N1): head 0x55 | IA_FAST_RMS | IA_RMS | IB_RMS |
 V_RMS | IB_FAST_RMS | A_WATT (signed) | B_WATT (signed) | CFA_CNT | CFB_CNT | TPS1 | TPS2
-(3 bytes each, little-endian) | checksum = ~(0x55 + sum) & 0xFF.
+(3 bytes each, little-endian) | checksum = ~(0x55 + sum) & 0xFF. Energy counters are 24-bit,
+unsigned in the default absolute-value accumulation, wrapping at 2^24. Like the BL0942, a
+channel under the anti-creep threshold reads 0 W and 0 A and its CF counter stops.
 """
 from micropython import const
 from firmware.meter.blframe import BLFrame, u24le, s24le

@@ -2,12 +2,17 @@
 
 `seq` grows by one per accepted reading, so a consumer sees new data by comparing it;
 energy is kept as a pulse count (wrap-around already unfolded by the parser) and scaled
-on demand, so no rounding error accumulates.
+on demand, so no rounding error accumulates. `fault` is FAULT_CHIP while the chip itself
+reports that its calibration is unusable (it talks, but gives no readings), 0 otherwise:
+the domain can tell a broken metering IC from a silent one.
 """
+from micropython import const
+
+FAULT_CHIP = const(1)
 
 
 class Channel:
-    __slots__ = ("v_mv", "i_ma", "p_mw", "pulses", "seq", "_e_mul", "_e_div")
+    __slots__ = ("v_mv", "i_ma", "p_mw", "pulses", "seq", "fault", "_e_mul", "_e_div")
 
     def __init__(self, e_mul=1, e_div=1):
         self.v_mv = 0
@@ -15,6 +20,7 @@ class Channel:
         self.p_mw = 0
         self.pulses = 0
         self.seq = 0
+        self.fault = 0
         self._e_mul = e_mul
         self._e_div = e_div
 

@@ -1,6 +1,6 @@
 # Metering-IC parsers fed real frames (built by the sim's encoders), garbage, truncation
 # and counter wrap-around.
-from chgsim import frames, Rand
+from chgsim import frames, physics, Rand, Rig
 from firmware.meter.hlw8032 import HLW8032
 from firmware.meter.bl0942 import BL0942
 from firmware.meter.bl0939 import BL0939
@@ -40,7 +40,8 @@ def test_hlw8032_no_load_overflow_reads_zero_power():
     m = HLW8032()
     for _ in range(3):
         m.feed(enc.frame(220.0, 0.0, 0.0, 0.0))
-    assert m.ch.seq == 2 and m.ch.p_mw == 0 and m.ch.i_ma == 0 and _near(m.ch.v_mv, 220000, 250)
+    # the chip flags only the power period (0xF2); the current reads the channel's noise
+    assert m.ch.seq == 2 and m.ch.p_mw == 0 and 0 < m.ch.i_ma < 100 and _near(m.ch.v_mv, 220000, 250)
 
 
 def test_hlw8032_chip_error_state_gives_no_reading():
@@ -97,6 +98,80 @@ def test_bl0939_two_channels():
     assert _near(a.p_mw, 150000, 2) and _near(b.p_mw, 380000, 2) and _near(a.v_mv, 225000, 2)
     m.feed(enc.frame(225.0, (1.0, 150.0, 3.0), (2.0, 380.0, 9.0)))
     assert _near(a.energy_mwh(), 1000, 400) and _near(b.energy_mwh(), 4000, 400)
+
+
+def _hexb(s):
+    return bytes(int(x, 16) for x in s.split())
+
+
+# BL0942 in a plug (Tasmota issue 14829), nothing switched on: I_RMS 0 (cut in creep),
+# WATT 0, FREQ 0x4E5E, STATUS 0x22 / 0x02 (CREEP_F) with bit 8 set (current below the
+# zero-crossing threshold), CF_CNT 0x0001A2 standing still
+BL0942_IDLE = ("55 00 00 00 9C CA 37 37 43 00 00 00 00 A2 01 00 5E 4E 00 22 01 00 C9",
+               "55 00 00 00 8F CE 37 A5 42 00 00 00 00 A2 01 00 5E 4E 00 02 01 00 85")
+
+
+def test_bl0942_captured_creep_frames_are_readings_of_zero():
+    m = BL0942(15873, 251213, 596, 3305)
+    for s in BL0942_IDLE + BL0942_IDLE:
+        m.feed(_hexb(s))
+    ch = m.ch
+    assert ch.seq == 3 and m.bad == 0
+    assert ch.p_mw == 0 and ch.i_ma == 0 and _near(ch.v_mv, 0x37CE8F * 1000 // 15873, 1) and ch.pulses == 0
+
+
+def test_bl0942_encoder_no_load_and_no_voltage_frames():
+    enc = frames.BL0942Enc()
+    f = enc.frame(220.0, 0.0, 0.0, 0.0)
+    assert f[19] == 0x02 and f[20] == 0x01 and f[1:4] == b"\0\0\0" and f[10:13] == b"\0\0\0"
+    f = enc.frame(220.0, 0.001, 0.1, 0.0)  # under WA_CREEP (~0.22 W): the chip shows nothing
+    assert f[19] == 0x02 and f[10:13] == b"\0\0\0"
+    f = enc.frame(0.0, 0.0, 0.0, 0.0)
+    assert f[20] == 0x03 and f[16] | f[17] << 8 == 20000  # no voltage: FREQ keeps its last value
+    f = enc.frame(220.0, 1.3, 280.0, 0.0)
+    assert f[19] == 0 and f[20] == 0x00
+    m = BL0942()
+    for v, i, p in ((220.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (220.0, 0.0, 0.0)):
+        m.feed(enc.frame(v, i, p, 0.0))
+    assert m.ch.seq == 3 and m.bad == 0 and m.ch.p_mw == 0
+
+
+def test_bl0942_frequency_register_is_16_bits():
+    enc = frames.BL0942Enc()
+    good = enc.frame(220.0, 1.0, 200.0, 0.0)
+    bad = bytearray(good)
+    bad[18] = 1  # FREQ's top byte is always 0 on the chip
+    bad[22] = (~(0x58 + sum(bad[:22]))) & 0xFF
+    m = BL0942()
+    for _ in range(3):
+        m.feed(bytes(bad))
+    assert m.ch.seq == 0 and m.bad == 3
+
+
+def test_bl0939_channel_in_creep_reads_zero_beside_a_loaded_one():
+    enc = frames.BL0939Enc()
+    m = BL0939()
+    for e in (0.0, 1.0):
+        m.feed(enc.frame(220.0, (0.0, 0.0, 0.0), (1.6, 330.0, e)))
+    a, b = m.channels()
+    assert a.seq == 1 and a.p_mw == 0 and a.i_ma == 0 and _near(b.p_mw, 330000, 2) and _near(a.v_mv, 220000, 2)
+
+
+def _nothing_plugged_never_silent(chip, mains_v):
+    r = Rig(n=2, chip=chip)
+    r.plant.mains_v = mains_v
+    r.run(3 * r.cfg["charging"]["meter_timeout_ms"] // 1000 + 5)
+    for i in (1, 2):
+        assert r.pile.status(i) == "Available" and "Faulted" not in r.statuses(i), (chip, mains_v, r.events)
+    assert r.board.channel(0).seq > 5 and r.board.channel(0).p_mw == 0
+
+
+def test_port_with_nothing_plugged_is_not_a_silent_meter():
+    # a port with no load (and a meter whose voltage input sees no mains) sends good frames
+    # of 0 W: the meter is alive, the port must not fault "meter_silent"
+    for chip in ("hlw8032", "bl0942"):
+        _nothing_plugged_never_silent(chip, physics.MAINS_V)
+        _nothing_plugged_never_silent(chip, 0.0)
 
 
 def _parsers():

@@ -111,9 +111,8 @@ class MuxBoard(FakeBoard):
     needs two whole frames of its visit (the parser confirms the first by the second), and
     taken_since() is the visit's start, as firmware/board/ports.py reports it.
 
-    `truth[i]` lists (close_wh, open_wh) of every closed interval of port i: the energy
-    that really flowed while the relay was closed (the plant integrates with the contact
-    state between polls; relay changes happen at poll instants in the Rig)."""
+    The energy that really flowed while each relay was closed is the plant's ledger
+    (physics.Port.intervals())."""
 
     def __init__(self, n, plant, clock, dwell_ms=120, frame_ms=55, readback=True):
         super().__init__(n, plant, clock)
@@ -123,18 +122,10 @@ class MuxBoard(FakeBoard):
         self.hist = [[] for _ in range(n)]  # (ticks, v, i, p, wh) at each poll
         self.sent = [0] * n  # measurement time of the next frame to deliver, per visit
         self.taken = [clock()] * n
-        self.truth = [[] for _ in range(n)]
-        self._closed = [None] * n
         self.has_readback = readback
 
     def relay(self, i, on):
-        port = self.plant.ports[i]
-        if on and self._closed[i] is None:
-            self._closed[i] = port.energy_wh
-        elif not on and self._closed[i] is not None:
-            self.truth[i].append((self._closed[i], port.energy_wh))
-            self._closed[i] = None
-        port.relay = on  # (no event list: long tests make thousands of edges)
+        self.plant.ports[i].relay = on  # (no event list: long tests make thousands of edges)
 
     def all_off(self):
         for i in range(self.n):

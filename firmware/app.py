@@ -81,9 +81,6 @@ def start_service(cfg, pile, events):
 
 async def run(cfg):
     from firmware.events import Hub
-    import log
-
-    log.enable_ring()  # what `upile logs` reads: bounded, survives reboots
 
     print("uPile %s on %s: %s, %d ports" % (VERSION, sys.platform, describe_fs(), cfg["pile"]["ports"]))
     net = start_net(cfg)
@@ -93,12 +90,19 @@ async def run(cfg):
 
     start_ota(cfg, idle=pile.is_idle if pile else None, on_healthy=cfgguard.healthy, net=net)
     start_service(cfg, pile, events)
+    cfgguard.started()  # the config got the app started: no failed start to count
     while True:
         await asyncio.sleep(3600)
 
 
 def main():
+    import fsatomic
+    import log
     from firmware import cfgguard
 
+    # what `upile logs` reads (bounded, survives reboots), before the config so that a
+    # rejected one is on record there, even on a factory-fresh filesystem without /data
+    fsatomic.mkdirs("/data/log")
+    log.enable_ring()
     cfg = cfgguard.load()  # a bad /config/pile.json: last good copy or defaults, reported
     asyncio.run(run(cfg))

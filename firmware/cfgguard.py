@@ -1,11 +1,18 @@
-"""A bad /config/pile.json must not stop the pile (a confirmed slot would reset in a loop).
+"""A bad /config/pile.json never stops the pile, nor makes it reset in a loop.
 
-load() validates the config file; when it is rejected the pile runs with the last config
-that validated and ran healthy (/config/pile.good.json, written atomically by healthy()),
-or with the defaults when there is none, and says so: one log line with the reason and a
-`config` entry in firmware.diag (`upile status`). During a trial boot a rejected config
-still raises: the new app disagrees with this pile's config, so it fails its trial and
-bootsel rolls back to the app that accepted it.
+load() validates the config file with config.validate (every section's rules). When it is
+rejected (bad value, damaged frame, not JSON) the pile runs with the last config that
+validated and ran healthy (/config/pile.good.json, written atomically by healthy()), or
+with the defaults when there is none, and says why: one ERROR line in the persistent log
+(lib/log.py ring: `upile logs`) and a `config` entry in firmware.diag (`upile status`).
+
+A config that validates but still stops the app from starting (a rule nobody wrote yet)
+gets MAX_STARTS tries: until it has run healthy once, each boot counts a start in
+/config/pile.try.json and started() clears it once the app is up; a config whose starts
+keep failing is then rejected like an invalid one. Power-on resets do not count (a power
+cut while starting says nothing about the config). During a trial boot a rejected config
+still raises and nothing is counted: the new app disagrees with this pile's config, so it
+fails its trial and bootsel rolls back to the app that accepted it.
 """
 import json
 
@@ -14,10 +21,14 @@ import log
 from firmware import config
 
 GOOD = "/config/pile.good.json"
+TRY = "/config/pile.try.json"
+MAX_STARTS = 3
+PWRON = 1  # machine.reset_cause() of a power-on or brown-out (firmware/board/system.py)
 _log = log.get("config")
 
 status = {"ok": True, "using": "file", "error": None}  # what diag and `upile status` show
 _text = None  # the validated file's JSON text: the next last-good copy
+_try = None  # (path, crc) of the start being counted, until started() clears it
 
 
 def _read(path):
@@ -37,16 +48,47 @@ def _read(path):
 
 def _parse(path, raw):
     try:
-        return config.validate(json.loads(raw))
-    except ValueError as e:  # ConfigError is one; json's errors too
-        if isinstance(e, config.ConfigError):
-            raise
+        stored = json.loads(raw)
+    except ValueError:
         raise config.ConfigError("%s is not valid JSON" % path)
+    return config.validate(stored)
 
 
-def load(path=config.PATH, good=GOOD, trial=None):
+def _crc(raw):
+    from binascii import crc32
+
+    return crc32(raw)
+
+
+def _count_start(raw, try_path, cause):
+    """None, or why this not-yet-healthy config is refused after MAX_STARTS failed starts."""
+    global _try
+    crc = _crc(raw)
+    try:
+        t = fsatomic.read_json(try_path, None)
+    except fsatomic.Corrupt:
+        t = None
+    n = t.get("starts", 0) if isinstance(t, dict) and t.get("crc") == crc else 0
+    if n >= MAX_STARTS:
+        import bootsel
+
+        last = (bootsel.read_state() or {}).get("last_failure")
+        return "the app did not start with it in %d boots (last failure: %s)" % (n, last or "a reset")
+    if cause != PWRON:
+        fsatomic.write_json(try_path, {"crc": crc, "starts": n + 1})
+    _try = try_path  # started() clears the count
+    return None
+
+
+def _reset_cause():
+    from firmware.board import system
+
+    return system.reset_cause()
+
+
+def load(path=config.PATH, good=GOOD, trial=None, try_path=TRY, cause=None):
     """The config to run with (never raises outside a trial); see the module docstring."""
-    global _text
+    global _text, _try
     from firmware import diag
 
     diag.register("config", lambda: dict(status))
@@ -54,20 +96,25 @@ def load(path=config.PATH, good=GOOD, trial=None):
         import bootsel
 
         trial = bootsel.trial
+    _text = _try = None
     try:
         raw = _read(path)
         if raw is None:
             status.update(ok=True, using="defaults", error=None)
             return config.defaults()
         cfg = _parse(path, raw)
-        _text = raw
-        status.update(ok=True, using="file", error=None)
-        return cfg
+        reason = None
+        if not trial and raw != _read_quiet(good):  # not proven healthy yet: count its starts
+            reason = _count_start(raw, try_path, _reset_cause() if cause is None else cause)
+        if reason is None:
+            _text = raw
+            status.update(ok=True, using="file", error=None)
+            return cfg
+        reason = "%s: %s" % (path, reason)
     except config.ConfigError as e:
         if trial:
             raise
         reason = e.args[0]
-    _text = None
     try:
         raw = _read(good)
         cfg = _parse(good, raw) if raw is not None else None
@@ -81,11 +128,28 @@ def load(path=config.PATH, good=GOOD, trial=None):
     return cfg if cfg is not None else config.defaults()
 
 
-def healthy(good=GOOD):
+def _read_quiet(path):
+    try:
+        return _read(path)
+    except config.ConfigError:
+        return None
+
+
+def started():
+    """The app got through its start-up (every domain built) with the file's config: this
+    start does not count against it (app.py calls this once the tasks run)."""
+    global _try
+    if _try is not None:
+        fsatomic.remove(_try)
+        _try = None
+
+
+def healthy(good=GOOD, try_path=TRY):
     """The app ran healthy with the validated file: keep it as the last good copy (only
     written when it changed, so a healthy boot costs no flash wear)."""
     if _text is None:
         return False
+    fsatomic.remove(try_path)
     try:
         old = fsatomic.read(good)
     except fsatomic.Corrupt:
@@ -93,4 +157,5 @@ def healthy(good=GOOD):
     if old == _text:
         return False
     fsatomic.write(good, _text)
+    _log.info("config %d bytes kept as the last good copy %s", len(_text), good)
     return True

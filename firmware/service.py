@@ -290,8 +290,7 @@ def start(cfg, pile=None, events=None, stream=None):
         if sc["tx"] < 0 or sc["rx"] < 0:  # no maintenance header on this board: nothing to open
             print("service: not wired (service.tx/rx unset)")
             return None
-        if sc["uart"] == _meter_uart(cfg) or (cfg["modem"]["enabled"] and sc["uart"] == cfg["modem"]["uart"]):
-            raise ValueError("service.uart %d is taken (meters or modem)" % sc["uart"])
+        # a UART shared with the meters or the modem is refused with the config (board/rules.py)
         from firmware.board import serviceport
 
         stream = serviceport.open_stream(sc)
@@ -302,11 +301,3 @@ def start(cfg, pile=None, events=None, stream=None):
     print("service: port on UART%d at %d baud" % (sc["uart"], sc["baud"]))
     return svc
 
-
-def _meter_uart(cfg):
-    from firmware.board import pins
-
-    try:
-        return pins.get(cfg["charging"]["board"]).get("meter_uart")
-    except ValueError:
-        return None

@@ -262,13 +262,12 @@ async def test_without_pile_and_start_from_config():
     assert service.start(cfg) is None
     cfg["service"]["enabled"] = True
     assert service.start(cfg) is None  # default: not wired (tx/rx -1), nothing opened
-    cfg["service"]["tx"], cfg["service"]["rx"] = 1, 3
-    cfg["service"]["uart"] = 2  # the meters' UART on esp32-10p
+    # a UART or pins another function holds are refused with the config, before any start
     try:
-        service.start(cfg)
-        raise AssertionError("started on the meters' UART")
-    except ValueError as e:
-        assert "taken" in e.args[0]
+        config.validate({"service": {"uart": 2, "tx": 18, "rx": 39}, "modem": {"enabled": False}})
+        raise AssertionError("accepted the meters' UART")
+    except config.ConfigError as e:
+        assert e.args[0] == "service.uart: UART2 is already used by the meters (pin map esp32-10p)", e.args[0]
     hub = Hub()
     cfg["service"]["uart"] = 1
     s = FakeStream()

@@ -155,19 +155,16 @@ for _n in ('/data/log/log.1', '/data/log/log.0'):
 # Provision: the JSON text is in _cfg (sent in chunks); validate with the board's own firmware
 # (its schema may be newer or older than the host's), then write it atomically and read back.
 PROVISION = r"""
-import json, fsatomic
+import json
 from firmware import config as _c
 try:
-    _c.validate(json.loads(_cfg))
-    _ok = None
+    _c.write(json.loads(_cfg), %(path)r)
+    _ok = 'ok'
 except _c.ConfigError as e:
     _ok = e.args[0]
 except ValueError:
     _ok = 'not valid JSON'
-if _ok is None:
-    fsatomic.mkdirs(%(path)r.rsplit('/', 1)[0])
-    fsatomic.write(%(path)r, _cfg)
-    _ok = 'ok' if fsatomic.read(%(path)r) == bytes(_cfg) else 'read-back differs'
-    _c.load(%(path)r)
+except OSError as e:
+    _ok = 'write failed: %%r' %% (e,)
 print(json.dumps(_ok))
 """

@@ -15,11 +15,12 @@ still raises and nothing is counted: the new app disagrees with this pile's conf
 fails its trial and bootsel rolls back to the app that accepted it.
 """
 import json
+import sys
 
 import fsatomic
 import log
-from firmware import config
 
+PATH = "/config/pile.json"  # firmware/config.py PATH
 GOOD = "/config/pile.good.json"
 TRY = "/config/pile.try.json"
 MAX_STARTS = 3
@@ -31,7 +32,7 @@ _text = None  # the validated file's JSON text: the next last-good copy
 _try = None  # (path, crc) of the start being counted, until started() clears it
 
 
-def _read(path):
+def _read(path, config):
     """JSON text of a config file (framed by fsatomic or plain), or None when absent."""
     try:
         with open(path, "rb") as f:
@@ -46,7 +47,7 @@ def _read(path):
     return raw
 
 
-def _parse(path, raw):
+def _parse(path, raw, config):
     try:
         stored = json.loads(raw)
     except ValueError:
@@ -72,22 +73,43 @@ def _count_start(raw, try_path, cause):
     if n >= MAX_STARTS:
         import bootsel
 
-        last = (bootsel.read_state() or {}).get("last_failure")
-        return "the app did not start with it in %d boots (last failure: %s)" % (n, last or "a reset")
+        try:
+            last = (bootsel.read_state() or {}).get("last_failure")
+        except (OSError, ValueError):  # a damaged boot state: the count alone decides
+            last = None
+        return "the app did not start with it in %d boots (last failure: %s)" % (n, last or "not recorded")
     if cause != PWRON:
-        fsatomic.write_json(try_path, {"crc": crc, "starts": n + 1})
+        try:
+            fsatomic.write_json(try_path, {"crc": crc, "starts": n + 1})
+        except OSError as e:  # a full or failing flash: run uncounted rather than not at all
+            _log.warn("cannot count the config's starts: %r", e)
     _try = try_path  # started() clears the count
     return None
 
 
 def _reset_cause():
-    from firmware.board import system
-
+    try:
+        from firmware.board import system
+    except ImportError:  # no machine module (a bare Unix port): nothing reset us
+        return PWRON
     return system.reset_cause()
 
 
-def load(path=config.PATH, good=GOOD, trial=None, try_path=TRY, cause=None):
-    """The config to run with (never raises outside a trial); see the module docstring."""
+def load(path=PATH, good=GOOD, trial=None, try_path=TRY, cause=None):
+    """The config to run with (never raises outside a trial); see the module docstring.
+    firmware.config (its SCHEMA is the biggest part) leaves the heap again afterwards unless
+    someone else had loaded it: the running app needs the dict, not the validator."""
+    loaded = "firmware.config" in sys.modules
+    from firmware import config
+
+    try:
+        return _load(config, path, good, trial, try_path, cause)
+    finally:
+        if not loaded:
+            config.forget(["firmware.config"])
+
+
+def _load(config, path, good, trial, try_path, cause):
     global _text, _try
     from firmware import diag
 
@@ -98,13 +120,13 @@ def load(path=config.PATH, good=GOOD, trial=None, try_path=TRY, cause=None):
         trial = bootsel.trial
     _text = _try = None
     try:
-        raw = _read(path)
+        raw = _read(path, config)
         if raw is None:
             status.update(ok=True, using="defaults", error=None)
             return config.defaults()
-        cfg = _parse(path, raw)
+        cfg = _parse(path, raw, config)
         reason = None
-        if not trial and raw != _read_quiet(good):  # not proven healthy yet: count its starts
+        if not trial and raw != _read_quiet(good, config):  # not proven healthy yet: count its starts
             reason = _count_start(raw, try_path, _reset_cause() if cause is None else cause)
         if reason is None:
             _text = raw
@@ -116,8 +138,8 @@ def load(path=config.PATH, good=GOOD, trial=None, try_path=TRY, cause=None):
             raise
         reason = e.args[0]
     try:
-        raw = _read(good)
-        cfg = _parse(good, raw) if raw is not None else None
+        raw = _read(good, config)
+        cfg = _parse(good, raw, config) if raw is not None else None
     except config.ConfigError as e:
         _log.error("last good config unusable too: %s", e.args[0])
         cfg = None
@@ -128,9 +150,9 @@ def load(path=config.PATH, good=GOOD, trial=None, try_path=TRY, cause=None):
     return cfg if cfg is not None else config.defaults()
 
 
-def _read_quiet(path):
+def _read_quiet(path, config):
     try:
-        return _read(path)
+        return _read(path, config)
     except config.ConfigError:
         return None
 
@@ -148,6 +170,9 @@ def healthy(good=GOOD, try_path=TRY):
     """The app ran healthy with the validated file: keep it as the last good copy (only
     written when it changed, so a healthy boot costs no flash wear)."""
     if _text is None:
+        if not status["ok"]:  # a reminder in the log: the pile runs, but not as provisioned
+            _log.warn("the app runs healthy with the %s config; the rejected file stays unused: %s",
+                      status["using"], status["error"])
         return False
     fsatomic.remove(try_path)
     try:

@@ -1,4 +1,4 @@
-"""Device configuration: defaults in one place, a schema, the rules, a loader and a writer.
+"""Device configuration: defaults in one place, a schema, the rules, a loader.
 
 Runs on MicroPython (the device checks /config/pile.json at boot and before it writes one)
 and on CPython (`upile provision` and `upile fsimage` import this module from the source
@@ -6,7 +6,8 @@ tree): one validate() everywhere. SCHEMA maps section -> key -> (type, default, 
 type is int, str, bool, list or dict; lo/hi bound ints (and the length of str/list) when
 not None. RULES names, per section, the function of the owning domain that checks what a
 schema cannot (value sets, formats, one key against another, the pin map): a constructor
-never discovers a bad provisioned value. docs/config.md lists every rule.
+never discovers a bad provisioned value. docs/config.md lists every rule; changing the
+stored config (remote protocols, `upile provision`) goes through firmware/cfgstore.py.
 """
 
 SCHEMA = {
@@ -281,7 +282,8 @@ def _schema(cfg, out):
             out[sec][key] = val
 
 
-def _forget(names):
+def forget(names):
+    """Drop modules from the heap until they are imported again (unbound from their package)."""
     import sys
 
     for mod in names:
@@ -302,7 +304,7 @@ def rules(cfg):
         for _, mod, fn in RULES:
             if mod != cur:
                 if before is not None:
-                    _forget(set(sys.modules) - before)
+                    forget(set(sys.modules) - before)
                 cur, before = mod, set(sys.modules)
                 __import__(mod)
             err = getattr(sys.modules[mod], fn)(cfg)
@@ -310,7 +312,7 @@ def rules(cfg):
                 raise _rule_error(err)
     finally:
         if before is not None:
-            _forget(set(sys.modules) - before)
+            forget(set(sys.modules) - before)
 
 
 def validate(cfg):
@@ -357,54 +359,3 @@ def load(path=PATH):
     (firmware/cfgguard.py decides what the pile runs with then)."""
     stored = read(path)
     return defaults() if stored is None else validate(stored)
-
-
-def change(stored, partial):
-    """Validate a partial change against the stored config: the one entry point for remote
-    protocols (OCPP ChangeConfiguration, DNY parameter commands) and local tools.
-
-    stored: the config as the file holds it (read(), {} when none); partial: {section: {key:
-    value}}, a value of None (JSON null) puts the key back to its default. Returns (new_stored,
-    complete): what write() should store (still only the keys set, so a later firmware's
-    defaults reach the rest) and the complete validated config. Raises ConfigError naming the
-    key (e.unknown for keys this firmware does not have). Nothing is written here."""
-    if not isinstance(partial, dict):
-        raise ConfigError("change: expected an object, got %s" % describe(partial))
-    new = {}
-    for sec, vals in (stored or {}).items():
-        new[sec] = dict(vals) if isinstance(vals, dict) else vals
-    for sec, vals in partial.items():
-        if sec not in SCHEMA:
-            raise ConfigError("unknown section %s" % describe(sec), str(sec), True)
-        if not isinstance(vals, dict):
-            raise ConfigError("%s: expected an object, got %s" % (sec, describe(vals)), sec)
-        cur = new.setdefault(sec, {})
-        if not isinstance(cur, dict):  # validate() below names the damage
-            continue
-        for key, val in vals.items():
-            if val is None:
-                if key not in SCHEMA[sec]:
-                    raise ConfigError("unknown key %s.%s" % (sec, key), sec + "." + key, True)
-                cur.pop(key, None)
-            else:
-                cur[key] = val
-        if not cur:
-            del new[sec]
-    return new, validate(new)
-
-
-def write(stored, path=PATH):
-    """Validate `stored` and replace `path` with it atomically (fsatomic: temp file, CRC frame,
-    rename: a power cut leaves the old or the new file, never a mix), then read it back.
-    Returns the complete config; raises ConfigError (nothing written) or OSError."""
-    import json
-
-    import fsatomic
-
-    complete = validate(stored)
-    data = json.dumps(stored)
-    fsatomic.mkdirs(path[: path.rfind("/")] or "/")
-    fsatomic.write(path, data)
-    if fsatomic.read(path) != data.encode():
-        raise OSError(5, "%s read back differs" % path)  # EIO: the flash did not keep it
-    return complete

@@ -73,7 +73,7 @@ def check(cfg):
         if o[key]:
             err = cfgtext.file_path(o[key])
             if err:
-                return "ota.%s: %r: %s" % (key, o[key], err)
+                return "ota.%s: %s" % (key, err)  # "keys" looks like a secret's name: not shown
     if o["backoff_s"] > o["backoff_max_s"]:
         return "ota.backoff_s: %d is above ota.backoff_max_s %d" % (o["backoff_s"], o["backoff_max_s"])
     # jittered(): a jitter as large as the period would let checks bunch up at 1 s

@@ -2,7 +2,7 @@
 
 The file is validated on the host with the firmware's own validator (firmware/config.py:
 the schema and every domain's rules, docs/config.md) and again on the board by the firmware
-it runs, before anything is written; the board's config.write() then writes it with fsatomic
+it runs, before anything is written; the board's cfgstore.write() then writes it with fsatomic
 (temp file + rename, CRC framing) and reads it back. A refusal names the key; nothing is
 written. Secrets (Wi-Fi keys, passwords, tokens) are never printed.
 """

@@ -152,13 +152,14 @@ for _n in ('/data/log/log.1', '/data/log/log.0'):
     _f.close()
 """
 
-# Provision: the JSON text is in _cfg (sent in chunks); validate with the board's own firmware
-# (its schema may be newer or older than the host's), then write it atomically and read back.
+# Provision: the JSON text is in _cfg (sent in chunks); firmware/cfgstore.write validates it
+# with the board's own firmware (its rules may be newer or older than the host's), then writes
+# it atomically and reads it back.
 PROVISION = r"""
 import json
-from firmware import config as _c
+from firmware import config as _c, cfgstore as _s
 try:
-    _c.write(json.loads(_cfg), %(path)r)
+    _s.write(json.loads(_cfg), %(path)r)
     _ok = 'ok'
 except _c.ConfigError as e:
     _ok = e.args[0]

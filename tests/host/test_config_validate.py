@@ -3,7 +3,7 @@
 - The whole table of tests/device/cfgtable.py (every key's type and range errors, every
   semantic rule; the device test runs the same table inside micropython) gives, under
   CPython, exactly the messages MicroPython gives: `upile provision` and the pile agree.
-- Through the real `upile provision` against one sim board: one bad value per section and
+- Through the real `upile provision --port sim` against one sim board: one bad value per section and
   one per semantic rule (the first table case of each distinct key), each refused with the
   message naming the key, nothing written. The complete table (~550 cases) goes through the
   validator function itself: each `upile provision` costs a CPython start (~0.4 s), so all
@@ -93,9 +93,12 @@ def test_change_merges_a_partial_change_and_reset_to_default():
     assert ei.value.unknown and ei.value.key == "ota.windows"
 
 
-def upile(*args, timeout=120):
+def upile(*args, timeout=120, sim_dir=None):
+    env = dict(os.environ, UPILE_REPL_TIMEOUT="8")
+    if sim_dir:
+        env["UPILE_SIM_DIR"] = str(sim_dir)  # where `--port sim` finds the running board
     return subprocess.run([str(BIN / "upile"), *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, UPILE_REPL_TIMEOUT="8"))
+                          env=env)
 
 
 def representatives():
@@ -127,6 +130,7 @@ def board():
         b.wait_console(r"uPile \S+ on \w+: .* 4 ports", timeout=60)
         b.url = "socket://127.0.0.1:%d" % b.console_port
         b.tmp = Path(tmp)
+        (b.tmp / "board.json").write_text(json.dumps({"console_port": b.console_port, "pid": os.getpid()}))
         yield b
         b.close()
 
@@ -139,7 +143,7 @@ def test_provision_refuses_a_bad_value_of_every_section_and_rule_naming_the_key(
     for i, (partial, msg) in enumerate(cases):
         f = board.tmp / ("bad%d.json" % i)
         f.write_text(json.dumps(partial))
-        r = upile("provision", "--port", board.url, "--config", f)
+        r = upile("provision", "--port", "sim", "--config", f, sim_dir=board.tmp)
         want = "upile: config rejected, nothing written: " + msg
         if r.returncode != 1 or r.stderr.strip() != want:
             bad.append("%r: rc %d\n   got  %s\n   want %s" % (partial, r.returncode, r.stderr.strip(), want))

@@ -8,6 +8,7 @@ figures are upper bounds). Usage: .venv/bin/python bench/config.py (after `make 
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,11 +58,12 @@ def main():
     build = ROOT / "build" / "x64"
     if not (build / "firmware" / "config.mpy").exists():
         sys.exit("run `make build` first (build/x64 has no firmware/config.mpy)")
-    prog = Path("/tmp") / "upile_bench_config.py"
-    prog.write_text(PROGRAM)
     env = {"MICROPYPATH": "%s:%s" % (build, build / "lib")}
-    p = subprocess.run([micropython_bin(), "-X", "heapsize=64K", str(prog), json.dumps(STORED)], capture_output=True,
-                       text=True, env=env, timeout=120)
+    with tempfile.TemporaryDirectory(prefix="upile-bench-config-") as tmp:
+        prog = Path(tmp) / "prog.py"
+        prog.write_text(PROGRAM)
+        p = subprocess.run([micropython_bin(), "-X", "heapsize=64K", str(prog), json.dumps(STORED)],
+                           capture_output=True, text=True, env=env, timeout=120)
     if p.returncode != 0:
         sys.exit("micropython failed:\n" + p.stdout + p.stderr)
     r = json.loads(p.stdout.strip().splitlines()[-1])

@@ -3,9 +3,9 @@
 - The whole table of tests/device/cfgtable.py (every key's type and range errors, every
   semantic rule; the device test runs the same table inside micropython) gives, under
   CPython, exactly the messages MicroPython gives: `upile provision` and the pile agree.
-- Through the real `upile provision --port sim` against one sim board: one bad value per section and
-  one per semantic rule (the first table case of each distinct key), each refused with the
-  message naming the key, nothing written. The complete table (~550 cases) goes through the
+- Through the real `upile provision --port sim` against one sim board: one bad value per
+  section and one per semantic rule (the first table case of each distinct key), each refused
+  with the message naming the key, nothing written. The complete table (~550 cases) goes through the
   validator function itself: each `upile provision` costs a CPython start (~0.4 s), so all
   of them would take minutes. A config the host accepts but the board refuses (its firmware
   decides) is refused by the board's own cfgstore.write(); the flash is read afterwards.

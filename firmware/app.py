@@ -146,7 +146,6 @@ async def run(cfg):
     from firmware.supervisor import Supervisor
     from firmware import diag
 
-    log.enable_ring()  # what `upile logs` reads: bounded, survives reboots
     print("uPile %s on %s: %s, %d ports" % (VERSION, sys.platform, describe_fs(), cfg["pile"]["ports"]))
     bus = Bus()
     station = Station(cfg, bus)
@@ -166,6 +165,9 @@ async def run(cfg):
     if net is not None:
         diag.register("net", net.status)
     sup.start()
+    from firmware import cfgguard
+
+    cfgguard.started()  # the config got the app started: no failed start to count
     while True:
         await asyncio.sleep(3600)
 
@@ -193,7 +195,13 @@ def _restart(station):
 
 
 def main():
+    import fsatomic
+    import log
     from firmware import cfgguard
 
+    # what `upile logs` reads (bounded, survives reboots), before the config so that a
+    # rejected one is on record there, even on a factory-fresh filesystem without /data
+    fsatomic.mkdirs("/data/log")
+    log.enable_ring()
     cfg = cfgguard.load()  # a bad /config/pile.json: last good copy or defaults, reported
     asyncio.run(run(cfg))

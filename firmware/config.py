@@ -1,9 +1,13 @@
-"""Device configuration: defaults in one place, a schema, and a loader.
+"""Device configuration: defaults in one place, a schema, the rules, a loader.
 
-Runs on MicroPython (the device loads /config/pile.json) and on CPython (`upile provision`
-validates with this same module before writing anything). SCHEMA maps section -> key ->
-(type, default, lo, hi): type is int, str, bool, list or dict; lo/hi bound ints (and the
-length of str/list) when not None. Each domain owns its own section.
+Runs on MicroPython (the device checks /config/pile.json at boot and before it writes one)
+and on CPython (`upile provision` and `upile fsimage` import this module from the source
+tree): one validate() everywhere. SCHEMA maps section -> key -> (type, default, lo, hi):
+type is int, str, bool, list or dict; lo/hi bound ints (and the length of str/list) when
+not None. RULES names, per section, the function of the owning domain that checks what a
+schema cannot (value sets, formats, one key against another, the pin map): a constructor
+never discovers a bad provisioned value. docs/config.md lists every rule; changing the
+stored config (remote protocols, `upile provision`) goes through firmware/cfgstore.py.
 """
 
 SCHEMA = {
@@ -142,7 +146,7 @@ SCHEMA = {
         "ntc_beta": (int, 3950, 1000, 10000),
         "ntc_rfix": (int, 10000, 100, 1000000),  # divider resistor to Vcc
     },
-    # service port (firmware/service.py, docs/charging.md "Service port"): the maintenance
+    # service port (firmware/proto/maint, docs/charging.md "Service port"): the maintenance
     # header's spare UART; tx/rx are a PCB assembly option (-1: not wired, port not opened)
     "service": {
         "enabled": (bool, True, None, None),
@@ -176,8 +180,73 @@ SCHEMA = {
 }
 
 
+# The semantic rules of each section, owned by its domain: (section, module, function).
+# fn(cfg) gets the complete config (schema-checked, defaults filled in) and returns None or
+# "section.key: what is wrong" (never a secret value). Imported by name when validate() runs
+# and dropped again when the next module's turn comes (a module's entries stand together),
+# so the device heap holds one rules module at a time.
+RULES = (
+    ("net", "firmware.net.rules", "check_net"),
+    ("backend", "firmware.net.rules", "check_backend"),
+    ("wifi", "firmware.net.rules", "check_wifi"),
+    ("modem", "firmware.net.rules", "check_modem"),
+    ("budget", "firmware.net.rules", "check_budget"),
+    ("charging", "firmware.charging.rules", "check_charging"),
+    ("tariff", "firmware.charging.tariff", "check"),
+    ("meter", "firmware.meter", "check"),
+    ("ota", "firmware.ota.policy", "check"),
+    ("pile", "firmware.board.rules", "check_pile"),
+    ("service", "firmware.board.rules", "check_service"),
+    # across sections: the ports fit the pin map, every GPIO and UART exists and is used once
+    ("board", "firmware.board.rules", "check_board"),
+)
+
+# key names whose values are never shown in a message (they reach logs and screens)
+SECRET_WORDS = ("key", "pass", "psk", "secret", "token", "pin", "auth", "cred")
+_TYPES = {int: "an integer", str: "a string", bool: "true or false", list: "a list", dict: "an object"}
+
+
 class ConfigError(ValueError):
-    """args[0] names the key and what was wrong with it."""
+    """args[0]: one line naming the key and what is wrong with it; .key: "section.key" (or
+    "" when the whole file is at fault); .unknown: True for a key this firmware does not have
+    (a remote protocol answers NotSupported to those, Rejected to the rest)."""
+
+    def __init__(self, msg, key="", unknown=False):
+        super().__init__(msg)
+        self.key = key
+        self.unknown = unknown
+
+
+def _rule_error(msg):
+    # "wifi.networks[0].key: ..." -> key "wifi.networks"
+    key = msg.split(":", 1)[0].split("[", 1)[0]
+    return ConfigError(msg, key if "." in key and " " not in key else "")
+
+
+def is_secret(key):
+    k = key.lower()
+    for w in SECRET_WORDS:
+        if w in k:
+            return True
+    return False
+
+
+def describe(val, secret=False):
+    """A value as a message shows it, the same under MicroPython and CPython (no dict or
+    list reprs, whose order and spacing differ; JSON words for JSON values)."""
+    if val is None:
+        return "null"
+    if val is True or val is False:
+        return "true" if val else "false"
+    if isinstance(val, dict):
+        return "an object"
+    if isinstance(val, list):
+        return "a list"
+    if secret:
+        return "a string" if isinstance(val, str) else "a number"
+    if isinstance(val, int):
+        return "%d" % val
+    return repr(val)
 
 
 def defaults():
@@ -187,52 +256,93 @@ def defaults():
 def _check(sec, key, val):
     typ, _, lo, hi = SCHEMA[sec][key]
     name = sec + "." + key
-    if typ is int and (type(val) is bool or not isinstance(val, int)):
-        raise ConfigError("%s: expected an integer, got %r" % (name, val))
-    if typ is not int and not isinstance(val, typ):
-        raise ConfigError("%s: expected %s, got %r" % (name, typ.__name__, val))
-    size = val if typ is int else (len(val) if typ in (str, list) else None)
-    if size is not None:
-        if lo is not None and size < lo:
-            raise ConfigError("%s: %r is below %d" % (name, val, lo))
-        if hi is not None and size > hi:
-            raise ConfigError("%s: %r is above %d" % (name, val, hi))
+    if (typ is int and (type(val) is bool or not isinstance(val, int))) or not isinstance(val, typ):
+        raise ConfigError("%s: expected %s, got %s" % (name, _TYPES[typ], describe(val, is_secret(key))), name)
+    if typ is int:
+        if lo is not None and val < lo:
+            raise ConfigError("%s: %d is below %d" % (name, val, lo), name)
+        if hi is not None and val > hi:
+            raise ConfigError("%s: %d is above %d" % (name, val, hi), name)
+    elif typ is str or typ is list:
+        n, what = len(val), "characters" if typ is str else "entries"
+        if lo is not None and n < lo:
+            raise ConfigError("%s: %d %s, at least %d" % (name, n, what, lo), name)
+        if hi is not None and n > hi:
+            raise ConfigError("%s: %d %s, at most %d" % (name, n, what, hi), name)
+
+
+def _schema(cfg, out):
+    """Type and range of every key of `cfg` into `out` (a complete config); unknown rejected."""
+    if not isinstance(cfg, dict):
+        raise ConfigError("config: expected an object, got %s" % describe(cfg))
+    for sec, vals in cfg.items():
+        if sec not in SCHEMA:
+            raise ConfigError("unknown section %s" % describe(sec), str(sec), True)
+        if not isinstance(vals, dict):
+            raise ConfigError("%s: expected an object, got %s" % (sec, describe(vals)), sec)
+        for key, val in vals.items():
+            if key not in SCHEMA[sec]:
+                raise ConfigError("unknown key %s.%s" % (sec, key), sec + "." + key, True)
+            _check(sec, key, val)
+            out[sec][key] = val
+
+
+def forget(names):
+    """Drop modules from the heap until they are imported again (unbound from their package)."""
+    import sys
+
+    for mod in names:
+        del sys.modules[mod]
+        i = mod.rfind(".")  # unbound from the parent package too, which keeps a reference
+        parent, leaf = mod[:i], mod[i + 1:]
+        if i > 0 and parent in sys.modules and hasattr(sys.modules[parent], leaf):
+            delattr(sys.modules[parent], leaf)
+
+
+def rules(cfg):
+    """Run every section's rules on a complete config; raise ConfigError at the first fault.
+    Modules imported for it are dropped again (the rules run once per boot or provisioning)."""
+    import sys
+
+    cur, before = None, None
+    try:
+        for _, mod, fn in RULES:
+            if mod != cur:
+                if before is not None:
+                    forget(set(sys.modules) - before)
+                cur, before = mod, set(sys.modules)
+                __import__(mod)
+            err = getattr(sys.modules[mod], fn)(cfg)
+            if err:
+                raise _rule_error(err)
+    finally:
+        if before is not None:
+            forget(set(sys.modules) - before)
 
 
 def validate(cfg):
     """Return a complete config (defaults filled in) or raise ConfigError; unknown keys rejected."""
-    if not isinstance(cfg, dict):
-        raise ConfigError("config: expected an object")
     out = defaults()
-    for sec, vals in cfg.items():
-        if sec not in SCHEMA:
-            raise ConfigError("unknown section %r" % sec)
-        if not isinstance(vals, dict):
-            raise ConfigError("%s: expected an object" % sec)
-        for key, val in vals.items():
-            if key not in SCHEMA[sec]:
-                raise ConfigError("unknown key %s.%s" % (sec, key))
-            _check(sec, key, val)
-            out[sec][key] = val
+    _schema(cfg, out)
+    rules(out)
     return out
 
 
 PATH = "/config/pile.json"
 
 
-def load(path=PATH):
-    """Config from flash, validated; defaults when absent. A bad file raises ConfigError.
-
-    `upile provision` writes the file through fsatomic (framed, CRC-checked, replaced by
-    rename); a plain JSON file (written by hand over mpremote) is read as it is.
-    """
+def read(path=PATH):
+    """The config as stored in `path` (only the keys it sets), None when there is no file.
+    Raises ConfigError when the file is damaged or not a JSON object. `upile provision` writes
+    it through fsatomic (framed, CRC-checked, replaced by rename); a plain JSON file (written
+    by hand over mpremote) is read as it is."""
     import json
 
     try:
         with open(path, "rb") as f:
             raw = f.read()
     except OSError:
-        return defaults()
+        return None
     if raw[:4] == b"UPA1":
         import fsatomic
 
@@ -241,7 +351,16 @@ def load(path=PATH):
         except fsatomic.Corrupt as e:
             raise ConfigError("%s is damaged: %s" % (path, e.args[0]))
     try:
-        cfg = json.loads(raw)
+        stored = json.loads(raw)
     except ValueError:
         raise ConfigError("%s is not valid JSON" % path)
-    return validate(cfg)
+    if not isinstance(stored, dict):
+        raise ConfigError("%s: expected an object, got %s" % (path, describe(stored)))
+    return stored
+
+
+def load(path=PATH):
+    """Config from flash, validated; defaults when absent. A bad file raises ConfigError
+    (firmware/cfgguard.py decides what the pile runs with then)."""
+    stored = read(path)
+    return defaults() if stored is None else validate(stored)

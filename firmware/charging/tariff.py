@@ -11,8 +11,31 @@ higher tier moves the session up from then on (never down: vendors keep the high
 """
 
 
-class TariffError(ValueError):
-    """args[0] says which tariff setting is wrong."""
+MODES = ("time", "tiers", "energy")
+MAX_W = 100000  # the tiers' watts, as charging.cap_w's upper bound
+MAX_MIN = 100000  # minutes per unit, as tariff.unit_min's upper bound
+
+
+def check(cfg):
+    """Config rules of the `tariff` section (firmware/config.py RULES): None or "tariff.key:
+    what is wrong". The tier table is checked whatever the mode, so switching the mode
+    (remotely, too) never brings a bad table to life."""
+    t = cfg["tariff"]
+    if t["mode"] not in MODES:
+        return "tariff.mode: %r is not one of %s" % (t["mode"], ", ".join(MODES))
+    last = None
+    for i, row in enumerate(t["tiers"]):
+        if not (isinstance(row, list) and len(row) == 2 and type(row[0]) is int and type(row[1]) is int):
+            return "tariff.tiers[%d]: expected [watts, minutes per unit] (two integers)" % i
+        w, m = row
+        if not 1 <= w <= MAX_W:
+            return "tariff.tiers[%d]: %d W is not 1-%d" % (i, w, MAX_W)
+        if not 1 <= m <= MAX_MIN:
+            return "tariff.tiers[%d]: %d minutes per unit is not 1-%d" % (i, m, MAX_MIN)
+        if last is not None and w <= last:
+            return "tariff.tiers[%d]: %d W is not above the previous tier's %d W" % (i, w, last)
+        last = w
+    return None
 
 
 def _gcd(a, b):
@@ -23,22 +46,13 @@ def _gcd(a, b):
 
 class Tariff:
     def __init__(self, t):
-        self.mode = t["mode"]
-        if self.mode not in ("time", "tiers", "energy"):
-            raise TariffError("tariff.mode: %r is not time, tiers or energy" % self.mode)
+        self.mode = t["mode"]  # checked with the config (check() above)
         self.unit_fen = t["unit_fen"]
         self.start_fee = t["start_fee_fen"]
         self.fen_per_kwh = t["fen_per_kwh"]
         self.settle_ms = t["settle_s"] * 1000 if self.mode == "tiers" else 0
         if self.mode == "tiers":
-            tiers = t["tiers"]
-            last = -1
-            for row in tiers:
-                if not (isinstance(row, list) and len(row) == 2 and all(type(x) is int for x in row)
-                        and row[0] > last and row[1] > 0):
-                    raise TariffError("tariff.tiers: %r is not ascending [watts, minutes>0]" % (row,))
-                last = row[0]
-            self.tiers = [tuple(r) for r in tiers]
+            self.tiers = [tuple(r) for r in t["tiers"]]
         else:
             self.tiers = [(0, t["unit_min"])]
         lcm = 1

@@ -17,8 +17,6 @@ import time
 import log
 
 _log = log.get("link")
-ORDERS = {"wifi,cellular": ("wifi", "cellular"), "cellular,wifi": ("cellular", "wifi"),
-          "wifi": ("wifi",), "cellular": ("cellular",)}
 
 
 async def tcp_probe(host, port, timeout_ms, http=False):
@@ -45,15 +43,11 @@ async def tcp_probe(host, port, timeout_ms, http=False):
 
 class LinkManager:
     def __init__(self, links, net_cfg, backend_cfg, probe=None, on_event=None, budget=None):
-        order = ORDERS.get(net_cfg["order"])
-        if order is None:
-            raise ValueError("net.order: expected one of %s, got %r" % (", ".join(ORDERS), net_cfg["order"]))
-        if net_cfg["probe"] not in ("tcp", "http"):
-            raise ValueError("net.probe: expected tcp or http, got %r" % net_cfg["probe"])
+        # net.order and net.probe are checked with the config (firmware/net/rules.py)
         by_kind = {l.kind: l for l in links}
-        self.links = [by_kind[k] for k in order if k in by_kind]
+        self.links = [by_kind[k] for k in net_cfg["order"].split(",") if k in by_kind]
         if not self.links:
-            raise ValueError("net.order %r: no such link on this board" % net_cfg["order"])
+            raise ValueError("LinkManager: none of the links %r is in net.order" % list(by_kind))
         self.cfg = net_cfg
         self.backend = backend_cfg
         self._probe_fn = probe

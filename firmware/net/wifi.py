@@ -15,27 +15,11 @@ _log = log.get("wifi")
 _FAILS = ("wrong_password", "no_ap_found", "connect_fail", "assoc_fail", "handshake_timeout", "beacon_timeout")
 
 
-def check_networks(nets):
-    """Validate wifi.networks; raise ValueError naming the bad entry."""
-    for i, n in enumerate(nets):
-        if not isinstance(n, dict):
-            raise ValueError("wifi.networks[%d]: expected an object" % i)
-        ssid, key = n.get("ssid"), n.get("key", "")
-        if not isinstance(ssid, str) or not 1 <= len(ssid) <= 32:
-            raise ValueError("wifi.networks[%d].ssid: 1-32 characters expected" % i)
-        if not isinstance(key, str) or len(key) > 64 or 0 < len(key) < 8:
-            raise ValueError("wifi.networks[%d].key: empty (open) or 8-64 characters expected" % i)
-        for k in n:
-            if k not in ("ssid", "key"):
-                raise ValueError("wifi.networks[%d]: unknown key %r" % (i, k))
-
-
 class Wifi:
     kind = "wifi"
 
     def __init__(self, wlan, cfg):
-        check_networks(cfg["networks"])
-        self.wlan = wlan
+        self.wlan = wlan  # cfg["networks"] is checked with the config (firmware/net/rules.py)
         self.cfg = cfg  # the "wifi" config section
         self.reason = None if cfg["networks"] else "not_configured"
         self.ssid = None

@@ -27,20 +27,59 @@ def backoff(attempt, base_s, cap_s, r=None):
     return d / 2 + r * d / 2
 
 
-def parse_window(text):
-    """'HH:MM-HH:MM' -> (start_min, end_min); '' -> None. Raises ValueError when malformed."""
+def window_error(text):
+    """None if `text` is '' or 'HH:MM-HH:MM' (24 h, two digits each, start != end)."""
     if not text:
         return None
-    a, b = text.split("-")
+    if len(text) != 11 or text[2] != ":" or text[5] != "-" or text[8] != ":":
+        return "expected HH:MM-HH:MM"
+    for i in (0, 1, 3, 4, 6, 7, 9, 10):
+        if not "0" <= text[i] <= "9":
+            return "expected HH:MM-HH:MM"
+    for t in (text[:5], text[6:]):
+        if int(t[:2]) > 23 or int(t[3:]) > 59:
+            return "%s is not a time of day" % t
+    if text[:5] == text[6:]:
+        return "starts and ends at the same minute (an empty window)"
+    return None
 
-    def mins(t):
-        h, m = t.split(":")
-        h, m = int(h), int(m)
-        if not (0 <= h < 24 and 0 <= m < 60):
-            raise ValueError("time out of range: " + t)
-        return h * 60 + m
 
-    return mins(a), mins(b)
+def parse_window(text):
+    """'HH:MM-HH:MM' (as window_error() accepts) -> (start_min, end_min); '' -> None."""
+    if not text:
+        return None
+    return int(text[:2]) * 60 + int(text[3:5]), int(text[6:8]) * 60 + int(text[9:])
+
+
+def check(cfg):
+    """Config rules of the `ota` section (firmware/config.py RULES): None or "ota.key: what is
+    wrong". Plain string work: CPython runs it too (`upile provision`)."""
+    from firmware import cfgtext
+
+    o = cfg["ota"]
+    err = window_error(o["window"])
+    if err:
+        return "ota.window: %r: %s" % (o["window"], err)
+    url = o["url"]
+    if url:
+        err = cfgtext.url(url)
+        if err:
+            return "ota.url: %s" % err  # a URL may carry credentials: not shown
+        if url.startswith("http://") and not o["allow_http"]:
+            return "ota.url: plain http:// needs ota.allow_http (releases are signed, but the transport is not private)"
+        if url.startswith("https://") and not o["ca"]:
+            return "ota.ca: an https:// ota.url needs a CA certificate file (lib/http.py refuses without one)"
+    for key in ("ca", "keys"):
+        if o[key]:
+            err = cfgtext.file_path(o[key])
+            if err:
+                return "ota.%s: %s" % (key, err)  # "keys" looks like a secret's name: not shown
+    if o["backoff_s"] > o["backoff_max_s"]:
+        return "ota.backoff_s: %d is above ota.backoff_max_s %d" % (o["backoff_s"], o["backoff_max_s"])
+    # jittered(): a jitter as large as the period would let checks bunch up at 1 s
+    if o["jitter_s"] >= o["check_s"]:
+        return "ota.jitter_s: %d is not below ota.check_s %d" % (o["jitter_s"], o["check_s"])
+    return None
 
 
 def in_window(win, hour, minute):

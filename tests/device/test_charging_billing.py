@@ -2,7 +2,7 @@
 # Tariff and budget arithmetic (tiers, settlement, mid-session tier change, refunds),
 # the pile power cap, and persistence across power cuts, under micropython.
 from chgsim import Rig, fast_cfg, physics
-from firmware.charging.tariff import Tariff, TariffError
+from firmware.charging.tariff import Tariff
 from firmware.charging.pile import ChargeError
 from firmware import config
 
@@ -73,12 +73,13 @@ def test_energy_tariff_with_start_fee():
 
 
 def test_bad_tariff_is_named():
+    # refused with the config (tariff.check, run by config.validate), never at run time
     for tiers in ([[400, 240], [200, 180]], [[200, 0]], [["a", 1]]):
         try:
-            _tiers(tiers=tiers)
+            config.validate({"tariff": {"mode": "tiers", "tiers": tiers}})
             raise AssertionError("accepted %r" % (tiers,))
-        except TariffError as e:
-            assert "tariff.tiers" in e.args[0]
+        except config.ConfigError as e:
+            assert e.args[0].startswith("tariff.tiers[") and e.key == "tariff.tiers", e.args[0]
 
 
 def test_pile_cap_sheds_newest_and_resumes():

@@ -5,7 +5,7 @@ import time
 
 from firmware.net.link import LinkManager
 from firmware.net.modem import Modem
-from firmware.net.wifi import Wifi, check_networks
+from firmware.net.wifi import Wifi
 from firmware import config
 from netfakes import FakeWlan, ModemRig, World, modem_cfg, net_cfg, wifi_cfg
 
@@ -48,18 +48,20 @@ async def teardown_all(lm, rig):
 
 
 def test_bad_settings_are_named():
+    # refused with the config (firmware/net/rules.py via config.validate), never by Wifi or
+    # LinkManager at run time
     for bad, word in (([{"ssid": ""}], "ssid"), ([{"ssid": "a", "key": "short"}], "key"),
                       (["x"], "object"), ([{"ssid": "a", "pw": "x"}], "unknown")):
         try:
-            check_networks(bad)
+            config.validate({"wifi": {"networks": bad}})
             raise AssertionError("accepted %r" % bad)
-        except ValueError as e:
-            assert word in str(e), e
+        except config.ConfigError as e:
+            assert e.args[0].startswith("wifi.networks[0]") and word in str(e), e
     try:
-        LinkManager([], net_cfg(order="lte"), config.defaults()["backend"])
+        config.validate({"net": {"order": "lte"}})
         raise AssertionError("accepted order lte")
-    except ValueError as e:
-        assert "net.order" in str(e)
+    except config.ConfigError as e:
+        assert e.args[0].startswith("net.order:")
 
 
 async def test_wifi_first_then_failover_to_cellular_and_back():

@@ -1,9 +1,10 @@
 """`upile provision`: write per-device settings to /config/pile.json on a board.
 
-The file is validated on the host with the firmware's own schema (firmware/config.py) and
-again on the board by the firmware it runs, before anything is written; it is then written
-with fsatomic (temp file + rename, CRC framing), read back and loaded with config.load().
-Secrets (Wi-Fi keys, passwords, tokens) are never printed.
+The file is validated on the host with the firmware's own validator (firmware/config.py:
+the schema and every domain's rules, docs/config.md) and again on the board by the firmware
+it runs, before anything is written; the board's cfgstore.write() then writes it with fsatomic
+(temp file + rename, CRC framing) and reads it back. A refusal names the key; nothing is
+written. Secrets (Wi-Fi keys, passwords, tokens) are never printed.
 """
 import binascii
 import json

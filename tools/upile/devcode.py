@@ -152,22 +152,20 @@ for _n in ('/data/log/log.1', '/data/log/log.0'):
     _f.close()
 """
 
-# Provision: the JSON text is in _cfg (sent in chunks); validate with the board's own firmware
-# (its schema may be newer or older than the host's), then write it atomically and read back.
+# Provision: the JSON text is in _cfg (sent in chunks); firmware/cfgstore.write validates it
+# with the board's own firmware (its rules may be newer or older than the host's), then writes
+# it atomically and reads it back.
 PROVISION = r"""
-import json, fsatomic
-from firmware import config as _c
+import json
+from firmware import config as _c, cfgstore as _s
 try:
-    _c.validate(json.loads(_cfg))
-    _ok = None
+    _s.write(json.loads(_cfg), %(path)r)
+    _ok = 'ok'
 except _c.ConfigError as e:
     _ok = e.args[0]
 except ValueError:
     _ok = 'not valid JSON'
-if _ok is None:
-    fsatomic.mkdirs(%(path)r.rsplit('/', 1)[0])
-    fsatomic.write(%(path)r, _cfg)
-    _ok = 'ok' if fsatomic.read(%(path)r) == bytes(_cfg) else 'read-back differs'
-    _c.load(%(path)r)
+except OSError as e:
+    _ok = 'write failed: %%r' %% (e,)
 print(json.dumps(_ok))
 """

@@ -1,11 +1,15 @@
-"""Device config on the host: the firmware's own schema (firmware/config.py), secrets masked.
+"""Device config on the host: the firmware's own validator (firmware/config.py), secrets masked.
 
-firmware/config.py is loaded from its file (CPython runs it unchanged), so the host and the
-device validate with one SCHEMA and one validate(): a key the firmware would reject is
-rejected here before anything is written.
+firmware/config.py and the rules modules of every domain it names (firmware/*/rules.py,
+tariff.py, ota/policy.py, ...) are imported from this source tree as the package `firmware`
+(CPython runs them unchanged; they never import machine or micropython), so the host and the
+device validate with one SCHEMA and one validate(): a config the firmware would reject is
+rejected here, with the same message, before anything is written.
 """
+import importlib
 import importlib.util
 import json
+import sys
 
 from upile import paths
 from upile.errors import UserError
@@ -16,10 +20,16 @@ MASK = "***"
 
 
 def firmware_config():
-    spec = importlib.util.spec_from_file_location("_upile_fw_config", paths.ROOT / "firmware" / "config.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The module firmware.config of this source tree (the package imported from its folder,
+    not from sys.path: the repo root also holds boot.py and main.py, which must not import)."""
+    if "firmware" not in sys.modules:
+        pkg_dir = paths.ROOT / "firmware"
+        spec = importlib.util.spec_from_file_location("firmware", pkg_dir / "__init__.py",
+                                                      submodule_search_locations=[str(pkg_dir)])
+        pkg = importlib.util.module_from_spec(spec)
+        sys.modules["firmware"] = pkg
+        spec.loader.exec_module(pkg)
+    return importlib.import_module("firmware.config")
 
 
 def is_secret(name):

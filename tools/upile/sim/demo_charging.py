@@ -21,8 +21,9 @@ CONFIG = {
     # full: below 50 % of the session's power for 10 s, after 5 s of charging, 3 s trickle
     "charging": {"board": BOARD, "full_pct": 50, "full_s": 10, "full_min_s": 5, "float_s": 3},
     "tariff": {"mode": "time", "unit_fen": 100, "unit_min": 1},  # 1 yuan per minute (demo price)
-    # the sim ignores UART pins; a 10-port PCB needs a maintenance header in its pin map
-    "service": {"enabled": True, "uart": SERVICE_UART, "baud": 115200, "tx": 1, "rx": 3},
+    # without a modem the header takes its UART1 pins 18/39 (docs/hardware.md); the config
+    # validator refuses pins another function holds (the console's 1/3, the pin map's)
+    "service": {"enabled": True, "uart": SERVICE_UART, "baud": 115200, "tx": 18, "rx": 39},
     "modem": {"enabled": False},  # the OTA board is wired; its modem would take UART 1, the service cable's
 }
 BIKES = (

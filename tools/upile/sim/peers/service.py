@@ -1,4 +1,4 @@
-"""The technician's end of the service port (firmware/service.py): host code types command
+"""The technician's end of the service port (firmware/proto/maint): host code types command
 lines and waits for the replies and the pile's `evt` lines.
 
 Thread-safe: tests and the demo call command()/wait_event() from their own thread while

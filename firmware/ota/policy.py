@@ -79,6 +79,9 @@ def check(cfg):
     # jittered(): a jitter as large as the period would let checks bunch up at 1 s
     if o["jitter_s"] >= o["check_s"]:
         return "ota.jitter_s: %d is not below ota.check_s %d" % (o["jitter_s"], o["check_s"])
+    # firmware/health.py: a trial must be able to stay alive health_s before its time is up
+    if o["health_timeout_s"] <= o["health_s"]:
+        return "ota.health_timeout_s: %d is not above ota.health_s %d" % (o["health_timeout_s"], o["health_s"])
     return None
 
 

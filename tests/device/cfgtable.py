@@ -131,6 +131,7 @@ RULES = [
     ({"ota": {"ca": "/config/../ca.der"}}, "ota.ca: not a file path under /"),
     ({"ota": {"backoff_s": 700}}, "ota.backoff_s: 700 is above ota.backoff_max_s 600"),
     ({"ota": {"check_s": 1800}}, "ota.jitter_s: 1800 is not below ota.check_s 1800"),
+    ({"ota": {"health_s": 600}}, "ota.health_timeout_s: 600 is not above ota.health_s 600"),
     # pile, service, board (firmware/board/rules.py)
     ({"pile": {"id": "PILE 7"}}, "pile.id: has a character that is not printable ASCII or is a space"),
     ({"service": {"tx": 18}}, "service.rx: -1 (not wired) while service.tx is 18: wire both or neither"),

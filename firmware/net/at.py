@@ -162,7 +162,7 @@ class At:
             self._on_line(line)
         cur = self._cur
         if cur is None:
-            if not self._urc(line):
+            if not self._urc_or_reset(line):
                 self.stray += 1  # a late answer, or a line we do not know
             return
         if line == cur:

@@ -2,7 +2,9 @@
 
 Owns the command/response discipline: one command in flight with its own timeout, final
 result codes told apart from unsolicited result codes (URCs), which go to handlers and are
-never taken for a command's answer. Lines are assembled in a fixed buffer: garbage bytes,
+never taken for a command's answer (any URC-shaped line, known or not). After a timeout the
+next command first resyncs (ATS8 nonce, docs/net.md) so a late final code of the timed-out
+command never answers another. Lines are assembled in a fixed buffer: garbage bytes,
 partial lines, over-long lines and a silent modem cost a counter, never a crash or a block.
 
 The stream is anything with `async readinto(buf)`, `write(bytes)` and `async drain()`:

@@ -6,20 +6,19 @@ lines directly. Sources: 3GPP TS 27.007 (§9.2 error table, §7.2/§10.1.19/§10
 """
 from firmware.net import timesync
 
-# +CME ERROR verbose texts (AT+CMEE=2) -> the numeric code of TS 27.007 §9.2.1. Vendors vary
-# case and a few words: compared in lower case; an unknown text stays text.
+# +CME ERROR verbose texts (AT+CMEE=2) -> the numeric code of TS 27.007 §9.2.1, as one string
+# (one object, not 32): "|<n>:<text>|". Vendors vary case: compared in lower case.
 _CME_TEXT = (
-    (0, "phone failure"), (1, "no connection to phone"), (2, "phone-adaptor link reserved"),
-    (3, "operation not allowed"), (4, "operation not supported"), (5, "ph-sim pin required"),
-    (6, "ph-fsim pin required"), (7, "ph-fsim puk required"), (10, "sim not inserted"),
-    (11, "sim pin required"), (12, "sim puk required"), (13, "sim failure"), (14, "sim busy"),
-    (15, "sim wrong"), (16, "incorrect password"), (17, "sim pin2 required"),
-    (18, "sim puk2 required"), (20, "memory full"), (21, "invalid index"), (22, "not found"),
-    (23, "memory failure"), (24, "text string too long"), (25, "invalid characters in text string"),
-    (26, "dial string too long"), (27, "invalid characters in dial string"),
-    (30, "no network service"), (31, "network timeout"),
-    (32, "network not allowed - emergency calls only"), (40, "network personalization pin required"),
-    (41, "network personalization puk required"), (50, "incorrect parameters"), (100, "unknown"),
+    "|0:phone failure|1:no connection to phone|2:phone-adaptor link reserved"
+    "|3:operation not allowed|4:operation not supported|5:ph-sim pin required"
+    "|6:ph-fsim pin required|7:ph-fsim puk required|10:sim not inserted|11:sim pin required"
+    "|12:sim puk required|13:sim failure|14:sim busy|15:sim wrong|16:incorrect password"
+    "|17:sim pin2 required|18:sim puk2 required|20:memory full|21:invalid index|22:not found"
+    "|23:memory failure|24:text string too long|25:invalid characters in text string"
+    "|26:dial string too long|27:invalid characters in dial string|30:no network service"
+    "|31:network timeout|32:network not allowed - emergency calls only"
+    "|40:network personalization pin required|41:network personalization puk required"
+    "|50:incorrect parameters|100:unknown|"
 )
 
 
@@ -30,9 +29,10 @@ def cme_code(txt):
     except ValueError:
         pass
     low = txt.lower()
-    for n, t in _CME_TEXT:
-        if low == t:
-            return n
+    if "|" not in low:
+        i = _CME_TEXT.find(":" + low + "|")
+        if i > 0:
+            return int(_CME_TEXT[_CME_TEXT.rfind("|", 0, i) + 1:i])
     if low.startswith("network not allowed"):  # "... emergency calls only" spelled many ways
         return 32
     return txt

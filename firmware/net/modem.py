@@ -7,7 +7,6 @@ before the next attempt; causes it cannot (no SIM, PIN, denied) get `hard_retrie
 and then a long hold, so a pile without a SIM never power-cycles its module forever.
 The board object (firmware/board/radio.py, or a fake) gives modem_stream(), pwrkey(on), ppp().
 """
-import asyncio
 import time
 
 import log

@@ -16,7 +16,7 @@ from firmware.board.radio import Radio
 from firmware.net.modem import Modem
 from firmware.net.timesync import TimeSync
 BASE = config.defaults()["modem"]
-BASE.update(apn="cmnet", sync_ms=300, unanswered_max=3, reg_timeout_ms=1500, reg_poll_ms=300,
+BASE.update(apn="cmnet", cmd_timeout_ms=3000, sync_ms=300, unanswered_max=3, reg_timeout_ms=1500, reg_poll_ms=300,
             dial_timeout_ms=3000, ppp_timeout_ms=5000, sim_wait_ms=1000, hard_retries=2,
             hard_backoff_ms=600000, ready_ms=3000)
 RADIO = Radio(BASE)
@@ -71,8 +71,8 @@ def test_quectel_module_corners_on_the_wire():
         assert st["revision"] == "EC200UCNAAR03A05M08" and st["operator"] == "CHINA MOBILE", st
         assert st["time_source"] == "modem" and abs(st["unix"] - time.time()) < 30, st
         assert st["urcs"] >= 4 * 10, st
-        # a late answer: AT+CGMR answers after 1.5 s, the driver gives up after 1 s
-        peer.set(urcs_mid=(), slow={"AT+CGMR": 1.5})
+        # a late answer: AT+CGMR answers after 4 s, the driver gives up after 3 s
+        peer.set(urcs_mid=(), slow={"AT+CGMR": 4.0})
         st = run(b)
         assert st["ups"] == [True] and st["revision"] is None and st["resyncs"] >= 1, st
         assert st["iccid"] == "898604A1192270012345" and st["late"] + st["stray"] >= 1, st

@@ -41,6 +41,7 @@ import gc, asyncio
 gc.collect(); m0 = gc.mem_alloc()
 from firmware import config
 from netfakes import FakeWlan, ModemRig, World
+from firmware.net import clock as REAL  # wall-clock figures: the fakes run on real time here
 gc.collect(); m1 = gc.mem_alloc()
 from firmware.net.link import LinkManager
 from firmware.net.modem import Modem
@@ -51,10 +52,10 @@ async def main():
     cfg = config.defaults()
     cfg["wifi"]["networks"] = [{"ssid": "home", "key": "secret-2"}]
     cfg["modem"]["apn"] = "cmnet"
-    wlan = FakeWlan({})
-    rig = ModemRig()
+    wlan = FakeWlan({}, clock=REAL)
+    rig = ModemRig(clock=REAL)
     rig.start()
-    world = World()
+    world = World(clock=REAL)
     gc.collect(); m3 = gc.mem_alloc()
     wifi = Wifi(wlan, cfg["wifi"])
     cell = Modem(rig, cfg["modem"])
@@ -77,6 +78,7 @@ from firmware.net.link import LinkManager
 from firmware.net.modem import Modem
 from firmware.net.wifi import Wifi
 from netfakes import FakeWlan, ModemRig, World
+from firmware.net import clock as REAL  # CPU per real minute: the fakes run on real time here
 
 KIND = sys.argv[1]
 SECS = int(sys.argv[2])
@@ -85,12 +87,12 @@ async def main():
     cfg = config.defaults()
     cfg["net"]["order"] = KIND
     cfg["wifi"]["networks"] = [{"ssid": "home", "key": "secret-2"}]
-    wlan = FakeWlan({"home": {"key": "secret-2", "rssi": -60, "up": True}})
-    rig = ModemRig()
+    wlan = FakeWlan({"home": {"key": "secret-2", "rssi": -60, "up": True}}, clock=REAL)
+    rig = ModemRig(clock=REAL)
     rig.start()
     cell = Modem(rig, cfg["modem"])
     wifi = Wifi(wlan, cfg["wifi"])
-    world = World()
+    world = World(clock=REAL)
     world.links = {"wifi": wifi, "cellular": cell}
     lm = LinkManager([wifi, cell], cfg["net"], cfg["backend"], probe=world.probe)
     lm.start()

@@ -60,13 +60,14 @@ SCHEMA = {
         "rxbuf": (int, 4096, 256, 16384),  # PPP needs more than the default 256
         "pwrkey_pin": (int, 12, 0, 39),
         "pwrkey_active": (int, 1, 0, 1),  # level that presses the key (transistor drive)
+        "model": (str, "auto", 4, 6),  # auto | a76xx | ec200 | air780: PWRKEY/boot timings (net/modem.py)
         "cmd_timeout_ms": (int, 1000, 10, 60000),
         "sync_ms": (int, 500, 10, 10000),
         "unanswered_max": (int, 3, 1, 20),  # silent this many ATs: switch on / power-cycle
-        "ready_ms": (int, 15000, 10, 60000),  # A76xx UART is ready ~11 s after power-on
-        "pwron_ms": (int, 500, 10, 5000),
-        "pwroff_ms": (int, 1500, 10, 10000),
-        "off_wait_ms": (int, 2000, 10, 30000),
+        "ready_ms": (int, 0, 0, 60000),  # 0: modem.model's (A76xx UART is ready ~11 s after power-on)
+        "pwron_ms": (int, 0, 0, 5000),  # 0: modem.model's
+        "pwroff_ms": (int, 0, 0, 10000),  # 0: modem.model's (A76xx: >= 2.5 s)
+        "off_wait_ms": (int, 0, 0, 30000),  # 0: modem.model's
         "reg_timeout_ms": (int, 120000, 10, 600000),
         "reg_poll_ms": (int, 2000, 10, 60000),
         "dial_timeout_ms": (int, 30000, 10, 120000),

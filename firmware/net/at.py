@@ -2,7 +2,9 @@
 
 Owns the command/response discipline: one command in flight with its own timeout, final
 result codes told apart from unsolicited result codes (URCs), which go to handlers and are
-never taken for a command's answer. Lines are assembled in a fixed buffer: garbage bytes,
+never taken for a command's answer (any URC-shaped line, known or not). After a timeout the
+next command first resyncs (ATS8 nonce, docs/net.md) so a late final code of the timed-out
+command never answers another. Lines are assembled in a fixed buffer: garbage bytes,
 partial lines, over-long lines and a silent modem cost a counter, never a crash or a block.
 
 The stream is anything with `async readinto(buf)`, `write(bytes)` and `async drain()`:
@@ -11,21 +13,31 @@ The stream is anything with `async readinto(buf)`, `write(bytes)` and `async dra
 import asyncio
 from micropython import const
 
+from firmware.net import clock as _clock
+from firmware.net.atparse import cme_code
+
 _MAXLINE = const(256)  # longer lines are dropped whole (counted in .overlong)
 _CHUNK = const(64)
 _MAXLINES = const(16)  # response lines kept per command; more are dropped
+_NONCE_LO = const(10)  # resync nonces cycle 10..59: never S8's defaults (0, 2)
+_NONCE_N = const(50)
 
 # Final result codes; prefix match. NO CARRIER is final only for dial-type commands.
 _FINAL_ERR = ("ERROR", "NO DIALTONE", "BUSY", "NO ANSWER")
-# URCs we know (vendors add more; handlers registered with on() count too).
-_URCS = (
-    "RDY", "+CPIN:", "+CEREG:", "+CREG:", "+CGREG:", "NO CARRIER", "POWERED DOWN",
-    "NORMAL POWER DOWN", "SMS DONE", "PB DONE", "+QIND:", "+QUSIM:", "+CFUN:", "*ATREADY:",
-    "+CTZV:", "+CTZE:", "+QNITZ:", "+NITZ", "+PSUTTZ:", "+CMTI:", "RING", "+CRING:", "+CSQN:",
-    "+QSTAT:", "+CGEV:", "^MODE:", "+CPSI:", "+QSIMSTAT:", "START",
+# Unsolicited lines without a "+XXX:"-like shape (every line starting with + ^ * $ # is
+# unsolicited unless it carries the running command's prefix).
+_BARE_URCS = (
+    "RDY", "NO CARRIER", "POWERED DOWN", "NORMAL POWER DOWN", "SMS DONE", "PB DONE", "RING",
+    "START", "Call Ready", "SMS Ready", "OVER-VOLTAGE", "UNDER-VOLTAGE",
 )
 # URCs that mean the module rebooted or switched off: a command in flight is lost.
 _RESET_URCS = ("RDY", "*ATREADY:", "POWERED DOWN", "NORMAL POWER DOWN")
+
+
+def urc_shaped(line):
+    """True for lines a module sends on its own: '+XXX: ...', '^MODE: ...', '*ATREADY: 1',
+    '+E_UTRAN Service', RDY, SMS DONE... (never an IMEI, ICCID or revision text)."""
+    return line[0] in "+^*$#" or line.startswith(_BARE_URCS)
 
 
 class AtError(Exception):
@@ -43,9 +55,10 @@ class AtError(Exception):
 
 
 class At:
-    def __init__(self, stream, timeout_ms=1000, on_line=None):
+    def __init__(self, stream, timeout_ms=1000, on_line=None, clock=None):
         self._s = stream
         self.timeout_ms = timeout_ms
+        self._clk = clock or _clock
         self._buf = bytearray(_MAXLINE)
         self._len = 0
         self._skip = False  # inside an over-long line: drop until its end
@@ -57,18 +70,25 @@ class At:
         self._task = None
         # the command in flight
         self._cur = None
-        self._prefix = None
+        self._pfx = ()  # information-response prefixes of its answer
+        self._bare = False  # lines without a URC shape are its answer too
         self._dial = False
         self._lines = None
         self._final = None
+        self._want = None  # resync: the nonce S8 must read back before a final counts
+        # resync (docs/net.md): after a timeout a late final code may still come
+        self.synced = True
+        self._nonce = 0
         # counters (reported by the modem driver)
         self.sent = 0
         self.timeouts = 0
         self.unanswered = 0  # consecutive commands without any final code
         self.garbage = 0  # bytes outside printable ASCII
         self.overlong = 0
-        self.stray = 0  # unknown lines outside a command
+        self.stray = 0  # lines that are no answer and no URC we know
         self.urcs = 0
+        self.late = 0  # final codes skipped while resyncing (answers of timed-out commands)
+        self.resyncs = 0
 
     # --- URC handlers
     def on(self, prefix, fn):
@@ -89,6 +109,10 @@ class At:
         if self._cur is not None:
             self._finish(("CLOSED", None))
 
+    def forget(self):
+        """The module was switched off (power cycle): no answer from before can still come."""
+        self.synced = True
+
     @property
     def running(self):
         return self._task is not None
@@ -98,7 +122,7 @@ class At:
         while True:
             n = await self._s.readinto(mv)
             if not n:
-                await asyncio.sleep_ms(20)  # stream closed or empty read: don't spin
+                await self._clk.sleep_ms(20)  # stream closed or empty read: don't spin
                 continue
             self._feed(mv, n)
 
@@ -139,26 +163,46 @@ class At:
         if self._on_line:
             self._on_line(line)
         cur = self._cur
-        if cur is not None:
-            if line == cur:
-                return  # echo (ATE1, or the module lost ATE0 after a reset)
-            fin = self._final_of(line)
-            if fin is not None:
-                if fin[0] == "CONNECT":
-                    self._add(line)
-                self._finish(fin)
-                return
-            if self._prefix and line.startswith(self._prefix):
+        if cur is None:
+            if not self._urc_or_reset(line):
+                self.stray += 1  # a late answer, or a line we do not know
+            return
+        if line == cur:
+            return  # echo (ATE1, or the module lost ATE0 after a reset)
+        if self._want is not None:
+            # resyncing: everything before the nonce belongs to older commands
+            if self._final_of(line) is not None:
+                self.late += 1
+            elif line.isdigit() and int(line) == self._want:
+                self._want = None
+            elif not self._urc_or_reset(line):
+                self.stray += 1
+            return
+        fin = self._final_of(line)
+        if fin is not None:
+            if fin[0] == "CONNECT":
+                self._add(line)
+            self._finish(fin)
+            return
+        for p in self._pfx:
+            if line.startswith(p):
                 self._add(line)
                 return
-            if self._urc(line):
-                if line.startswith(_RESET_URCS):
-                    self._finish(("RESET", None))
-                return
-            self._add(line)
+        if self._urc_or_reset(line):
             return
-        if not self._urc(line):
+        if self._bare:
+            self._add(line)
+        else:
             self.stray += 1
+
+    def _urc_or_reset(self, line):
+        if not self._urc(line):
+            return False
+        if line.startswith(_RESET_URCS):
+            self.synced = True  # a rebooted module answers nothing from before
+            if self._cur is not None:
+                self._finish(("RESET", None))
+        return True
 
     def _final_of(self, line):
         if line == "OK":
@@ -166,12 +210,8 @@ class At:
         if line.startswith("CONNECT"):
             return ("CONNECT", None)
         if line.startswith("+CME ERROR:") or line.startswith("+CMS ERROR:"):
-            code = "CME" if line.startswith("+CME") else "CMS"
-            txt = line[11:].strip()
-            try:
-                return (code, int(txt))
-            except ValueError:
-                return (code, txt)  # AT+CMEE=2 verbose text
+            # AT+CMEE=2 verbose text means what its number means (TS 27.007 §9.2)
+            return ("CME" if line[3] == "E" else "CMS", cme_code(line[11:].strip()))
         if line == "NO CARRIER":
             return ("NO CARRIER", None) if self._dial else None
         for f in _FINAL_ERR:
@@ -188,7 +228,7 @@ class At:
                     fn(line)
                 except Exception as e:  # a faulty handler must not kill the reader
                     print("at: URC handler failed:", repr(e))
-        if hit or line.startswith(_URCS):
+        if hit or urc_shaped(line):
             self.urcs += 1
             return True
         return False
@@ -200,46 +240,93 @@ class At:
     def _finish(self, fin):
         self._final = fin
         self._cur = None
+        self._want = None
         self._done.set()
+
+    async def _expire(self, ms):
+        await self._clk.sleep_ms(ms)
+        if self._cur is not None:
+            self._finish(("TIMEOUT", None))
 
     # --- commands
     async def cmd(self, cmd, timeout_ms=None, prefix=None):
         """Send one command; return its response lines on OK (or CONNECT, whose line is last).
 
-        prefix: the information-response prefix if not derivable (AT+XYZ? -> "+XYZ:").
-        Raises AtError on any other final code, on timeout, reset or when stopped."""
+        prefix: what its answer lines start with, a str or a tuple; "" admits bare lines.
+        By default AT+XYZ... takes "+XYZ:" lines and bare lines, other commands bare lines.
+        URC-shaped lines ('+ABC: ...', '^MODE:', RDY...) are never an answer unless they
+        carry one of those prefixes. Raises AtError on any other final code, on timeout,
+        reset or when stopped. After a timeout the next command resyncs first."""
         async with self._lock:
             if self._task is None:
                 raise AtError("CLOSED", None)
-            if prefix is None and cmd.startswith("AT+"):
-                end = 3
-                while end < len(cmd) and cmd[end] not in "=?":
-                    end += 1
-                prefix = cmd[2:end] + ":"
-            u = cmd[:3].upper()
-            self._dial = u == "ATD" or u == "ATO" or u == "ATA"
-            self._prefix = prefix
-            self._lines = []
-            self._final = None
-            self._done.clear()
-            self._cur = cmd
-            self.sent += 1
-            self._s.write(cmd.encode() + b"\r")
-            await self._s.drain()
-            try:
-                await asyncio.wait_for_ms(self._done.wait(), timeout_ms or self.timeout_ms)
-            except asyncio.TimeoutError:
+            ms = timeout_ms or self.timeout_ms
+            if not self.synced:  # at least the usual timeout: a short AT probe must not starve it
+                await self._resync(max(ms, self.timeout_ms))
+            if prefix is None:
+                pfx, bare = (), True
+                if cmd.startswith("AT+"):
+                    end = 3
+                    while end < len(cmd) and cmd[end] not in "=?":
+                        end += 1
+                    pfx = (cmd[2:end] + ":",)
+            else:
+                if isinstance(prefix, str):
+                    prefix = (prefix,)
+                pfx, bare = tuple(p for p in prefix if p), "" in prefix
+            return await self._run(cmd, ms, pfx, bare)
+
+    async def _run(self, cmd, ms, pfx, bare, want=None):
+        u = cmd[:3].upper()
+        self._dial = u == "ATD" or u == "ATO" or u == "ATA"
+        self._pfx, self._bare, self._want = pfx, bare, want
+        self._lines = []
+        self._final = None
+        self._done.clear()
+        self._cur = cmd
+        self.sent += 1
+        self._s.write(cmd.encode() + b"\r")
+        await self._s.drain()
+        timer = asyncio.create_task(self._expire(ms))
+        try:
+            await self._done.wait()
+        finally:
+            timer.cancel()
+            if self._cur is not None:  # the caller was cancelled: its answer may still come
                 self._cur = None
-                self.timeouts += 1
-                self.unanswered += 1
-                raise AtError("TIMEOUT", None)
-            fin, lines = self._final, self._lines
-            self._lines = None
-            if fin[0] != "CLOSED":
-                self.unanswered = 0
-            if fin[0] == "OK" or fin[0] == "CONNECT":
-                return lines
-            raise AtError(fin[0], fin[1])
+                self.synced = False
+        fin, lines = self._final, self._lines
+        self._lines = None
+        code = fin[0]
+        if code == "TIMEOUT":
+            self.synced = False  # its final code may still come: never let it answer another
+            self.timeouts += 1
+            self.unanswered += 1
+            raise AtError("TIMEOUT", None)
+        if code != "CLOSED":
+            self.unanswered = 0
+        if code == "OK" or code == "CONNECT":
+            return lines
+        raise AtError(code, fin[1])
+
+    async def _resync(self, ms):
+        """Make sure no late answer of a timed-out command can answer the next one.
+
+        ATS8=<nonce> then ATS8? (the comma-dial pause: unused by ATD*99#). A module runs one
+        command at a time, so every final code of an older command comes before the nonce
+        that ATS8? reads back; the first final after it is ATS8?'s own. Nonces cycle over 50
+        values that are never S8's default, so an older read cannot show the new one."""
+        self.resyncs += 1
+        self._nonce = (self._nonce + 1) % _NONCE_N
+        n = _NONCE_LO + self._nonce
+        try:
+            await self._run("ATS8=%d" % n, ms, (), True)
+        except AtError as e:
+            if e.code in ("TIMEOUT", "CLOSED", "RESET"):
+                raise
+            # an error here may be a late one: the read below decides
+        await self._run("ATS8?", ms, (), True, n)
+        self.synced = True
 
     async def write_raw(self, data):
         """Bytes with no line discipline (the +++ escape)."""

@@ -8,20 +8,22 @@ monthly cellular budget it defers `image` updates (or all, by config) to Wi-Fi o
 import time
 
 import fsatomic
+from firmware.net import clock as _clock
 from firmware.net.timesync import ymd_from_unix
 
 _DAYS = 7  # daily history kept
 
 
 class Budget:
-    def __init__(self, cfg, path="/data/net/usage.json", now=None):
+    def __init__(self, cfg, path="/data/net/usage.json", now=None, clock=None):
+        self._ms = (clock or _clock).ticks_ms
         """cfg: the "budget" section; now: fn() -> unix seconds or None (clock unset)."""
         self.cfg = cfg  # budget.defer is checked with the config (firmware/net/rules.py)
         self.path = path
         self._now = now or (lambda: None)
         self.kind = None  # set by the link manager: "wifi" | "cellular" | None
         self._dirty = False
-        self._saved = time.ticks_ms()
+        self._saved = self._ms()
         try:
             d = fsatomic.read_json(path, None)
         except (fsatomic.Corrupt, ValueError, OSError):
@@ -70,7 +72,7 @@ class Budget:
         if kind == "cellular":
             self.d["cell_month"] += tx + rx
         self._dirty = True
-        if time.ticks_diff(time.ticks_ms(), self._saved) >= self.cfg["save_ms"]:
+        if time.ticks_diff(self._ms(), self._saved) >= self.cfg["save_ms"]:
             self.save()
 
     def save(self):
@@ -81,7 +83,7 @@ class Budget:
         except OSError:
             return  # full flash: counts stay in RAM, charging goes on
         self._dirty = False
-        self._saved = time.ticks_ms()
+        self._saved = self._ms()
 
     def today(self):
         return self._roll()

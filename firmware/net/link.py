@@ -15,6 +15,7 @@ import random
 import time
 
 import log
+from firmware.net import clock as _clock
 
 _log = log.get("link")
 
@@ -42,13 +43,14 @@ async def tcp_probe(host, port, timeout_ms, http=False):
 
 
 class LinkManager:
-    def __init__(self, links, net_cfg, backend_cfg, probe=None, on_event=None, budget=None):
+    def __init__(self, links, net_cfg, backend_cfg, probe=None, on_event=None, budget=None, clock=None):
         # net.order and net.probe are checked with the config (firmware/net/rules.py)
         by_kind = {l.kind: l for l in links}
         self.links = [by_kind[k] for k in net_cfg["order"].split(",") if k in by_kind]
         if not self.links:
             raise ValueError("LinkManager: none of the links %r is in net.order" % list(by_kind))
         self.cfg = net_cfg
+        self.clock = clock or _clock  # ticks_ms() + async sleep_ms(): tests pass a virtual one
         self.backend = backend_cfg
         self._probe_fn = probe
         self._subs = [on_event] if on_event else []
@@ -59,7 +61,7 @@ class LinkManager:
         self.probes = 0
         self.switches = 0
         self._fails = {l.kind: 0 for l in self.links}
-        self._next = {l.kind: time.ticks_ms() for l in self.links}
+        self._next = {l.kind: self.clock.ticks_ms() for l in self.links}
         self._last_ok = 0
         self._last_probe = 0
         self._fail_since = None  # first failed probe/report since the backend last answered
@@ -103,10 +105,10 @@ class LinkManager:
         if self.active is None:
             return
         if ok:
-            self._last_ok = time.ticks_ms()
+            self._last_ok = self.clock.ticks_ms()
             self._fail_since = None
         elif self._fail_since is None:
-            self._fail_since = time.ticks_ms()  # probes now confirm every probe_fail_ms
+            self._fail_since = self.clock.ticks_ms()  # probes now confirm every probe_fail_ms
 
     async def wait_up(self):
         await self._upev.wait()
@@ -132,14 +134,14 @@ class LinkManager:
         d = min(d, c["backoff_max_ms"])
         d -= d * c["jitter_pct"] * random.getrandbits(10) // 102400
         d = max(d, link.hold_ms(), 10)
-        self._next[link.kind] = time.ticks_add(time.ticks_ms(), d)
+        self._next[link.kind] = time.ticks_add(self.clock.ticks_ms(), d)
 
     def _due(self, link):
-        return time.ticks_diff(time.ticks_ms(), self._next[link.kind]) >= 0
+        return time.ticks_diff(self.clock.ticks_ms(), self._next[link.kind]) >= 0
 
     async def _probe(self, link):
         self.probes += 1
-        self._last_probe = time.ticks_ms()
+        self._last_probe = self.clock.ticks_ms()
         if self._probe_fn is not None:
             ok = await self._probe_fn(link.kind)
         elif not self.backend["host"]:
@@ -148,7 +150,7 @@ class LinkManager:
             ok = await tcp_probe(self.backend["host"], self.backend["port"],
                                  self.cfg["probe_timeout_ms"], self.cfg["probe"] == "http")
         if ok:
-            self._last_ok = time.ticks_ms()
+            self._last_ok = self.clock.ticks_ms()
             self._fail_since = None
         elif self._fail_since is None:
             self._fail_since = self._last_probe
@@ -159,7 +161,7 @@ class LinkManager:
         self.state = "up"
         self._fails[link.kind] = 0
         self._stable_since = None
-        self._last_ok = time.ticks_ms()
+        self._last_ok = self.clock.ticks_ms()
         self._fail_since = None
         if self.budget is not None:
             self.budget.kind = link.kind
@@ -213,7 +215,7 @@ class LinkManager:
             if not self._due(link):
                 continue
             if link.hold_ms():
-                self._next[link.kind] = time.ticks_add(time.ticks_ms(), link.hold_ms())
+                self._next[link.kind] = time.ticks_add(self.clock.ticks_ms(), link.hold_ms())
                 continue
             self.state = "connecting"
             if await self._attempt(link):
@@ -222,23 +224,23 @@ class LinkManager:
                 return
             _log.info("%s attempt %d failed: %s", link.kind, self.attempts[link.kind], link.reason)
         self.state = "down"
-        now = time.ticks_ms()
+        now = self.clock.ticks_ms()
         wait = min(time.ticks_diff(self._next[l.kind], now) for l in self.links)
-        await asyncio.sleep_ms(max(wait, 10))
+        await self.clock.sleep_ms(max(wait, 10))
 
     async def _supervise(self):
         c = self.cfg
-        await asyncio.sleep_ms(c["check_ms"])
+        await self.clock.sleep_ms(c["check_ms"])
         link = self.active
         if not link.isup():
             reason = link.lost_reason() if hasattr(link, "lost_reason") else "lost"
             self._set_down(link, reason)
             await link.down()
             # it worked until now: retry it at once, not as a failing link
-            self._next[link.kind] = time.ticks_ms()
+            self._next[link.kind] = self.clock.ticks_ms()
             self._lost = link.kind
             return
-        now = time.ticks_ms()
+        now = self.clock.ticks_ms()
         if self._fail_since is None:
             due = time.ticks_diff(now, self._last_ok) >= c["probe_ms"]
         else:
@@ -246,7 +248,7 @@ class LinkManager:
         if due:
             await self._probe(link)
         fs = self._fail_since
-        if fs is not None and time.ticks_diff(time.ticks_ms(), fs) >= c["failover_ms"]:
+        if fs is not None and time.ticks_diff(self.clock.ticks_ms(), fs) >= c["failover_ms"]:
             self._set_down(link, "unreachable")
             await link.down()
             self._backoff(link)  # so the next link in order goes first
@@ -271,7 +273,7 @@ class LinkManager:
                 self.attempts[pref.kind] += 1
                 self._fb_task = asyncio.create_task(pref.up())
             return
-        now = time.ticks_ms()
+        now = self.clock.ticks_ms()
         if self._stable_since is None:
             self._stable_since = now
             return

@@ -7,78 +7,62 @@ before the next attempt; causes it cannot (no SIM, PIN, denied) get `hard_retrie
 and then a long hold, so a pile without a SIM never power-cycles its module forever.
 The board object (firmware/board/radio.py, or a fake) gives modem_stream(), pwrkey(on), ppp().
 """
-import asyncio
 import time
 
 import log
+from firmware.net import clock as _clock
 from firmware.net.at import At, AtError
-from firmware.net import timesync
+from firmware.net.atparse import CME_SIM, csq_dbm, fields, iccid, imei, parse_cclk, reg_stat, reg_state, revision  # noqa: F401
 
 _log = log.get("modem")
 
-# SIM +CME errors -> reasons; 13/14 right after boot can be a SIM still initialising
-_CME_SIM = {10: "sim_absent", 11: "sim_pin", 12: "sim_puk", 13: "sim_failure", 14: "sim_busy", 16: "sim_pin_wrong"}
-# reasons a power cycle cannot cure: bounded retries, then a long hold
-HARD = ("sim_absent", "sim_pin", "sim_puk", "sim_pin_wrong", "denied", "roaming_not_allowed")
-_ICCID_CMDS = (("AT+QCCID", "+QCCID:"), ("AT+CICCID", "+ICCID:"), ("AT+CCID", "+CCID:"), ("AT+ICCID", "+ICCID:"))
+# reasons a power cycle cannot cure: bounded retries, then a long hold (and an alarm)
+HARD = ("sim_absent", "sim_pin", "sim_puk", "sim_pin_wrong", "denied", "roaming_not_allowed",
+        "emergency_only", "rlos_only")
+_ICCID_CMDS = ("AT+QCCID", "AT+CICCID", "AT+CCID", "AT+ICCID")
+_ICCID_PFX = ("+QCCID:", "+ICCID:", "+CCID:", "+CICCID:", "")
+_REG_CMDS = ("AT+CEREG?", "AT+CGREG?", "AT+CREG?")  # EPS first: a Cat.1 module's data domain
+# PWRKEY and boot timings per module family: (press on, press off, wait off, UART ready) ms.
+# Sources in docs/net.md. "auto" is safe for all three: an off press long enough for the
+# A76xx, an on press long enough for the Air780, waits as long as the slowest.
+PROFILES = {
+    "auto": (1500, 3000, 2500, 15000),
+    "a76xx": (500, 3000, 2000, 15000),  # SIMCom A7670/A7672/A7600: on >= 50 ms, off >= 2.5 s, UART ~11 s
+    "ec200": (600, 1000, 2000, 15000),  # Quectel EC200x/EG91/EG95: on >= 500 ms, off >= 650 ms
+    "air780": (1500, 3000, 2000, 15000),  # Luat Air780E/EG: on ~1.2-1.5 s
+}
+_TIMING_KEYS = ("pwron_ms", "pwroff_ms", "off_wait_ms", "ready_ms")
 
 
 class Fail(Exception):
     """args[0]: reason code."""
 
 
-def csq_dbm(rssi):
-    """AT+CSQ rssi (0..31, 99 unknown) -> dBm or None."""
-    if rssi < 0 or rssi > 31:
-        return None
-    return -113 + 2 * rssi
-
-
-def _fields(line):
-    """'+CEREG: 0,1,"x"' -> ['0', '1', 'x']"""
-    i = line.find(":")
-    return [f.strip().strip('"') for f in line[i + 1:].split(",")]
-
-
-def reg_state(stat, roaming_ok):
-    """3GPP registration stat -> (registered?, name)."""
-    if stat == 1:
-        return True, "home"
-    if stat == 5:
-        return roaming_ok, "roaming" if roaming_ok else "roaming_not_allowed"
-    return False, {0: "not_searching", 2: "searching", 3: "denied"}.get(stat, "unknown")
-
-
-def parse_cclk(line):
-    """'+CCLK: "26/07/05,12:34:56+32"' -> unix seconds (UTC), or None when the clock is unset."""
-    try:
-        s = _fields(line)
-        d, t = s[0].split("/"), s[1]
-        sign = -1 if "-" in t else 1
-        hms, zone = t.replace("-", "+").split("+")
-        h, mi, sec = hms.split(":")
-        yy = int(d[0])
-        if yy < 24 or yy >= 70:  # modules report 1980 or 2000 before the network gave the time
-            return None
-        unix = timesync.unix_from_utc(2000 + yy, int(d[1]), int(d[2]), int(h), int(mi), int(sec))
-        return unix - sign * int(zone) * 900
-    except (ValueError, IndexError):
-        return None
+def timings(cfg):
+    """{key: ms} for the configured modem.model; an explicit non-zero ms key overrides."""
+    prof = PROFILES.get(cfg.get("model", "auto"))
+    if prof is None:
+        raise ValueError("modem.model: expected one of %s, got %r" % (", ".join(PROFILES), cfg.get("model")))
+    return {k: cfg.get(k) or prof[i] for i, k in enumerate(_TIMING_KEYS)}
 
 
 class Modem:
     kind = "cellular"
 
-    def __init__(self, radio, cfg, time_sync=None):
+    def __init__(self, radio, cfg, time_sync=None, clock=None):
         self.radio = radio
         self.cfg = cfg  # the "modem" config section
+        self.t = timings(cfg)  # PWRKEY / boot timings of modem.model (explicit keys win)
         self.time_sync = time_sync
+        self.clock = clock or _clock
         self.at = None
         self.reason = None
+        self.alarm = None  # a hard cause while holding (no SIM, denied...): for the operator
         self.dbm = None
         self.reg = None
         self.imei = self.iccid = self.revision = self.operator = None
         self._iccid_cmd = None
+        self._reg_cmds = _REG_CMDS
         self._ppp = None
         self._cycle_next = False
         self._hard = 0
@@ -100,19 +84,22 @@ class Modem:
         """Remaining long hold after a cause a power cycle cannot fix (0 if none)."""
         if self._hold_until is None:
             return 0
-        left = time.ticks_diff(self._hold_until, time.ticks_ms())
+        left = time.ticks_diff(self._hold_until, self.clock.ticks_ms())
         if left <= 0:
             self._hold_until = None
             self._hard = 0
+            self.alarm = None
             return 0
         return left
 
     def status(self):
-        return {"reason": self.reason, "dbm": self.dbm, "reg": self.reg, "imei": self.imei,
-                "iccid": self.iccid, "revision": self.revision, "operator": self.operator,
-                "attempts": self.attempts, "failures": self.failures,
+        at = self.at
+        return {"reason": self.reason, "alarm": self.alarm, "dbm": self.dbm, "reg": self.reg,
+                "imei": self.imei, "iccid": self.iccid, "revision": self.revision,
+                "operator": self.operator, "attempts": self.attempts, "failures": self.failures,
                 "power_cycles": self.power_cycles, "resets_seen": self.resets_seen,
-                "hold_ms": self.hold_ms()}
+                "hold_ms": self.hold_ms(), "at_late": at.late if at else 0,
+                "at_resyncs": at.resyncs if at else 0}
 
     async def up(self):
         """Bring the module to a PPP link; True when up, else False with self.reason set."""
@@ -136,8 +123,10 @@ class Modem:
         if self.reason in HARD:
             self._hard += 1
             if self._hard >= self.cfg["hard_retries"]:
-                self._hold_until = time.ticks_add(time.ticks_ms(), self.cfg["hard_backoff_ms"])
-                _log.warn("%s after %d tries: holding for %d s", self.reason, self._hard, self.cfg["hard_backoff_ms"] // 1000)
+                ms = self.cfg["hard_backoff_ms"]
+                self._hold_until = time.ticks_add(self.clock.ticks_ms(), ms)
+                self.alarm = self.reason
+                _log.error("ALARM %s after %d tries: holding the modem for %d s", self.reason, self._hard, ms // 1000)
         else:
             self._cycle_next = True  # a failed bring-up: fresh module next time
         _log.warn("bring-up failed: %s", self.reason)
@@ -151,9 +140,9 @@ class Modem:
         try:
             await self.at.cmd("AT", 300)
         except AtError:
-            await asyncio.sleep_ms(1000)  # +++ needs a silent guard time either side
+            await self.clock.sleep_ms(1000)  # +++ needs a silent guard time either side
             await self.at.write_raw(b"+++")
-            await asyncio.sleep_ms(1000)
+            await self.clock.sleep_ms(1000)
         try:
             await self.at.cmd("ATH", self.cfg["cmd_timeout_ms"])
         except AtError:
@@ -168,23 +157,26 @@ class Modem:
     # --- power
     async def _press(self, ms):
         self.radio.pwrkey(True)
-        await asyncio.sleep_ms(ms)
+        await self.clock.sleep_ms(ms)
         self.radio.pwrkey(False)
 
     async def power_cycle(self):
         """Long PWRKEY press (off), wait, short press (on). Counted."""
         self.power_cycles += 1
         _log.warn("power-cycling the modem (%d)", self.power_cycles)
-        c = self.cfg
-        await self._press(c["pwroff_ms"])
-        await asyncio.sleep_ms(c["off_wait_ms"])
-        await self._press(c["pwron_ms"])
+        t = self.t
+        await self._press(t["pwroff_ms"])
+        await self.clock.sleep_ms(t["off_wait_ms"])
+        if self.at is not None:
+            self.at.forget()  # it was off: nothing asked before can still be answered
+        await self._press(t["pwron_ms"])
 
     # --- bring-up steps
     def _engine(self):
         if self.at is None:
-            self.at = At(self.radio.modem_stream(), self.cfg["cmd_timeout_ms"])
-            self.at.on("+CEREG:", self._on_reg)
+            self.at = At(self.radio.modem_stream(), self.cfg["cmd_timeout_ms"], clock=self.clock)
+            for p in ("+CEREG:", "+CGREG:", "+CREG:"):
+                self.at.on(p, self._on_reg)
             self.at.on("RDY", self._on_reset)
             self.at.on("*ATREADY", self._on_reset)
         if not self.at.running:
@@ -192,40 +184,39 @@ class Modem:
         return self.at
 
     def _on_reg(self, line):
-        # URC form "+CEREG: stat[,tac,ci,act]" (the n,stat form only answers AT+CEREG?)
-        try:
-            self.reg = reg_state(int(_fields(line)[0]), self.cfg["roaming"])[1]
-        except ValueError:
-            pass
+        stat = reg_stat(line)  # URC "+CEREG: stat[,...]" or a query answer seen outside one
+        if stat is not None:
+            self.reg = reg_state(stat, self.cfg["roaming"])[1]
 
     def _on_reset(self, line):
         self.resets_seen += 1
 
     async def _sync(self, total_ms):
         """Send AT until it answers: modules drop commands while booting, some autobaud."""
-        t0 = time.ticks_ms()
+        t0 = self.clock.ticks_ms()
         while True:
             try:
-                await self.at.cmd("AT", self.cfg["sync_ms"])
+                # a slow module that missed one short probe gets the usual timeout
+                await self.at.cmd("AT", self.cfg["sync_ms"] if self.at.synced else None)
                 return True
             except AtError as e:
                 if e.code not in ("TIMEOUT", "RESET"):
                     return True  # it answered (ERROR while busy counts as alive)
-            if time.ticks_diff(time.ticks_ms(), t0) >= total_ms:
+            if time.ticks_diff(self.clock.ticks_ms(), t0) >= total_ms:
                 return False
 
     async def _bringup(self):
         at = self._engine()
-        c = self.cfg
+        c, t = self.cfg, self.t
         if not await self._sync(c["sync_ms"] * c["unanswered_max"]):
             # silent: the module may be off (press to switch on) or hung (power-cycle)
-            await self._press(c["pwron_ms"])
-            if not await self._sync(c["ready_ms"]):
+            await self._press(t["pwron_ms"])
+            if not await self._sync(t["ready_ms"]):
                 await self.power_cycle()
-                if not await self._sync(c["ready_ms"]):
+                if not await self._sync(t["ready_ms"]):
                     raise Fail("no_answer")
         await at.cmd("ATE0")
-        await at.cmd("AT+CMEE=1")
+        await self._cmee()
         await self._sim()
         await self._identity()
         await self._signal()
@@ -240,12 +231,23 @@ class Modem:
         await self._clock()
         await self._dial()
 
+    async def _cmee(self):
+        # numeric +CME codes (short, language-free); a module that refuses 1 gets 2, whose
+        # texts the engine maps to the same numbers. Without either, SIM errors are plain ERROR.
+        for mode in ("AT+CMEE=1", "AT+CMEE=2"):
+            try:
+                await self.at.cmd(mode)
+                return
+            except AtError as e:
+                if e.code == "TIMEOUT":
+                    raise
+
     async def _sim(self):
-        t0 = time.ticks_ms()
+        t0 = self.clock.ticks_ms()
         while True:
             try:
                 lines = await self.at.cmd("AT+CPIN?", 5000)
-                state = _fields(lines[0])[0] if lines else ""
+                state = fields(lines[0])[0] if lines else ""
                 if state == "READY":
                     return
                 if state == "SIM PIN" and self.cfg["pin"]:
@@ -256,70 +258,82 @@ class Modem:
                             raise
                         raise Fail("sim_pin_wrong")
                     continue
-                reason = {"SIM PIN": "sim_pin", "SIM PUK": "sim_puk", "NOT INSERTED": "sim_absent"}.get(state, "sim_failure")
+                reason = {"SIM PIN": "sim_pin", "SIM PUK": "sim_puk", "NOT INSERTED": "sim_absent",
+                          "NOT READY": "sim_busy"}.get(state, "sim_failure")
             except AtError as e:
                 if e.code != "CME":
                     raise
-                reason = _CME_SIM.get(e.n, "sim_failure")
-            if reason not in ("sim_failure", "sim_busy") or time.ticks_diff(time.ticks_ms(), t0) > self.cfg["sim_wait_ms"]:
+                reason = CME_SIM.get(e.n, "sim_failure")
+            if reason not in ("sim_failure", "sim_busy") or time.ticks_diff(self.clock.ticks_ms(), t0) > self.cfg["sim_wait_ms"]:
                 raise Fail(reason)
-            await asyncio.sleep_ms(500)  # still initialising after boot
+            await self.clock.sleep_ms(500)  # still initialising after boot
+
+    async def _ask(self, cmd, prefix):
+        """Answer lines of an identity query; [] when this module does not know it or is
+        slow to say (identity is for reports: a silent module fails at the next step)."""
+        for _ in range(2):  # one more try after a timeout (it resyncs first)
+            try:
+                return await self.at.cmd(cmd, prefix=prefix)
+            except AtError as e:
+                if e.code in ("RESET", "CLOSED"):
+                    raise
+                if e.code != "TIMEOUT":
+                    break
+        return []
 
     async def _identity(self):
-        at = self.at
-        for cmd, attr in (("AT+CGSN", "imei"), ("AT+CGMR", "revision")):
-            try:
-                lines = await at.cmd(cmd, prefix="")
-                if lines:
-                    val = lines[0]
-                    if ":" in val:
-                        val = val.split(":", 1)[1].strip()
-                    setattr(self, attr, val)
-            except AtError as e:
-                if e.code == "TIMEOUT":
-                    raise
-        cmds = ((self._iccid_cmd, None),) if self._iccid_cmd else _ICCID_CMDS
-        for cmd, _ in cmds:
-            try:
-                lines = await at.cmd(cmd, prefix="")
-            except AtError as e:
-                if e.code == "TIMEOUT":
-                    raise
-                continue  # this vendor does not know that spelling
-            for ln in lines:
-                val = ln.split(":", 1)[1].strip() if ":" in ln else ln
-                if val[:2] == "89" and len(val) >= 18 and val.rstrip("Ff").isdigit():
-                    self.iccid, self._iccid_cmd = val, cmd
-                    break
-            if self.iccid:
+        # each answer is recognised by its shape, never taken as "the first line"
+        v = imei(await self._ask("AT+CGSN", ("+CGSN:", "")))
+        if v:
+            self.imei = v
+        v = revision(await self._ask("AT+CGMR", ("+CGMR:", "")))
+        if v:
+            self.revision = v
+        for cmd in (self._iccid_cmd,) if self._iccid_cmd else _ICCID_CMDS:
+            v = iccid(await self._ask(cmd, _ICCID_PFX))
+            if v:
+                self.iccid, self._iccid_cmd = v, cmd
                 break
 
     async def _signal(self):
         try:
-            lines = await self.at.cmd("AT+CSQ")
-            self.dbm = csq_dbm(int(_fields(lines[0])[0])) if lines else None
+            lines = await self.at.cmd("AT+CSQ", prefix="+CSQ:")
+            self.dbm = csq_dbm(int(fields(lines[0])[0])) if lines else None
         except (AtError, ValueError, IndexError):
             self.dbm = None
 
     async def _reg_stat(self):
-        for cmd in ("AT+CEREG?", "AT+CREG?"):
+        """Best registration over EPS, GPRS and CS (a module may only update one of them);
+        commands this module refuses are not asked again. None if none answered."""
+        first = None
+        for cmd in self._reg_cmds:
             try:
-                lines = await self.at.cmd(cmd)
-                return int(_fields(lines[0])[1])
+                lines = await self.at.cmd(cmd, prefix=cmd[2:-1] + ":")
             except AtError as e:
                 if e.code == "TIMEOUT":
                     raise
-            except (ValueError, IndexError):
-                pass
-        return 0
+                self._reg_cmds = tuple(x for x in self._reg_cmds if x != cmd) or _REG_CMDS
+                continue
+            stat = None
+            for ln in lines:  # the query form; a URC form that slipped in says the same
+                s = reg_stat(ln)
+                if s is not None:
+                    stat = s
+            if stat is None:
+                continue
+            if reg_state(stat, self.cfg["roaming"])[0]:
+                return stat
+            if first is None:
+                first = stat
+        return first
 
     async def _register(self):
         c = self.cfg
-        t0 = time.ticks_ms()
+        t0 = self.clock.ticks_ms()
         denied = 0
         while True:
             stat = await self._reg_stat()
-            ok, self.reg = reg_state(stat, c["roaming"])
+            ok, self.reg, _ = reg_state(stat if stat is not None else 4, c["roaming"])
             if ok:
                 break
             if self.reg == "roaming_not_allowed":
@@ -327,13 +341,15 @@ class Modem:
             denied = denied + 1 if stat == 3 else 0
             if denied >= 2:  # denial can flicker once while the network decides
                 raise Fail("denied")
-            if time.ticks_diff(time.ticks_ms(), t0) >= c["reg_timeout_ms"]:
+            # emergency-only / RLOS-only may be a passing limited service: they wait like
+            # searching, and end as their own (hard) reason at the timeout
+            if time.ticks_diff(self.clock.ticks_ms(), t0) >= c["reg_timeout_ms"]:
                 raise Fail(self.reg if self.reg != "unknown" else "searching")
-            await asyncio.sleep_ms(c["reg_poll_ms"])
+            await self.clock.sleep_ms(c["reg_poll_ms"])
         await self._signal()
         try:
-            lines = await self.at.cmd("AT+COPS?")
-            f = _fields(lines[0]) if lines else []
+            lines = await self.at.cmd("AT+COPS?", prefix="+COPS:")
+            f = fields(lines[0]) if lines else []
             self.operator = f[2] if len(f) > 2 else None
         except AtError as e:
             if e.code == "TIMEOUT":
@@ -343,7 +359,7 @@ class Modem:
         if self.time_sync is None:
             return
         try:
-            lines = await self.at.cmd("AT+CCLK?")
+            lines = await self.at.cmd("AT+CCLK?", prefix="+CCLK:")
         except AtError as e:
             if e.code == "TIMEOUT":
                 raise
@@ -363,17 +379,17 @@ class Modem:
         self.at.stop()  # the UART is PPP's now
         self._ppp = self.radio.ppp()
         self._ppp.start(c["ppp_user"], c["ppp_key"])
-        t0 = time.ticks_ms()
+        t0 = self.clock.ticks_ms()
         while not self._ppp.isconnected():
-            if time.ticks_diff(time.ticks_ms(), t0) >= c["ppp_timeout_ms"]:
+            if time.ticks_diff(self.clock.ticks_ms(), t0) >= c["ppp_timeout_ms"]:
                 raise Fail("ppp_failed")
-            await asyncio.sleep_ms(50)
+            await self.clock.sleep_ms(50)
         _log.info("PPP up (%s, %s dBm, %s)", self.operator, self.dbm, self.reg)
 
     async def _release_ppp(self):
         p, self._ppp = self._ppp, None
         if p is not None:
             p.stop()
-            await asyncio.sleep_ms(50)
+            await self.clock.sleep_ms(50)
         if self.at is not None and not self.at.running:
             self.at.start()

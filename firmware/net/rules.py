@@ -79,8 +79,14 @@ def check_wifi(cfg):
     return None
 
 
+# modem.model: the PWRKEY/boot timing profiles of firmware/net/modem.py (PROFILES)
+MODELS = ("auto", "a76xx", "ec200", "air780")
+
+
 def check_modem(cfg):
     m = cfg["modem"]
+    if m["model"] not in MODELS:
+        return "modem.model: %r is not one of %s" % (m["model"], ", ".join(MODELS))
     # 3GPP TS 23.003 9.1: APN labels of letters, digits and hyphens, separated by dots; it
     # also goes inside AT+CGDCONT="...", where a quote would end the string
     apn = m["apn"]

@@ -16,7 +16,7 @@ _log = log.get("net")
 
 
 class Net:
-    def __init__(self, cfg, on_event=None, radio=None, set_rtc=None):
+    def __init__(self, cfg, on_event=None, radio=None, set_rtc=None, clock=None):
         if radio is None:
             from firmware.board.radio import Radio
 
@@ -25,21 +25,22 @@ class Net:
             from firmware.board.clock import set_utc as set_rtc
         self.cfg = cfg
         self.radio = radio
-        self.time = TimeSync(set_rtc, path="/data/net/time.json")
-        self.budget = Budget(cfg["budget"], now=self.time.now)
+        self.time = TimeSync(set_rtc, path="/data/net/time.json", clock=clock)
+        self.budget = Budget(cfg["budget"], now=self.time.now, clock=clock)
         links = []
         order = cfg["net"]["order"]
         if "wifi" in order:
             from firmware.net.wifi import Wifi
 
-            links.append(Wifi(radio.wlan(), cfg["wifi"]))
+            links.append(Wifi(radio.wlan(), cfg["wifi"], clock=clock))
         self.modem = None
         if "cellular" in order and cfg["modem"]["enabled"]:
             from firmware.net.modem import Modem
 
-            self.modem = Modem(radio, cfg["modem"], self.time)
+            self.modem = Modem(radio, cfg["modem"], self.time, clock=clock)
             links.append(self.modem)
-        self.links = LinkManager(links, cfg["net"], cfg["backend"], on_event=on_event, budget=self.budget)
+        self.links = LinkManager(links, cfg["net"], cfg["backend"], on_event=on_event, budget=self.budget,
+                                 clock=clock)
         self.links.subscribe(self._on_link)
         self._ntp_task = None
         self._kick = asyncio.Event()

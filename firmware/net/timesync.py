@@ -6,6 +6,7 @@ checks and the manifest expiry policy ask `synced()` / `now()` before trusting t
 import time
 
 import fsatomic
+from firmware.net import clock as _clock
 
 _MIN_UNIX = 1704067200  # 2024-01-01: anything earlier is an unset clock
 
@@ -38,7 +39,8 @@ class TimeSync:
     """Which source set the clock and when; the last sync is kept on flash (`path`) so
     status() can say it after a reboot (synced() stays False until this boot's own sync)."""
 
-    def __init__(self, set_rtc=None, path=None, ntp_hold_ms=86400000):
+    def __init__(self, set_rtc=None, path=None, ntp_hold_ms=86400000, clock=None):
+        self._ms = (clock or _clock).ticks_ms
         self._set_rtc = set_rtc  # board: fn(unix seconds)
         self.path = path
         self.ntp_hold_ms = ntp_hold_ms  # an NTP time this fresh is not stepped by the modem's
@@ -66,11 +68,11 @@ class TimeSync:
         if unix < _MIN_UNIX:
             return False
         if (source != "ntp" and self.source == "ntp"
-                and time.ticks_diff(time.ticks_ms(), self._ticks) < self.ntp_hold_ms):
+                and time.ticks_diff(self._ms(), self._ticks) < self.ntp_hold_ms):
             return False
         if self._set_rtc is not None:
             self._set_rtc(int(unix))
-        self.source, self.unix, self._ticks = source, int(unix), time.ticks_ms()
+        self.source, self.unix, self._ticks = source, int(unix), self._ms()
         self._anchor = [self.unix, self._ticks]
         self.syncs += 1
         self.last = (source, self.unix)
@@ -89,14 +91,14 @@ class TimeSync:
 
     def age_ms(self):
         """ms since the last sync, or None."""
-        return None if self._ticks is None else time.ticks_diff(time.ticks_ms(), self._ticks)
+        return None if self._ticks is None else time.ticks_diff(self._ms(), self._ticks)
 
     def now(self):
         """Unix seconds by the last sync plus elapsed ticks, or None when never synced."""
         if self.unix is None:
             return None
         a = self._anchor
-        ms = time.ticks_diff(time.ticks_ms(), a[1])
+        ms = time.ticks_diff(self._ms(), a[1])
         if ms >= 3600000:  # move the anchor hourly: ticks_ms wraps every ~12.4 days on the ESP32
             a[0] += ms // 1000
             a[1] = time.ticks_add(a[1], ms // 1000 * 1000)

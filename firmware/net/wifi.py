@@ -5,10 +5,10 @@ constants to names, so nothing here depends on `network`. connect() on the ESP32
 once; we poll the status without blocking the loop. No scan: a blocking scan would stall the
 charging loop for ~2 s, and trying each network in order finds the same one.
 """
-import asyncio
 import time
 
 import log
+from firmware.net import clock as _clock
 
 _log = log.get("wifi")
 # statuses that end an attempt (the rest: idle, connecting -> keep waiting)
@@ -18,7 +18,8 @@ _FAILS = ("wrong_password", "no_ap_found", "connect_fail", "assoc_fail", "handsh
 class Wifi:
     kind = "wifi"
 
-    def __init__(self, wlan, cfg):
+    def __init__(self, wlan, cfg, clock=None):
+        self.clock = clock or _clock
         self.wlan = wlan  # cfg["networks"] is checked with the config (firmware/net/rules.py)
         self.cfg = cfg  # the "wifi" config section
         self.reason = None if cfg["networks"] else "not_configured"
@@ -50,9 +51,9 @@ class Wifi:
         for net in c["networks"]:
             ssid = net["ssid"]
             w.connect(ssid, net.get("key", ""))
-            t0 = time.ticks_ms()
+            t0 = self.clock.ticks_ms()
             while True:
-                await asyncio.sleep_ms(50)
+                await self.clock.sleep_ms(50)
                 if w.isconnected():
                     self.ssid, self.reason = ssid, None
                     _log.info("joined %s (%s dBm)", ssid, w.rssi())
@@ -61,7 +62,7 @@ class Wifi:
                 if st in _FAILS:
                     self.reason = st
                     break
-                if time.ticks_diff(time.ticks_ms(), t0) >= c["connect_timeout_ms"]:
+                if time.ticks_diff(self.clock.ticks_ms(), t0) >= c["connect_timeout_ms"]:
                     self.reason = "timeout"
                     break
             _log.info("%s: %s", ssid, self.reason)

@@ -89,6 +89,7 @@ RULES = [
     ({"wifi": {"gateway": "router"}}, "wifi.gateway: 'router': not an IPv4 address a.b.c.d"),
     ({"wifi": {"dns": "8.8.8"}}, "wifi.dns: '8.8.8': not an IPv4 address a.b.c.d"),
     # modem
+    ({"modem": {"model": "sim800"}}, "modem.model: 'sim800' is not one of auto, a76xx, ec200, air780"),
     ({"modem": {"apn": "cm\"net"}}, "modem.apn: 'cm\"net' is not labels of letters, digits and hyphens separated by dots"),
     ({"modem": {"apn": "cmnet."}}, "modem.apn: 'cmnet.' is not labels of letters, digits and hyphens separated by dots"),
     ({"modem": {"pin": "12ab"}}, "modem.pin: expected 4-8 digits (or empty: no PIN)"),

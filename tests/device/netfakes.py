@@ -22,6 +22,70 @@ _find_emulator()
 from atmodem import AtModem  # noqa: E402
 
 
+class FakeClock:
+    """Virtual time for the net classes (their `clock=`): ticks_ms() and async sleep_ms().
+
+    Time moves only when every task is idle: one ticker task jumps to the earliest sleeper's
+    deadline once asyncio's run queue holds nothing else, so a test of minutes of backoff
+    runs in milliseconds and events keep their order on a loaded machine. Every instance
+    shares one timeline (two tickers would each see the other runnable and never move).
+    It starts just before ticks_ms wraps, so every comparison must use ticks_diff."""
+
+    t = time.ticks_add(0, -30000)
+    _sleepers = []  # [deadline, Event]
+    _ticker = None
+
+    def ticks_ms(self):
+        return FakeClock.t
+
+    async def sleep_ms(self, ms):
+        if ms <= 0:
+            await asyncio.sleep_ms(0)
+            return
+        ev = asyncio.Event()
+        entry = [time.ticks_add(FakeClock.t, ms), ev]
+        FakeClock._sleepers.append(entry)
+        if FakeClock._ticker is None:
+            FakeClock._ticker = asyncio.create_task(_tick())
+        try:
+            await ev.wait()
+        finally:
+            if entry in FakeClock._sleepers:
+                FakeClock._sleepers.remove(entry)
+
+    def elapsed(self, since):
+        return time.ticks_diff(FakeClock.t, since)
+
+
+async def _tick():
+    sl = FakeClock._sleepers
+    try:
+        while sl:
+            if asyncio.core._task_queue.peek() is not None:
+                await asyncio.sleep_ms(0)  # someone can still run at this instant
+                continue
+            first = sl[0][0]
+            for d, _ in sl:
+                if time.ticks_diff(d, first) < 0:
+                    first = d
+            FakeClock.t = first
+            for d, ev in sl:
+                if time.ticks_diff(d, first) <= 0:
+                    ev.set()
+            await asyncio.sleep_ms(0)
+    finally:
+        FakeClock._ticker = None
+
+
+async def within(clock, cond, timeout_ms, step_ms=5):
+    """Wait (virtual time) until cond() is true; AssertionError after timeout_ms."""
+    t0 = clock.ticks_ms()
+    while not cond():
+        if time.ticks_diff(clock.ticks_ms(), t0) >= timeout_ms:
+            raise AssertionError("condition not met in %d ms" % timeout_ms)
+        await clock.sleep_ms(step_ms)
+
+
 class FakeStream:
     """What At() reads and writes: bytes fed by the test (or the emulator), TX captured."""
 
@@ -54,10 +118,6 @@ class FakeStream:
         self._ev.set()
 
 
-def now_s():
-    return time.ticks_ms() / 1000
-
-
 class FakePPP:
     def __init__(self, rig):
         self.rig = rig
@@ -82,7 +142,9 @@ class ModemRig:
 
     PWRKEY = 4
 
-    def __init__(self, **kw):
+    def __init__(self, clock=None, **kw):
+        self.clock = clock or FakeClock()
+        self._t0 = self.clock.ticks_ms()
         kw.setdefault("pwrkey_pin", self.PWRKEY)
         kw.setdefault("ready_s", 0.05)
         kw.setdefault("off_press_s", 0.1)
@@ -94,12 +156,15 @@ class ModemRig:
         self._ppp = FakePPP(self)
         self._task = None
 
+    def now_s(self):
+        return time.ticks_diff(self.clock.ticks_ms(), self._t0) / 1000
+
     def _tx(self, data):
-        self.emu.now = now_s()
+        self.emu.now = self.now_s()
         self.emu.on_rx(data)  # in data mode the emulator only counts (and looks for +++)
 
     def start(self):
-        self.emu.now = now_s()
+        self.emu.now = self.now_s()
         self.emu.on_power(True)
         self._task = asyncio.create_task(self._pump())
 
@@ -110,17 +175,17 @@ class ModemRig:
 
     async def _pump(self):
         while True:
-            out = self.emu.poll(now_s())
+            out = self.emu.poll(self.now_s())
             if out and not self.ppp_owner:
                 self.stream.feed(out)
-            await asyncio.sleep_ms(5)
+            await self.clock.sleep_ms(5)
 
     # --- radio board interface
     def modem_stream(self):
         return self.stream
 
     def pwrkey(self, on):
-        self.emu.now = now_s()
+        self.emu.now = self.now_s()
         if on:
             self.presses += 1
         self.emu.on_pin(self.PWRKEY, 1 if on else 0)
@@ -144,7 +209,8 @@ def modem_cfg(**kw):
 class FakeWlan:
     """Wi-Fi station over a model of access points: {ssid: {"key", "rssi", "up"}}."""
 
-    def __init__(self, aps=None, join_ms=30):
+    def __init__(self, aps=None, join_ms=30, clock=None):
+        self.clock = clock or FakeClock()
         self.aps = aps if aps is not None else {}
         self.join_ms = join_ms
         self.on = False
@@ -163,7 +229,7 @@ class FakeWlan:
 
     def connect(self, ssid, key):
         self.connects += 1
-        self._ssid, self._key, self._t, self._joined = ssid, key, time.ticks_ms(), False
+        self._ssid, self._key, self._t, self._joined = ssid, key, self.clock.ticks_ms(), False
 
     def disconnect(self):
         self._ssid, self._joined = None, False
@@ -176,7 +242,7 @@ class FakeWlan:
             if ap is None or not ap["up"]:
                 return "beacon_timeout"
             return "got_ip"
-        if time.ticks_diff(time.ticks_ms(), self._t) < self.join_ms:
+        if time.ticks_diff(self.clock.ticks_ms(), self._t) < self.join_ms:
             return "connecting"
         if ap is None or not ap["up"]:
             return "no_ap_found"
@@ -197,13 +263,14 @@ class World:
     """The backend as seen through each link: a probe that needs the link up and the
     backend reachable over that kind of link."""
 
-    def __init__(self):
+    def __init__(self, clock=None):
+        self.clock = clock or FakeClock()
         self.links = {}
         self.reachable = {"wifi": True, "cellular": True}
         self.probes = []
 
     async def probe(self, kind):
-        await asyncio.sleep_ms(2)
+        await self.clock.sleep_ms(2)
         ok = self.links[kind].isup() and self.reachable[kind]
         self.probes.append((kind, ok))
         if len(self.probes) > 50:

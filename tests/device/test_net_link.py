@@ -1,5 +1,6 @@
-# timeout: 180
 # Link manager: Wi-Fi first, cellular fallback over the modem emulator, fail-back, backoff.
+# Virtual time (netfakes.FakeClock): minutes of backoff and holds take milliseconds, and no
+# bound below depends on how loaded the machine is.
 import asyncio
 import time
 
@@ -7,7 +8,9 @@ from firmware.net.link import LinkManager
 from firmware.net.modem import Modem
 from firmware.net.wifi import Wifi
 from firmware import config
-from netfakes import FakeWlan, ModemRig, World, modem_cfg, net_cfg, wifi_cfg
+from netfakes import FakeClock, FakeWlan, ModemRig, World, modem_cfg, net_cfg, wifi_cfg
+
+CLK = FakeClock()
 
 
 class Rec:
@@ -15,30 +18,30 @@ class Rec:
         self.events = []
 
     def __call__(self, event, kind, detail):
-        self.events.append((time.ticks_ms(), event, kind, detail))
+        self.events.append((CLK.ticks_ms(), event, kind, detail))
 
     async def wait(self, event, kind, timeout_ms=5000):
-        t0 = time.ticks_ms()
+        t0 = CLK.ticks_ms()
         n0 = len(self.events)
-        while time.ticks_diff(time.ticks_ms(), t0) < timeout_ms:
+        while time.ticks_diff(CLK.ticks_ms(), t0) < timeout_ms:
             for e in self.events[n0:]:
                 if e[1] == event and e[2] == kind:
                     return e[0]
-            await asyncio.sleep_ms(5)
+            await CLK.sleep_ms(5)
         raise AssertionError("no %s %s in %d ms: %r" % (event, kind, timeout_ms, self.events[n0:]))
 
 
 def build(order="wifi,cellular", ncfg=None, aps=None, **emu):
-    wlan = FakeWlan({"home": {"key": "secret-2", "rssi": -61, "up": True}} if aps is None else aps)
-    wifi = Wifi(wlan, wifi_cfg())
-    rig = ModemRig(**emu)
+    wlan = FakeWlan({"home": {"key": "secret-2", "rssi": -61, "up": True}} if aps is None else aps, clock=CLK)
+    wifi = Wifi(wlan, wifi_cfg(), clock=CLK)
+    rig = ModemRig(clock=CLK, **emu)
     rig.start()
-    cell = Modem(rig, modem_cfg(apn="cmnet"))
-    world = World()
+    cell = Modem(rig, modem_cfg(apn="cmnet"), clock=CLK)
+    world = World(clock=CLK)
     world.links = {"wifi": wifi, "cellular": cell}
     rec = Rec()
     lm = LinkManager([wifi, cell], ncfg or net_cfg(order=order), config.defaults()["backend"],
-                     probe=world.probe, on_event=rec)
+                     probe=world.probe, on_event=rec, clock=CLK)
     return lm, wlan, rig, cell, world, rec
 
 
@@ -72,7 +75,7 @@ async def test_wifi_first_then_failover_to_cellular_and_back():
     assert rec.events[-1][3]["signal"] == -61
     assert rig.emu.commands == []  # cellular untouched while Wi-Fi works
     # the access point goes away
-    t_loss = time.ticks_ms()
+    t_loss = CLK.ticks_ms()
     wlan.aps["home"]["up"] = False
     t_up = await rec.wait("link_up", "cellular", 5000)
     down = [e for e in rec.events if e[1] == "link_down"]
@@ -85,7 +88,7 @@ async def test_wifi_first_then_failover_to_cellular_and_back():
     t_back = await rec.wait("link_up", "wifi", 5000)
     joined = wlan._t
     assert time.ticks_diff(t_back, joined) >= 300
-    await asyncio.sleep_ms(50)
+    await CLK.sleep_ms(50)
     assert lm.kind == "wifi" and not cell.isup()  # cellular hung up: no paid data wasted
     assert [e[3]["reason"] for e in rec.events if e[1] == "link_down"] == ["connection_lost", "failback"]
     await teardown_all(lm, rig)
@@ -95,7 +98,7 @@ async def test_backend_unreachable_over_wifi_fails_over_after_the_delay():
     lm, wlan, rig, cell, world, rec = build(ncfg=net_cfg(failover_ms=400, failback_ms=60000))
     lm.start()
     await rec.wait("link_up", "wifi")
-    t0 = time.ticks_ms()
+    t0 = CLK.ticks_ms()
     world.reachable["wifi"] = False  # associated, but the AP has no uplink
     t_down = await rec.wait("link_down", "wifi", 5000)
     assert time.ticks_diff(t_down, t0) >= 400
@@ -105,7 +108,7 @@ async def test_backend_unreachable_over_wifi_fails_over_after_the_delay():
     n = len(world.probes)
     for i in range(10):
         lm.report(True)
-        await asyncio.sleep_ms(15)
+        await CLK.sleep_ms(15)
     assert len(world.probes) == n
     await teardown_all(lm, rig)
 
@@ -121,7 +124,7 @@ async def test_cellular_only_and_wifi_only_orders():
     await rec.wait("link_up", "wifi")
     wlan.aps["home"]["up"] = False
     await rec.wait("link_down", "wifi")
-    await asyncio.sleep_ms(300)
+    await CLK.sleep_ms(300)
     assert rig.emu.commands == [] and lm.state != "up"
     await teardown_all(lm, rig)
 
@@ -133,7 +136,7 @@ class DeadLink:
         self.times = []
 
     async def up(self):
-        self.times.append(time.ticks_ms())
+        self.times.append(CLK.ticks_ms())
         self.reason = "no_ap_found"
         return False
 
@@ -153,17 +156,17 @@ class DeadLink:
 async def test_both_down_attempts_back_off_to_the_cap_while_charging_goes_on():
     wifi, cell = DeadLink("wifi"), DeadLink("cellular")
     lm = LinkManager([wifi, cell], net_cfg(backoff_min_ms=20, backoff_max_ms=200, jitter_pct=20),
-                     config.defaults()["backend"], probe=World().probe)
+                     config.defaults()["backend"], probe=World(clock=CLK).probe, clock=CLK)
     loops = [0]
 
     async def charging():
         while True:
             loops[0] += 1
-            await asyncio.sleep_ms(10)
+            await CLK.sleep_ms(10)
 
     ch = asyncio.create_task(charging())
     lm.start()
-    await asyncio.sleep_ms(2000)
+    await CLK.sleep_ms(2000)
     for link in (wifi, cell):
         t = link.times
         gaps = [time.ticks_diff(t[i + 1], t[i]) for i in range(len(t) - 1)]
@@ -181,7 +184,7 @@ async def test_both_down_attempts_back_off_to_the_cap_while_charging_goes_on():
 async def test_no_sim_on_the_fallback_is_held_not_retried_forever():
     lm, wlan, rig, cell, world, rec = build(aps={}, sim="absent")
     lm.start()
-    await asyncio.sleep_ms(2500)
+    await CLK.sleep_ms(2500)
     assert cell.reason == "sim_absent" and cell.hold_ms() > 0
     assert rig.emu.commands.count("AT+CPIN?") == 2  # hard_retries, then the long hold
     assert cell.power_cycles == 0
@@ -205,7 +208,7 @@ async def test_quiet_healthy_link_is_not_failed_over():
     lm, wlan, rig, cell, world, rec = build(ncfg=net_cfg(probe_ms=500, failover_ms=150))
     lm.start()
     await rec.wait("link_up", "wifi")
-    await asyncio.sleep_ms(1200)
+    await CLK.sleep_ms(1200)
     assert [e for e in rec.events if e[1] == "link_down"] == []
     assert lm.kind == "wifi" and 2 <= len(world.probes) <= 5, world.probes
     # a failed backend report makes the probes confirm it, then the switch

@@ -1,5 +1,5 @@
 # Soak: flapping Wi-Fi and cellular with short intervals under the default heap limit:
-# memory flat after steady state, every task gone after stop().
+# memory flat after steady state, every task gone after stop(). Virtual time (FakeClock).
 import asyncio
 import gc
 import random
@@ -8,16 +8,17 @@ from firmware import config
 from firmware.net.link import LinkManager
 from firmware.net.modem import Modem
 from firmware.net.wifi import Wifi
-from netfakes import FakeWlan, ModemRig, World, modem_cfg, net_cfg, wifi_cfg
+from netfakes import FakeClock, FakeWlan, ModemRig, World, modem_cfg, net_cfg, wifi_cfg
 
 
 async def test_flapping_links_hold_memory_flat_and_leave_no_tasks():
-    wlan = FakeWlan({"home": {"key": "secret-2", "rssi": -61, "up": True}})
-    wifi = Wifi(wlan, wifi_cfg(networks=[{"ssid": "home", "key": "secret-2"}]))
-    rig = ModemRig()
+    clk = FakeClock()
+    wlan = FakeWlan({"home": {"key": "secret-2", "rssi": -61, "up": True}}, clock=clk)
+    wifi = Wifi(wlan, wifi_cfg(networks=[{"ssid": "home", "key": "secret-2"}]), clock=clk)
+    rig = ModemRig(clock=clk)
     rig.start()
-    cell = Modem(rig, modem_cfg(apn="cmnet"))
-    world = World()
+    cell = Modem(rig, modem_cfg(apn="cmnet"), clock=clk)
+    world = World(clock=clk)
     world.links = {"wifi": wifi, "cellular": cell}
     counts = {"link_up": 0, "link_down": 0}
 
@@ -25,13 +26,13 @@ async def test_flapping_links_hold_memory_flat_and_leave_no_tasks():
         counts[event] += 1
 
     lm = LinkManager([wifi, cell], net_cfg(failback_ms=150, failover_ms=150, probe_ms=100),
-                     config.defaults()["backend"], probe=world.probe, on_event=on_event)
+                     config.defaults()["backend"], probe=world.probe, on_event=on_event, clock=clk)
     lm.start()
     random.seed(7)
 
     async def flap():
         while True:
-            await asyncio.sleep_ms(100 + random.getrandbits(8))
+            await clk.sleep_ms(100 + random.getrandbits(8))
             r = random.getrandbits(3)
             if r < 3:
                 wlan.aps["home"]["up"] = not wlan.aps["home"]["up"]
@@ -42,16 +43,18 @@ async def test_flapping_links_hold_memory_flat_and_leave_no_tasks():
             del rig.emu.commands[:]  # the emulator's log, not the firmware's memory
 
     flapper = asyncio.create_task(flap())
-    await asyncio.sleep_ms(6000)  # warm up: every path taken, buffers at their sizes
+    await clk.sleep_ms(6000)  # warm up: every path taken, buffers at their sizes
     samples = []
     for i in range(8):
-        await asyncio.sleep_ms(2500)
+        await clk.sleep_ms(2500)
         gc.collect()
         samples.append(gc.mem_alloc())
     flapper.cancel()
     await lm.stop()
     rig.stop()
-    await asyncio.sleep_ms(50)
+    await clk.sleep_ms(50)
+    for _ in range(3):
+        await asyncio.sleep_ms(0)  # let the virtual clock's ticker see nobody sleeps
     assert counts["link_up"] >= 10 and counts["link_down"] >= 10, counts
     # steady state: the later samples do not climb above the first ones
     assert max(samples[4:]) - max(samples[:4]) < 3072, samples

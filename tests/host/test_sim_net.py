@@ -64,7 +64,7 @@ def test_peer_faults_no_sim_denied_and_silent_until_pwrkey():
     t, out = pump(p, t, t + 0.05)
     assert b"POWERED DOWN" in out and p.emu.power == "off"
     p.on_pin(4, 1)
-    t, _ = pump(p, t, t + 0.2)
+    t, _ = pump(p, t, t + 0.6)  # Quectel: on >= 0.5 s
     p.on_pin(4, 0)
     t, boot = pump(p, t, t + 0.5)
     assert b"RDY" in boot
@@ -76,6 +76,41 @@ def test_peer_faults_no_sim_denied_and_silent_until_pwrkey():
         raise AssertionError("accepted an unknown setting")
     except AttributeError:
         pass
+
+
+def test_peer_pwrkey_per_vendor_s8_register_and_answers_in_order():
+    for vendor, on_s, off_s in (("quectel", 0.5, 0.65), ("simcom", 0.05, 2.5), ("luat", 1.2, 2.5)):
+        p = ModemPeer(vendor=vendor, ready_s=0.1, pwrkey_pin=4, auto_on=False)
+        t = 0.0
+        p.on_pin(4, 1)
+        t, _ = pump(p, t, t + on_s * 0.8)
+        p.on_pin(4, 0)
+        assert p.emu.power == "off", vendor  # too short to switch on
+        p.on_pin(4, 1)
+        t, _ = pump(p, t, t + on_s + 0.01)
+        p.on_pin(4, 0)
+        t, _ = pump(p, t, t + 0.5)
+        assert p.emu.power == "on", vendor
+        p.on_pin(4, 1)  # a press shorter than the off press does nothing to a running module
+        t, _ = pump(p, t, t + off_s * 0.9)
+        p.on_pin(4, 0)
+        assert p.emu.power == "on", vendor
+        p.on_pin(4, 1)
+        t, _ = pump(p, t, t + off_s + 0.01)
+        p.on_pin(4, 0)
+        assert p.emu.power == "off", vendor
+    # S8 reads back what was set; a slow command's answer still leaves before the next one's
+    p = ModemPeer(ready_s=0.1, pwrkey_pin=4, slow={"AT+CGMR": 0.3})
+    p.on_power(True)
+    t, _ = pump(p, 0.0, 0.5)
+    p.on_rx(b"ATE0\rATS8?\rATS8=37\rATS8?\r")
+    t, out = pump(p, t, t + 0.05)
+    assert out.endswith(b"\r\n002\r\n\r\nOK\r\n\r\nOK\r\n\r\n037\r\n\r\nOK\r\n"), out
+    p.on_rx(b"AT+CGMR\rAT+CSQ\r")
+    t, out = pump(p, t, t + 0.1)
+    assert out == b""
+    t, out = pump(p, t, t + 0.3)
+    assert out.index(b"EC200U") < out.index(b"+CSQ:"), out
 
 
 def test_pile_rides_through_a_wifi_outage_on_cellular_and_comes_back():

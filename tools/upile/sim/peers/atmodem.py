@@ -3,8 +3,15 @@
 Portable Python (CPython and MicroPython): the sim board's modem Peer (peers/modem.py) wraps
 it, and device tests drive the same object in-process. Peer-shaped: on_rx(bytes) takes what
 the chip wrote, poll(now) returns what the module sends, on_pin()/on_power() model PWRKEY and
-supply. Faults are attributes/methods: sim, reg, search_s, delay_s, garbage_s, silent(),
-drop_carrier(), inject(). Time is whatever `now` poll() was given (seconds, float).
+supply. Faults are attributes/methods: sim, reg (a name or a TS 27.007 stat 0..11),
+search_s, delay_s, slow (per-command delays), drop_busy, urcs_mid (unsolicited lines landing
+inside every answer), garbage_s, cmee_modes, silent(), drop_carrier(), inject(). Time is
+whatever `now` poll() was given (seconds, float).
+
+PWRKEY per vendor (docs/net.md cites the manuals): Quectel EC200x on >= 0.5 s, off >= 0.65 s;
+SIMCom A76xx on >= 0.05 s, off >= 2.5 s (a shorter press of a running module does nothing);
+Luat Air780 on >= 1.2 s, off >= 2.5 s (our inference from public drivers). Presses while
+booting are ignored. A module runs one command at a time: answers leave in command order.
 """
 
 VENDORS = {
@@ -12,34 +19,52 @@ VENDORS = {
         "boot": ("RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE", "+QIND: PB DONE"),
         "iccid": ("AT+QCCID", "+QCCID: "), "rev": "EC200UCNAAR03A05M08",
         "model": "EC200U", "manuf": "Quectel", "powd": ("AT+QPOWD", "POWERED DOWN"),
+        "press": (0.5, 0.65),
     },
     "simcom": {
         "boot": ("*ATREADY: 1", "+CPIN: READY", "SMS DONE", "PB DONE"),
         "iccid": ("AT+CICCID", "+ICCID: "), "rev": "A7670E-LASE_V1.11",
         "model": "A7670E", "manuf": "SIMCOM INCORPORATED", "powd": ("AT+CPOWD", "NORMAL POWER DOWN"),
+        "press": (0.05, 2.5),
     },
     "luat": {
         "boot": ("RDY", "+CPIN: READY", "+E_UTRAN Service", "+CGEV: ME PDN ACT 1"),
         "iccid": ("AT+CCID", ""), "rev": "AirM2M_780E_V1150_LTE_AT",
         "model": "Air780E", "manuf": "AirM2M", "powd": ("AT+CPOWD", "NORMAL POWER DOWN"),
+        "press": (1.2, 2.5),
     },
 }
-_STAT = {"idle": 0, "home": 1, "searching": 2, "denied": 3, "roaming": 5}
+_STAT = {"idle": 0, "home": 1, "searching": 2, "denied": 3, "unknown": 4, "roaming": 5}
+_REGISTERED = (1, 5, 6, 7, 9, 10)  # stats with a data (EPS/PS) registration
+# TS 27.007 §9.2.1 texts that AT+CMEE=2 prints (the codes this emulator can raise)
+_CME_TEXT = {3: "operation not allowed", 4: "operation not supported", 10: "SIM not inserted",
+             11: "SIM PIN required", 12: "SIM PUK required", 13: "SIM failure", 14: "SIM busy",
+             16: "incorrect password", 30: "no network service", 50: "incorrect parameters",
+             100: "unknown"}
 _CPIN = {"ready": "READY", "pin": "SIM PIN", "puk": "SIM PUK"}
 
 
 class AtModem:
     def __init__(self, vendor="quectel", sim="ready", pin="1234", reg="home", search_s=0.0,
                  csq=20, ready_s=0.3, delay_s=0.0, garbage_s=0.0, auto_on=True, pwrkey_pin=None,
-                 pwrkey_active=1, on_press_s=0.05, off_press_s=1.0, boot_seed=None,
+                 pwrkey_active=1, on_press_s=None, off_press_s=None, boot_seed=None,
                  imei="861234567890123", iccid="89860012345678901234", operator="CHINA MOBILE",
-                 clock=True, tz_q=32, dial_ok=True):
+                 clock=True, tz_q=32, dial_ok=True, cclk_year4=False, cgsn_prefix=False,
+                 slow=None, drop_busy=False, urcs_mid=(), cmee_modes=(0, 1, 2)):
         v = VENDORS[vendor]
         self.vendor = v
         self.sim, self.pin, self.reg, self.search_s = sim, pin, reg, search_s
         self.csq, self.ready_s, self.delay_s, self.garbage_s = csq, ready_s, delay_s, garbage_s
         self.auto_on, self.pwrkey_pin, self.pwrkey_active = auto_on, pwrkey_pin, pwrkey_active
+        on_press_s = v["press"][0] if on_press_s is None else on_press_s
+        off_press_s = v["press"][1] if off_press_s is None else off_press_s
         self.on_press_s, self.off_press_s, self.boot_seed = on_press_s, off_press_s, boot_seed
+        self.cclk_year4, self.cgsn_prefix = cclk_year4, cgsn_prefix
+        self.slow = dict(slow or {})  # command (upper case) -> seconds before its answer
+        self.drop_busy = drop_busy  # commands arriving while an answer is pending are lost
+        self.urcs_mid = tuple(urcs_mid)
+        self.cmee_modes = tuple(cmee_modes)
+        self.dropped = 0  # commands lost to drop_busy
         self.imei, self.iccid, self.operator = imei, iccid, operator
         self.clock, self.tz_q, self.dial_ok = clock, tz_q, dial_ok
         self.on_link = None  # fn(up: bool): the data (PPP) link came up / went down
@@ -124,9 +149,13 @@ class AtModem:
             if self.echo:
                 self._queue(line.encode() + b"\r", 0.0)
             if line:
+                if self.drop_busy and self.now < self._busy_until:
+                    self.dropped += 1  # still executing the previous command: input lost
+                    continue
                 self.commands.append(line)
                 if len(self.commands) > 400:
                     del self.commands[:200]
+                self._cmd = line.upper()
                 self._command(line)
 
     # --- faults and scripting
@@ -164,6 +193,9 @@ class AtModem:
         self.data = False
         self.apn = None
         self.pin_ok = False
+        self.s8 = 2  # V.250 S8 (comma dial pause) default
+        self._busy_until = 0.0
+        self._cmd = ""
         self._silent = False
         self._rx = bytearray()
         if not keep_out:
@@ -203,14 +235,19 @@ class AtModem:
         self._queue(("\r\n%s\r\n" % line).encode(), delay)
 
     def _answer(self, lines, final="OK"):
+        lines = list(lines)
+        if self.urcs_mid:  # unsolicited lines land inside the answer, after its first line
+            lines[1:1] = self.urcs_mid
         body = "".join("\r\n%s\r\n" % x for x in lines) + "\r\n%s\r\n" % final
-        self._queue(body.encode(), self.delay_s)
+        delay = self.delay_s + self.slow.get(self._cmd, 0.0)
+        self._queue(body.encode(), delay)
+        self._busy_until = max(self._busy_until, self.now + delay)
 
     def _error(self, n):
         if self.cmee == 1:
             self._answer([], "+CME ERROR: %d" % n)
         elif self.cmee == 2:
-            self._answer([], "+CME ERROR: %s" % {10: "SIM not inserted", 11: "SIM PIN required"}.get(n, "unknown"))
+            self._answer([], "+CME ERROR: %s" % _CME_TEXT.get(n, "unknown"))
         else:
             self._answer([], "ERROR")
 
@@ -222,7 +259,10 @@ class AtModem:
             return 0
         if self.reg == "searching" or self.now - self._booted < self.search_s:
             return 2
-        return _STAT[self.reg]
+        return self.reg if isinstance(self.reg, int) else _STAT[self.reg]
+
+    def registered(self):
+        return self.stat() in _REGISTERED
 
     def _cclk(self):
         import time
@@ -230,7 +270,8 @@ class AtModem:
         if not self.clock:
             return "00/01/01,00:00:%02d+00" % int(min(59, self.now - self._booted))
         t = time.gmtime(int(time.time()) + self.tz_q * 900)
-        return "%02d/%02d/%02d,%02d:%02d:%02d%+03d" % (t[0] % 100, t[1], t[2], t[3], t[4], t[5], self.tz_q)
+        year = t[0] if self.cclk_year4 else t[0] % 100
+        return "%02d/%02d/%02d,%02d:%02d:%02d%+03d" % (year, t[1], t[2], t[3], t[4], t[5], self.tz_q)
 
     def _command(self, line):
         u = line.upper()
@@ -241,8 +282,16 @@ class AtModem:
             self.echo = u == "ATE1"
             return self._answer([])
         if u.startswith("AT+CMEE="):
-            self.cmee = int(u[8:] or 0)
+            mode = int(u[8:] or 0)
+            if mode not in self.cmee_modes:
+                return self._error(50)
+            self.cmee = mode
             return self._answer([])
+        if u.startswith("ATS8=") and u[5:].isdigit() and int(u[5:]) <= 255:
+            self.s8 = int(u[5:])
+            return self._answer([])
+        if u == "ATS8?":
+            return self._answer(["%03d" % self.s8])
         if u == "AT+CPIN?":
             if self.sim == "absent":
                 return self._error(10)
@@ -264,8 +313,10 @@ class AtModem:
             parts = line.split(",")
             self.apn = parts[2].strip('"') if len(parts) > 2 else ""
             return self._answer([])
-        if u in ("AT+CGSN", "AT+GSN", "AT+CGSN=1"):
-            return self._answer([self.imei])
+        if u in ("AT+CGSN", "AT+GSN"):
+            return self._answer(['+CGSN: "%s"' % self.imei if self.cgsn_prefix else self.imei])
+        if u == "AT+CGSN=1":  # TS 27.007: <sn> 1 = IMEI, always with the prefix
+            return self._answer(['+CGSN: "%s"' % self.imei])
         if u == v["iccid"][0]:
             if self.sim == "absent":
                 return self._error(10)
@@ -275,7 +326,7 @@ class AtModem:
         if u == "ATI":
             return self._answer([v["manuf"], v["model"], "Revision: " + v["rev"]])
         if u == "AT+COPS?":
-            if self.stat() in (1, 5):
+            if self.registered():
                 return self._answer(['+COPS: 0,0,"%s",7' % self.operator])
             return self._answer(["+COPS: 0"])
         if u == "AT+CCLK?":
@@ -283,14 +334,14 @@ class AtModem:
         if u.startswith("AT+CFUN"):
             return self._answer([])
         if u.startswith("ATD*99"):
-            if self.stat() in (1, 5) and self.dial_ok:
+            if self.registered() and self.dial_ok:
                 self.data = True
                 self._answer([], "CONNECT 150000000")
                 self._link(True)
                 return None
             return self._answer([], "NO CARRIER")
         if u == "ATO":
-            if self.stat() in (1, 5):
+            if self.registered():
                 self.data = True
                 self._answer([], "CONNECT 150000000")
                 self._link(True)

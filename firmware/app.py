@@ -31,22 +31,19 @@ def _failed(what, e):
 
 def start_net(cfg, bus, sup):
     """Connectivity (owner: net): Wi-Fi first, cellular fallback, network time, data budget.
-    Link and time events go on the bus."""
+    Link and time events go on the bus; the link manager and NTP run supervised."""
     from firmware.net import service
 
-    def on_link(event, kind, detail):
-        d = dict(detail)
-        d["link"] = kind
-        bus.publish("link.up" if event == "link_up" else "link.down", d)
-
     try:
-        net = service.Net(cfg, on_event=on_link)
+        net = service.Net(cfg, bus)
     except (ValueError, OSError, ImportError) as e:  # no radio on this board: the pile still charges
         _failed("net", e)
         return None
-    net.time.on_set = lambda source, unix: bus.publish("time.set", {"source": source, "unix": unix})
     bus.wall = net.time.now
-    net.start()  # its tasks: link manager, NTP (crash-watched through the loop's handler)
+    # one round of the link manager can be a whole modem bring-up (minutes, docs/net.md)
+    sup.add("link", net.links.run, deadline_ms=600000)
+    if cfg["net"]["ntp_host"]:
+        sup.add("ntp", net.ntp_loop)
     return net
 
 

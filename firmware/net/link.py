@@ -6,8 +6,8 @@ stays unreachable for `failover_ms`; the next link in `order` is tried. While on
 the preferred link is retried on its backoff and taken back once it stayed up `failback_ms`.
 Every attempt waits its link's exponential backoff (with jitter, capped): never a busy loop.
 Links are objects with kind, up(), down(), isup(), signal(), hold_ms(), reason (wifi.Wifi,
-modem.Modem). Events: on_event("link_up", kind, {"signal": dBm}) and
-on_event("link_down", kind, {"reason": why}). Users may report backend traffic with
+modem.Modem). Events on the bus (firmware/bus.py): "link.up" {"link": kind, "signal": dBm}
+and "link.down" {"link": kind, "reason": why}. Users may report backend traffic with
 report(ok), which spares probes (and cellular bytes).
 """
 import asyncio
@@ -43,7 +43,7 @@ async def tcp_probe(host, port, timeout_ms, http=False):
 
 
 class LinkManager:
-    def __init__(self, links, net_cfg, backend_cfg, probe=None, on_event=None, budget=None, clock=None):
+    def __init__(self, links, net_cfg, backend_cfg, probe=None, bus=None, budget=None, clock=None):
         # net.order and net.probe are checked with the config (firmware/net/rules.py)
         by_kind = {l.kind: l for l in links}
         self.links = [by_kind[k] for k in net_cfg["order"].split(",") if k in by_kind]
@@ -53,7 +53,7 @@ class LinkManager:
         self.clock = clock or _clock  # ticks_ms() + async sleep_ms(): tests pass a virtual one
         self.backend = backend_cfg
         self._probe_fn = probe
-        self._subs = [on_event] if on_event else []
+        self.bus = bus
         self.budget = budget
         self.state = "down"  # down | connecting | up
         self.active = None
@@ -76,12 +76,10 @@ class LinkManager:
     def kind(self):
         return self.active.kind if self.active else None
 
-    def subscribe(self, fn):
-        self._subs.append(fn)
-
     def start(self):
+        """Run on its own task (tests); the app's supervisor runs run() instead."""
         if self._task is None:
-            self._task = asyncio.create_task(self._run())
+            self._task = asyncio.create_task(self.run())
         return self._task
 
     async def stop(self):
@@ -120,12 +118,10 @@ class LinkManager:
                 "attempts": self.attempts, "switches": self.switches, "probes": self.probes}
 
     # --- internals
-    def _emit(self, event, kind, detail):
-        for fn in self._subs:
-            try:
-                fn(event, kind, detail)
-            except Exception as e:  # a subscriber's bug must not stop the link manager
-                _log.error("event handler failed: %r", e)
+    def _emit(self, topic, kind, detail):
+        if self.bus is not None:
+            detail["link"] = kind
+            self.bus.publish(topic, detail)
 
     def _backoff(self, link):
         c = self.cfg
@@ -167,7 +163,7 @@ class LinkManager:
             self.budget.kind = link.kind
         self._upev.set()
         _log.info("up on %s (%s dBm)", link.kind, link.signal())
-        self._emit("link_up", link.kind, {"signal": link.signal()})
+        self._emit("link.up", link.kind, {"signal": link.signal()})
 
     def _cancel_failback(self):
         t, self._fb_task = self._fb_task, None
@@ -183,14 +179,18 @@ class LinkManager:
         if self.budget is not None:
             self.budget.kind = None
         _log.warn("%s down: %s", link.kind, reason)
-        self._emit("link_down", link.kind, {"reason": reason})
+        self._emit("link.down", link.kind, {"reason": reason})
 
-    async def _run(self):
+    async def run(self, beat=None):
+        """Keep a link up, forever; beat() after each round (one bring-up attempt, or one
+        supervision period) tells the app's supervisor it progresses."""
         while True:
             if self.active is None:
                 await self._connect_any()
             else:
                 await self._supervise()
+            if beat is not None:
+                beat()
 
     async def _attempt(self, link):
         """One bring-up + probe; True leaves the link up."""

@@ -1,7 +1,8 @@
 """Connectivity start-up: builds the radio board, Wi-Fi, modem, link manager, time sync and
 data budget from config and runs them beside charging (which never waits on any of it).
 
-    net = service.start(cfg, on_event=fn)   # fn(event, kind, detail): link_up / link_down
+    net = service.Net(cfg, bus)   # publishes link.up / link.down / time.set on the bus
+    supervisor runs net.links.run(beat) and net.ntp_loop(beat) (or net.start() for tests)
     net.links.kind, net.time.status(), net.budget.allow_update("image"), net.status()
 """
 import asyncio
@@ -16,16 +17,22 @@ _log = log.get("net")
 
 
 class Net:
-    def __init__(self, cfg, on_event=None, radio=None, set_rtc=None, clock=None):
+    def __init__(self, cfg, bus=None, radio=None, set_rtc=None, clock=None):
         if radio is None:
             from firmware.board.radio import Radio
 
             radio = Radio(cfg["modem"])
         if set_rtc is None:
             from firmware.board.clock import set_utc as set_rtc
+        if bus is None:
+            from firmware.bus import Bus
+
+            bus = Bus()
         self.cfg = cfg
+        self.bus = bus
         self.radio = radio
         self.time = TimeSync(set_rtc, path="/data/net/time.json", clock=clock)
+        self.time.on_set = lambda source, unix: bus.publish("time.set", {"source": source, "unix": unix})
         self.budget = Budget(cfg["budget"], now=self.time.now, clock=clock)
         links = []
         order = cfg["net"]["order"]
@@ -39,16 +46,15 @@ class Net:
 
             self.modem = Modem(radio, cfg["modem"], self.time, clock=clock)
             links.append(self.modem)
-        self.links = LinkManager(links, cfg["net"], cfg["backend"], on_event=on_event, budget=self.budget,
-                                 clock=clock)
-        self.links.subscribe(self._on_link)
+        self.links = LinkManager(links, cfg["net"], cfg["backend"], bus=bus, budget=self.budget, clock=clock)
+        self._ups = bus.subscribe("link.up", size=2)  # NTP syncs at once on a new link
         self._ntp_task = None
-        self._kick = asyncio.Event()
 
     def start(self):
+        """Run the link manager and NTP on their own tasks (tests; the app supervises them)."""
         self.links.start()
         if self.cfg["net"]["ntp_host"]:
-            self._ntp_task = asyncio.create_task(self._ntp_loop())
+            self._ntp_task = asyncio.create_task(self.ntp_loop())
         return self
 
     async def stop(self):
@@ -58,21 +64,19 @@ class Net:
         await self.links.stop()
         self.budget.save()
 
-    def _on_link(self, event, kind, detail):
-        if event == "link_up":
-            self._kick.set()
-
-    async def _ntp_loop(self):
+    async def ntp_loop(self, beat=None):
+        """Network time: at every new link, then every ntp_interval_ms (a minute after a
+        failure). beat() after each sync tells the supervisor it progresses."""
         c = self.cfg["net"]
         while True:
-            await self._kick.wait()
-            self._kick.clear()
+            await self._ups.get()
             while self.links.active is not None:
                 ok = await ntp.sync(self.time, c["ntp_host"])
                 _log.info("NTP %s: %s", c["ntp_host"], "ok" if ok else "failed")
-                try:  # next sync after the interval, or at once on the next link_up
-                    await asyncio.wait_for_ms(self._kick.wait(), c["ntp_interval_ms"] if ok else 60000)
-                    self._kick.clear()
+                if beat is not None:
+                    beat()
+                try:  # next sync after the interval, or at once on the next link.up
+                    await asyncio.wait_for_ms(self._ups.get(), c["ntp_interval_ms"] if ok else 60000)
                 except asyncio.TimeoutError:
                     pass
 
@@ -81,5 +85,5 @@ class Net:
                 "time": self.time.status(), "cell_month": self.budget.cellular_month()}
 
 
-def start(cfg, on_event=None):
-    return Net(cfg, on_event).start()
+def start(cfg, bus=None):
+    return Net(cfg, bus).start()

@@ -8,17 +8,27 @@ from firmware.net.link import LinkManager
 from firmware.net.modem import Modem
 from firmware.net.wifi import Wifi
 from firmware import config
+from firmware.bus import Bus
 from netfakes import FakeClock, FakeWlan, ModemRig, World, modem_cfg, net_cfg, wifi_cfg
 
 CLK = FakeClock()
 
 
 class Rec:
-    def __init__(self):
-        self.events = []
+    """The link events the manager publishes on the bus: (ticks, topic, link, data)."""
 
-    def __call__(self, event, kind, detail):
-        self.events.append((CLK.ticks_ms(), event, kind, detail))
+    def __init__(self):
+        self.bus = Bus(clock=CLK.ticks_ms)
+        self.sub = self.bus.subscribe("link.", size=1000)
+        self._events = []
+
+    @property
+    def events(self):
+        while True:
+            ev = self.sub.get_nowait()
+            if ev is None:
+                return self._events
+            self._events.append((ev.ms, ev.topic, ev.data["link"], ev.data))
 
     async def wait(self, event, kind, timeout_ms=5000):
         t0 = CLK.ticks_ms()
@@ -41,7 +51,7 @@ def build(order="wifi,cellular", ncfg=None, aps=None, **emu):
     world.links = {"wifi": wifi, "cellular": cell}
     rec = Rec()
     lm = LinkManager([wifi, cell], ncfg or net_cfg(order=order), config.defaults()["backend"],
-                     probe=world.probe, on_event=rec, clock=CLK)
+                     probe=world.probe, bus=rec.bus, clock=CLK)
     return lm, wlan, rig, cell, world, rec
 
 
@@ -70,40 +80,40 @@ def test_bad_settings_are_named():
 async def test_wifi_first_then_failover_to_cellular_and_back():
     lm, wlan, rig, cell, world, rec = build()
     lm.start()
-    await rec.wait("link_up", "wifi")
+    await rec.wait("link.up", "wifi")
     assert lm.kind == "wifi" and lm.state == "up"
     assert rec.events[-1][3]["signal"] == -61
     assert rig.emu.commands == []  # cellular untouched while Wi-Fi works
     # the access point goes away
     t_loss = CLK.ticks_ms()
     wlan.aps["home"]["up"] = False
-    t_up = await rec.wait("link_up", "cellular", 5000)
-    down = [e for e in rec.events if e[1] == "link_down"]
+    t_up = await rec.wait("link.up", "cellular", 5000)
+    down = [e for e in rec.events if e[1] == "link.down"]
     assert down[0][2] == "wifi" and down[0][3]["reason"] == "connection_lost"
     assert time.ticks_diff(t_up, t_loss) < 3000  # bound with these settings
     assert cell.isup() and lm.kind == "cellular"
     assert rec.events[-1][3]["signal"] == -73
     # the access point returns: Wi-Fi must stay up failback_ms before we switch back
     wlan.aps["home"]["up"] = True
-    t_back = await rec.wait("link_up", "wifi", 5000)
+    t_back = await rec.wait("link.up", "wifi", 5000)
     joined = wlan._t
     assert time.ticks_diff(t_back, joined) >= 300
     await CLK.sleep_ms(50)
     assert lm.kind == "wifi" and not cell.isup()  # cellular hung up: no paid data wasted
-    assert [e[3]["reason"] for e in rec.events if e[1] == "link_down"] == ["connection_lost", "failback"]
+    assert [e[3]["reason"] for e in rec.events if e[1] == "link.down"] == ["connection_lost", "failback"]
     await teardown_all(lm, rig)
 
 
 async def test_backend_unreachable_over_wifi_fails_over_after_the_delay():
     lm, wlan, rig, cell, world, rec = build(ncfg=net_cfg(failover_ms=400, failback_ms=60000))
     lm.start()
-    await rec.wait("link_up", "wifi")
+    await rec.wait("link.up", "wifi")
     t0 = CLK.ticks_ms()
     world.reachable["wifi"] = False  # associated, but the AP has no uplink
-    t_down = await rec.wait("link_down", "wifi", 5000)
+    t_down = await rec.wait("link.down", "wifi", 5000)
     assert time.ticks_diff(t_down, t0) >= 400
     assert rec.events[-1][3]["reason"] == "unreachable"
-    await rec.wait("link_up", "cellular", 5000)
+    await rec.wait("link.up", "cellular", 5000)
     # traffic reports keep a link judged up without probing
     n = len(world.probes)
     for i in range(10):
@@ -116,14 +126,14 @@ async def test_backend_unreachable_over_wifi_fails_over_after_the_delay():
 async def test_cellular_only_and_wifi_only_orders():
     lm, wlan, rig, cell, world, rec = build(ncfg=net_cfg(order="cellular"))
     lm.start()
-    await rec.wait("link_up", "cellular")
+    await rec.wait("link.up", "cellular")
     assert wlan.connects == 0
     await teardown_all(lm, rig)
     lm, wlan, rig, cell, world, rec = build(ncfg=net_cfg(order="wifi"))
     lm.start()
-    await rec.wait("link_up", "wifi")
+    await rec.wait("link.up", "wifi")
     wlan.aps["home"]["up"] = False
-    await rec.wait("link_down", "wifi")
+    await rec.wait("link.down", "wifi")
     await CLK.sleep_ms(300)
     assert rig.emu.commands == [] and lm.state != "up"
     await teardown_all(lm, rig)
@@ -195,10 +205,10 @@ async def test_no_sim_on_the_fallback_is_held_not_retried_forever():
 async def test_modem_hang_while_connected_recovers_by_power_cycle():
     lm, wlan, rig, cell, world, rec = build(aps={})
     lm.start()
-    await rec.wait("link_up", "cellular", 5000)
+    await rec.wait("link.up", "cellular", 5000)
     rig.emu.silent()
-    await rec.wait("link_down", "cellular", 2000)
-    await rec.wait("link_up", "cellular", 15000)
+    await rec.wait("link.down", "cellular", 2000)
+    await rec.wait("link.up", "cellular", 15000)
     assert cell.power_cycles == 1 and rig.emu.boots == 2
     await teardown_all(lm, rig)
 
@@ -207,12 +217,12 @@ async def test_quiet_healthy_link_is_not_failed_over():
     # probes only every probe_ms; a quiet period longer than failover_ms is not an outage
     lm, wlan, rig, cell, world, rec = build(ncfg=net_cfg(probe_ms=500, failover_ms=150))
     lm.start()
-    await rec.wait("link_up", "wifi")
+    await rec.wait("link.up", "wifi")
     await CLK.sleep_ms(1200)
-    assert [e for e in rec.events if e[1] == "link_down"] == []
+    assert [e for e in rec.events if e[1] == "link.down"] == []
     assert lm.kind == "wifi" and 2 <= len(world.probes) <= 5, world.probes
     # a failed backend report makes the probes confirm it, then the switch
     world.reachable["wifi"] = False
     lm.report(False)
-    await rec.wait("link_up", "cellular", 3000)
+    await rec.wait("link.up", "cellular", 3000)
     await teardown_all(lm, rig)

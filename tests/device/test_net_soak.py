@@ -20,13 +20,21 @@ async def test_flapping_links_hold_memory_flat_and_leave_no_tasks():
     cell = Modem(rig, modem_cfg(apn="cmnet"), clock=clk)
     world = World(clock=clk)
     world.links = {"wifi": wifi, "cellular": cell}
-    counts = {"link_up": 0, "link_down": 0}
+    from firmware.bus import Bus
 
-    def on_event(event, kind, detail):
-        counts[event] += 1
+    bus = Bus(clock=clk.ticks_ms)
+    sub = bus.subscribe("link.", size=64)  # read every 2.5 s below: a bounded queue, no drops
+    counts = {"link.up": 0, "link.down": 0}
+
+    def tally():
+        while True:
+            ev = sub.get_nowait()
+            if ev is None:
+                return
+            counts[ev.topic] += 1
 
     lm = LinkManager([wifi, cell], net_cfg(failback_ms=150, failover_ms=150, probe_ms=100),
-                     config.defaults()["backend"], probe=world.probe, on_event=on_event, clock=clk)
+                     config.defaults()["backend"], probe=world.probe, bus=bus, clock=clk)
     lm.start()
     random.seed(7)
 
@@ -43,10 +51,13 @@ async def test_flapping_links_hold_memory_flat_and_leave_no_tasks():
             del rig.emu.commands[:]  # the emulator's log, not the firmware's memory
 
     flapper = asyncio.create_task(flap())
-    await clk.sleep_ms(6000)  # warm up: every path taken, buffers at their sizes
+    for _ in range(3):
+        await clk.sleep_ms(2000)  # warm up: every path taken, buffers at their sizes
+        tally()
     samples = []
     for i in range(8):
         await clk.sleep_ms(2500)
+        tally()
         gc.collect()
         samples.append(gc.mem_alloc())
     flapper.cancel()
@@ -55,7 +66,8 @@ async def test_flapping_links_hold_memory_flat_and_leave_no_tasks():
     await clk.sleep_ms(50)
     for _ in range(3):
         await asyncio.sleep_ms(0)  # let the virtual clock's ticker see nobody sleeps
-    assert counts["link_up"] >= 10 and counts["link_down"] >= 10, counts
+    tally()
+    assert counts["link.up"] >= 10 and counts["link.down"] >= 10 and sub.dropped == 0, (counts, sub.dropped)
     # steady state: the later samples do not climb above the first ones
     assert max(samples[4:]) - max(samples[:4]) < 3072, samples
     # nothing left running or sleeping or waiting on the UART

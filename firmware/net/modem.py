@@ -58,6 +58,7 @@ class Modem:
         self.at = None
         self.reason = None
         self.alarm = None  # a hard cause while holding (no SIM, denied...): for the operator
+        self.on_alarm = None  # fn(reason or None): Net publishes alarm.modem on the bus
         self.dbm = None
         self.reg = None
         self.imei = self.iccid = self.revision = self.operator = None
@@ -88,9 +89,15 @@ class Modem:
         if left <= 0:
             self._hold_until = None
             self._hard = 0
-            self.alarm = None
+            self._set_alarm(None)
             return 0
         return left
+
+    def _set_alarm(self, reason):
+        if reason != self.alarm:
+            self.alarm = reason
+            if self.on_alarm is not None:
+                self.on_alarm(reason)
 
     def status(self):
         at = self.at
@@ -125,7 +132,7 @@ class Modem:
             if self._hard >= self.cfg["hard_retries"]:
                 ms = self.cfg["hard_backoff_ms"]
                 self._hold_until = time.ticks_add(self.clock.ticks_ms(), ms)
-                self.alarm = self.reason
+                self._set_alarm(self.reason)
                 _log.error("ALARM %s after %d tries: holding the modem for %d s", self.reason, self._hard, ms // 1000)
         else:
             self._cycle_next = True  # a failed bring-up: fresh module next time

@@ -45,6 +45,7 @@ class Net:
             from firmware.net.modem import Modem
 
             self.modem = Modem(radio, cfg["modem"], self.time, clock=clock)
+            self.modem.on_alarm = lambda why: bus.publish("alarm.modem", {"on": why is not None, "reason": why})
             links.append(self.modem)
         self.links = LinkManager(links, cfg["net"], cfg["backend"], bus=bus, budget=self.budget, clock=clock)
         self._ups = bus.subscribe("link.up", size=2)  # NTP syncs at once on a new link

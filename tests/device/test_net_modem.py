@@ -65,11 +65,13 @@ async def test_iccid_vendor_spellings():
 
 async def test_no_sim_reports_why_and_is_not_power_cycled_forever():
     rig, m = await rig_up(sim="absent")
+    alarms = []
+    m.on_alarm = alarms.append  # Net publishes these as alarm.modem on the bus
     for i in range(5):
         assert not await m.up()
         assert m.reason == "sim_absent"
     assert m.power_cycles == 0 and rig.emu.boots == 1
-    assert m.alarm == "sim_absent" and m.status()["alarm"] == "sim_absent"
+    assert m.alarm == "sim_absent" and m.status()["alarm"] == "sim_absent" and alarms == ["sim_absent"]
     # hard_retries=2: only two attempts talked to the module, then a long hold
     assert rig.emu.commands.count("AT+CPIN?") == 2
     assert m.hold_ms() > 50000

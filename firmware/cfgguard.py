@@ -5,7 +5,7 @@ that validated and ran healthy (/config/pile.good.json, written atomically by he
 or with the defaults when there is none, and says so: one log line with the reason and a
 `config` entry in firmware.diag (`upile status`). During a trial boot a rejected config
 still raises: the new app disagrees with this pile's config, so it fails its trial and
-bootsel rolls back to the app that accepted it.
+the boot rolls back to the app that accepted it (lib/bootchoice.py).
 """
 import json
 
@@ -51,9 +51,9 @@ def load(path=config.PATH, good=GOOD, trial=None):
 
     diag.register("config", lambda: dict(status))
     if trial is None:
-        import bootsel
+        import thisboot
 
-        trial = bootsel.trial
+        trial = thisboot.trial
     try:
         raw = _read(path)
         if raw is None:

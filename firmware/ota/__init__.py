@@ -37,14 +37,17 @@ def confirm_healthy():
     """One call for the app: the running trial slot or image is healthy; keep it."""
     if _service is not None:
         return _service.confirm_healthy()
-    import bootsel
+    import bootstate
+    import thisboot
 
-    done = bootsel.confirm()
+    done = bootstate.confirm()
+    bootstate = None
+    forget("bootstate")
     if done:
         from firmware.ota.service import confirmed_line
 
-        st = bootsel.read_state() or {}
-        confirmed_line((st.get("slots", {}).get(bootsel.selected) or {}).get("version"), bootsel.selected)
+        st = thisboot.read_state() or {}
+        confirmed_line((st.get("slots", {}).get(thisboot.selected) or {}).get("version"), thisboot.selected)
     return done
 
 
@@ -76,7 +79,7 @@ def signed_payload(envelope, keyring, lim):
 # What each phase of an update loads and drops afterwards (firmware/ota/service.py):
 CHECK_CODE = ("firmware.ota.manifest", "firmware.ota.fields", "dsse", "ed25519", "sha512")
 DOWNLOAD_CODE = ("firmware.ota.download", "firmware.ota.prepare", "firmware.ota.image", "firmware.ota.installer",
-                 "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http")
+                 "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http", "bootstate")
 
 
 def forget(*names):

@@ -1,6 +1,6 @@
 """`ota` on the service port (firmware/service.py): `ota status` and `ota check`, so a field
 engineer can see the update state and ask for a check at once without the backend."""
-import bootsel
+import thisboot
 from firmware import ota, service
 from firmware.service import CmdError
 
@@ -12,11 +12,11 @@ _STATUS_KEYS = (("slot", "slot"), ("trial", "trial"), ("active", "active"), ("pe
 
 def status():
     """Dict of what `ota status` prints (also handy for diag)."""
-    st = bootsel.read_state() or {}
+    st = thisboot.read_state() or {}
     act = st.get("active")
-    meta = (st.get("slots") or {}).get(bootsel.selected or act) or {}
+    meta = (st.get("slots") or {}).get(thisboot.selected or act) or {}
     o = ota.current()
-    d = {"slot": bootsel.selected, "trial": bootsel.trial, "active": act, "pending": st.get("pending"),
+    d = {"slot": thisboot.selected, "trial": thisboot.trial, "active": act, "pending": st.get("pending"),
          "version": meta.get("version"), "counter": st.get("counter"),
          "phase": o.phase if o else "off", "result": o.last_result if o else None,
          "rolled_back": ",".join(str(c) for c in st.get("rolled_back") or ()) or None}

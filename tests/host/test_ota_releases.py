@@ -11,8 +11,8 @@ from otasim import Pile
 
 RAISES = 'raise RuntimeError("broken at import")\n'
 HANGS = "while True:\n    pass\n"
-DELETES = ('import os, bootsel\n'
-           'os.remove("/slots/%s/firmware/config.mpy" % bootsel.selected)\n'
+DELETES = ('import os, thisboot\n'
+           'os.remove("/slots/%s/firmware/config.mpy" % thisboot.selected)\n'
            'raise ImportError("config gone")\n')
 FAST = {"trials": 2, "trial_wdt_s": 2, "health_s": 3}
 

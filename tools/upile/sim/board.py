@@ -185,7 +185,7 @@ class SimBoard:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("UPILE_SIM", "MICROPY"))}
         env.update(self.pins.env())
         env.update({
-            "UPILE_SIM_CHIP": str(CHIP_DIR), "UPILE_SIM_REPO": str(paths.ROOT),
+            "UPILE_SIM_CHIP": str(CHIP_DIR),
             "UPILE_SIM_FLASH": str(self.flash_path), "UPILE_SIM_PARTS": str(self.parts_path),
             "UPILE_SIM_CAUSE": str(cause), "UPILE_SIM_MODE": mode, "UPILE_SIM_RUNNING": self.running_slot,
             "UPILE_SIM_LINK": str(self.link.port), "UPILE_SIM_UART": str(self.uart_server.port),

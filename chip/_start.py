@@ -22,6 +22,9 @@ def _mount():
     parts = os.getenv("UPILE_SIM_PARTS")
     if parts:
         _simlink.parts = open(parts, "r+b")
+    rtcmem = os.getenv("UPILE_SIM_RTCMEM")
+    if rtcmem:
+        _simlink.rtcmem = open(rtcmem, "r+b")
     bd = SimFlash(os.getenv("UPILE_SIM_FLASH"))
     vfs.umount("/")
     mount(bd, "/")

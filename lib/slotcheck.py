@@ -75,13 +75,13 @@ def index_lines(slot):
             yield parts[0], int(parts[1]), int(parts[2]), parts[3]
 
 
-def _count_files(d):
+def _count_files(d, top=True):
     n = 0
     for ent in os.ilistdir(d):
         name, kind = ent[0], ent[1]
         if kind == 0x4000:
-            n += _count_files(d + "/" + name)
-        elif name not in (INDEX, ENVELOPE) or d.count("/") > 2:
+            n += _count_files(d + "/" + name, False)
+        elif not top or name not in (INDEX, ENVELOPE):  # the slot's own index and envelope
             n += 1
     return n
 

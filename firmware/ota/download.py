@@ -5,10 +5,10 @@ spare slot's files.idx and checked line by line by the first step, prepare.py (w
 fetch_file below; fetcher.Fetcher.download_app runs the two steps); then every file it
 lists is taken from the running slot when its bytes hash to the index's sha256 (copied
 while re-hashing), otherwise fetched with a Range request into bundle.bin, in pieces of
-the slot check's buffer (lib/slotcheck.py) through SHA-256. Progress is persisted (slots.read_progress); a resume
-re-hashes what flash already holds and continues with a Range request, so completed files
-are never fetched again. Nothing here switches slots: installer.py does, after the whole
-slot verified. Images: image.py.
+the slot check's buffer (lib/slotcheck.py) through SHA-256. Progress is persisted
+(slots.read_progress); a resume re-hashes what flash already holds and continues with a
+Range request, so completed files are never fetched again. Nothing here switches slots:
+installer.py does, after the whole slot verified. Images: image.py.
 
 Loaded only for an app download (and dropped again with firmware.ota.forget), so this code
 is not in the heap while a manifest's signature is checked. All chunk I/O goes through
@@ -18,9 +18,9 @@ import hashlib
 from binascii import hexlify, unhexlify
 from micropython import const
 
-import thisboot
 import fsatomic
 import slotcheck
+import thisboot
 from firmware.ota import FetchError, slots
 
 _SAVE_FILES = const(8)  # progress saved every this many completed files

@@ -7,9 +7,9 @@ without this code, the index check or its rules in the heap.
 """
 import os
 
-import thisboot
 import fsatomic
 import slotcheck
+import thisboot
 from firmware.ota import FetchError, download, forget, slots
 
 

@@ -4,7 +4,7 @@ the release on trial is unhealthy counts against it.
 A v2 trial (3 trials allowed) is interrupted on purpose again and again -- raw-REPL entries
 followed by a soft reset from the REPL (what `upile status` does), real mpremote (its soft
 reset into the raw REPL) left alone until the console watchdog resets the pile, a reboot
-command at the REPL -- and stays a trial with no failed trial counted. Then a panic (the
+command at the REPL, a power cut -- and stays a trial with no failed trial counted. Then a panic (the
 chip process dies on a signal: HARD without intent) and a hang (the process stopped: the
 watchdog fires) count one failed trial each. Then the health rule is met and the trial is
 confirmed: v2 stays, nothing is rolled back.
@@ -86,6 +86,13 @@ def test_deliberate_resets_never_count_a_panic_and_a_hang_do(tmp_path):
         _type(b, b"from firmware.board import system; system.reset('reboot command')\r")
         b.wait_event("reset", lambda c: c == "HARD", timeout=T, since=t)
         b.wait_console(V2, timeout=T, since=mark)
+        _trial(b, 0)
+
+        # a power cut (PWRON; it also empties RTC memory)
+        _soft_reset_into_app(b)
+        b.power_cut()
+        b.power_on()  # the console log starts afresh
+        b.wait_console(V2, timeout=T)
         _trial(b, 0)
 
         # a panic while the app runs: HARD_RESET without an intent

@@ -134,7 +134,7 @@ def test_watchdog_survives_a_soft_reset_only():
         b.wait_console("cause 5")
         fire = b.wait_event("wdt_fire", timeout=10)
         assert fire[2][0] == 1.5
-        b.wait_console("cause 3")
+        b.wait_event("reset", lambda c: c == "WDT", timeout=10)
         hard = b.wait_event("reset", lambda c: c == "HARD", timeout=10)
         b.wait_console("cause 2")
         assert b.wdt.deadline is None  # disarmed by the hard reset

@@ -207,6 +207,7 @@ class SimBoard:
         chip, self.chip = self.chip, None
         if chip is None:
             return
+        self.console.drain(chip.master)  # what it printed before it asked for the reset
         chip.kill()
         self.console.detach()
         self.link.drop()

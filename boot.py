@@ -1,6 +1,7 @@
-# boot.py: runs first on every reset. It is never replaced by an app OTA, so it must
-# stay small and correct: it only picks the app slot (lib/bootsel.py, kept in /lib outside
-# the slots) and puts it on sys.path. The reset cause tells bootsel how a trial ended.
+# boot.py: runs first on every reset, soft ones too. It is never replaced by an app OTA, so it
+# stays small: it hands the reset cause, and the RTC whose memory keeps a deliberate reset's
+# intent, to the boot-time slot choice (lib/bootchoice.py, in /lib outside the slots), which
+# puts the chosen slot on sys.path. The choice and the state's writer then leave the heap.
 import sys
 
 if "/lib" not in sys.path:
@@ -8,12 +9,18 @@ if "/lib" not in sys.path:
 try:
     import machine  # entry point outside the slots: may not depend on the app's board layer
 
-    _cause = machine.reset_cause()
-except (ImportError, AttributeError):  # the Unix port's built-in machine has no reset_cause
-    _cause = 1
+    _cause, _rtc = machine.reset_cause(), machine.RTC()
+except (ImportError, AttributeError):  # the Unix port's built-in machine has neither
+    _cause, _rtc = 1, None
 try:
-    import bootsel
+    import thisboot
+    import bootchoice
 
-    bootsel.boot(_cause)
+    thisboot.rtc = _rtc
+    bootchoice.boot(_cause)
 except (ImportError, OSError, ValueError) as e:
     print("boot: slot selection failed:", repr(e))
+finally:
+    for _m in ("bootchoice", "bootstate"):  # boot-time code: not kept while the app runs
+        sys.modules.pop(_m, None)
+    bootchoice = _cause = _rtc = _m = None

@@ -18,7 +18,7 @@ from mpy import micropython_bin, device_path  # noqa: E402
 PROGRAM = r'''
 import sys, time, os
 import journal, fsatomic
-from firmware.board.sim import SimFlash, mount
+from chip.simflash import SimFlash, mount
 
 FLASH = 1024 * 1024
 

@@ -1,7 +1,7 @@
 """The sim chip's wire to its harness: one line-based TCP link (env UPILE_SIM_LINK=port).
 
 Chip -> harness lines: `pin N LEVEL`, `uart ID BAUD BITS PARITY STOP`, `uartoff ID`,
-`reset hard|soft`, `deepsleep MS`, `wdt MS`, `feed`, `rtc OFFSET`, `rtcmem HEX`,
+`reset hard|soft`, `deepsleep MS`, `wdt MS`, `feed`, `rtc OFFSET`,
 `wlan active 0|1`, `wlan connect SSID KEY`, `wlan disconnect`, `ppp connect UART_ID`,
 `ppp disconnect`. Harness -> chip lines: `pin N LEVEL`, `adc N RAW`, `net JSON` (link
 state). Incoming lines are drained without blocking whenever a shim asks for state, so the
@@ -125,3 +125,4 @@ def env_int(name, default):
 
 
 parts = None     # the partition file (esp32.Partition, NVS), opened by _start.py
+rtcmem = None    # the RTC memory file (machine.RTC.memory), opened by _start.py

@@ -11,22 +11,20 @@ def _mount():
     import sys
     import vfs
 
-    chip = os.getenv("UPILE_SIM_CHIP")
-    repo = os.getenv("UPILE_SIM_REPO")
-    sys.path[:] = [chip, repo, ".frozen"]
-    from firmware.board.sim import SimFlash, mount
+    sys.path[:] = [os.getenv("UPILE_SIM_CHIP"), ".frozen"]  # the chip's own modules, flash included
+    from simflash import SimFlash, mount
     import _simlink
     import machine
     import esp32
     import network
     import socket
 
-    # the app's own `firmware` package lives in flash: forget the host copy's modules
-    for name in ("firmware.board.sim", "firmware.board", "firmware"):
-        sys.modules.pop(name, None)
     parts = os.getenv("UPILE_SIM_PARTS")
     if parts:
         _simlink.parts = open(parts, "r+b")
+    rtcmem = os.getenv("UPILE_SIM_RTCMEM")
+    if rtcmem:
+        _simlink.rtcmem = open(rtcmem, "r+b")
     bd = SimFlash(os.getenv("UPILE_SIM_FLASH"))
     vfs.umount("/")
     mount(bd, "/")

@@ -193,9 +193,14 @@ class ADC:
 
 class WDT:
     """Task watchdog: armed at the harness, which resets the chip with WDT_RESET if
-    feed() stops. It cannot be stopped, and it stays armed across a soft reset."""
+    feed() stops. It cannot be stopped, and it stays armed across a soft reset (only a
+    hard reset, a watchdog reset or a power cut stops it). There is one per chip: a new
+    WDT(timeout=t) reconfigures it with t and restarts its count, as the ESP32 port's
+    esp_task_wdt_reconfigure() does (docs/platform.md)."""
 
     def __init__(self, id=0, timeout=5000):
+        if id != 0:
+            raise ValueError()
         if timeout < 1:
             raise ValueError("WDT timeout too short")
         _simlink.send("wdt %d" % timeout)
@@ -206,7 +211,10 @@ class WDT:
 
 class RTC:
     """Clock = host clock + an offset kept by the harness until power is cut.
-    memory() (2 KiB) survives every reset except a power cut, as on the ESP32."""
+    memory() (2 KiB) survives every reset except a power cut, as on the ESP32 (its
+    RTC_NOINIT user memory). A write lands at once, as on the chip: it goes to the host
+    file the harness clears at power-on (opened by _start.py, `_simlink.rtcmem`), not
+    over the link, whose last lines a crashing chip can lose."""
 
     def __init__(self, id=0):
         pass
@@ -224,15 +232,19 @@ class RTC:
         self.datetime(dt)
 
     def memory(self, data=None):
+        f = _simlink.rtcmem  # a 2-byte length, then the bytes
         if data is None:
-            if hasattr(RTC, "_mem"):
-                return RTC._mem
-            h = os.getenv("UPILE_SIM_RTCMEM") or ""
-            return bytes.fromhex(h)
+            if f is None:
+                return b""
+            f.seek(0)
+            n = f.read(2)
+            return f.read(n[0] | n[1] << 8) if len(n) == 2 else b""
         if len(data) > 2048:
             raise ValueError("buffer too long")
-        RTC._mem = bytes(data)
-        _simlink.send("rtcmem " + RTC._mem.hex())
+        if f is not None:
+            f.seek(0)
+            f.write(bytes((len(data) & 0xFF, len(data) >> 8)) + bytes(data))
+            f.flush()
 
 
 def time_pulse_us(pin, level, timeout_us=1000000):

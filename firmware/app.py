@@ -170,12 +170,10 @@ async def run(cfg):
 
 
 def _reboot(reason):
-    """The supervisor gave up: a crash-loop is a failed trial when one runs."""
-    from firmware import health
+    """The supervisor gave up: a crash loop is a failed trial when one runs."""
     from firmware.board import system
 
-    health.record_failure(reason)
-    system.reset()
+    system.reset_unhealthy(reason)
 
 
 def _restart(station):
@@ -187,7 +185,7 @@ def _restart(station):
         else:
             station.stop_all("HardReset", reason)
         log.flush()
-        system.reset()
+        system.reset(reason)  # on purpose: recorded, never counted against a trial
     return restart
 
 

@@ -12,7 +12,7 @@ gets MAX_STARTS tries: until it has run healthy once, each boot counts a start i
 keep failing is then rejected like an invalid one. Power-on resets do not count (a power
 cut while starting says nothing about the config). During a trial boot a rejected config
 still raises and nothing is counted: the new app disagrees with this pile's config, so it
-fails its trial and bootsel rolls back to the app that accepted it.
+fails its trial and the boot rolls back (lib/bootchoice.py) to the app that accepted it.
 """
 import json
 import sys
@@ -71,10 +71,10 @@ def _count_start(raw, try_path, cause):
         t = None
     n = t.get("starts", 0) if isinstance(t, dict) and t.get("crc") == crc else 0
     if n >= MAX_STARTS:
-        import bootsel
+        import thisboot
 
         try:
-            last = (bootsel.read_state() or {}).get("last_failure")
+            last = (thisboot.read_state() or {}).get("last_failure")
         except (OSError, ValueError):  # a damaged boot state: the count alone decides
             last = None
         return "the app did not start with it in %d boots (last failure: %s)" % (n, last or "not recorded")
@@ -115,9 +115,9 @@ def _load(config, path, good, trial, try_path, cause):
 
     diag.register("config", lambda: dict(status))
     if trial is None:
-        import bootsel
+        import thisboot
 
-        trial = bootsel.trial
+        trial = thisboot.trial
     _text = _try = None
     try:
         raw = _read(path, config)

@@ -4,7 +4,7 @@ A trial (a new app slot on trial, or a new image the bootloader runs PENDING_VER
 confirmed when the new version reached its back end (or, with no back end configured, the
 update server; with neither, nothing to reach) and every supervised task has been alive
 for ota.health_s without a crash or a stall. Not met within ota.health_timeout_s: the trial
-failed, it is recorded and the chip resets (bootsel rolls back after ota.trials failures).
+failed, it is recorded and the chip resets (the boot rolls back after ota.trials failures).
 Outside a trial the same rule only keeps the running config as the last good one
 (firmware/cfgguard.py), and a late back end is a warning, never a reboot.
 """
@@ -18,19 +18,13 @@ _log = log.get("health")
 
 def on_trial():
     """True while a new app slot or image runs on trial."""
-    import bootsel
+    import thisboot
     from firmware import ota
 
-    if bootsel.trial:
+    if thisboot.trial:
         return True
     svc = ota.current()
     return bool(svc is not None and svc.image_trial())
-
-
-def record_failure(reason):
-    import bootsel
-
-    bootsel.record_failure(reason)
 
 
 class Health:
@@ -91,9 +85,8 @@ class Health:
             return
         from firmware.board import system
 
-        record_failure(why)
         log.flush()
-        system.reset()
+        system.reset_unhealthy(why)  # counted against the trial, then the reset
 
     async def run(self, beat):
         while self.step() in ("waiting", "late"):

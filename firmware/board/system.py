@@ -1,9 +1,14 @@
-"""Chip-level services for the OTA engine: reset, reset cause, watchdog, image partitions.
+"""Chip-level services: deliberate and unhealthy resets, reset cause, the watchdog,
+image partitions.
 
 ESP32 APIs (machine, esp32.Partition); the sim chip offers the same modules. On a build
-without OTA partitions (or the bare Unix port) spare_partition() returns None.
+without OTA partitions (or the bare Unix port) spare_partition() returns None. The boot
+state these resets speak to is written by lib/bootstate.py (loaded only for them: the chip
+resets right after); the watchdog of this boot is lib/thisboot's.
 """
 import machine
+
+import thisboot
 
 PWRON = 1
 HARD = 2
@@ -12,8 +17,22 @@ DEEPSLEEP = 4
 SOFT = 5
 
 
-def reset():
-    """Hard reset: the only way an image switch or a new app slot takes effect."""
+def reset(reason):
+    """A deliberate hard reset (an install, a reboot command, a tool): its intent is recorded
+    first, so the boot after it does not count it against a trial. Without it the next boot
+    could not tell it from a panic: the ESP32 reports both as HARD_RESET (docs/platform.md)."""
+    import bootstate
+
+    bootstate.intend_reset(reason)
+    machine.reset()
+
+
+def reset_unhealthy(reason):
+    """The running release is unhealthy (a task crashed, the health rule was not met in
+    time): it counts as a failed trial (bootstate.record_failure), then the chip resets."""
+    import bootstate
+
+    bootstate.record_failure(reason)
     machine.reset()
 
 
@@ -25,17 +44,14 @@ def reset_cause():
 
 
 def feed_watchdog():
-    """Feed the trial watchdog main.py armed (it cannot be stopped once armed)."""
-    import bootsel
-
-    if bootsel.wdt is not None:
-        bootsel.wdt.feed()
+    """Feed the watchdog main.py armed for this boot. It cannot be stopped once armed: the
+    app's supervisor calls this at least once per its timeout (the state's wdt_ms)."""
+    if thisboot.watchdog is not None:
+        thisboot.watchdog.feed()
 
 
 def watchdog_armed():
-    import bootsel
-
-    return bootsel.wdt is not None
+    return thisboot.watchdog is not None
 
 
 def _esp32():

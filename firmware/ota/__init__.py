@@ -37,14 +37,17 @@ def confirm_healthy():
     """One call for the app: the running trial slot or image is healthy; keep it."""
     if _service is not None:
         return _service.confirm_healthy()
-    import bootsel
+    import bootstate
+    import thisboot
 
-    done = bootsel.confirm()
+    done = bootstate.confirm()
+    bootstate = None
+    forget("bootstate")
     if done:
         from firmware.ota.service import confirmed_line
 
-        st = bootsel.read_state() or {}
-        confirmed_line((st.get("slots", {}).get(bootsel.selected) or {}).get("version"), bootsel.selected)
+        st = thisboot.read_state() or {}
+        confirmed_line((st.get("slots", {}).get(thisboot.selected) or {}).get("version"), thisboot.selected)
     return done
 
 
@@ -63,13 +66,13 @@ def request_check(url=None, request_id=None):
 def status():
     """The update state in one dict: slot, trial, boot state, the service's phase and last
     event (`ota status` on the maintenance port, the command interface's update_status)."""
-    import bootsel
+    import thisboot
 
-    st = bootsel.read_state() or {}
+    st = thisboot.read_state() or {}
     act = st.get("active")
-    meta = (st.get("slots") or {}).get(bootsel.selected or act) or {}
+    meta = (st.get("slots") or {}).get(thisboot.selected or act) or {}
     o = _service
-    d = {"slot": bootsel.selected, "trial": bootsel.trial, "active": act, "pending": st.get("pending"),
+    d = {"slot": thisboot.selected, "trial": thisboot.trial, "active": act, "pending": st.get("pending"),
          "version": meta.get("version"), "counter": st.get("counter"),
          "phase": o.phase if o else "off", "result": o.last_result if o else None,
          "rolled_back": ",".join(str(c) for c in st.get("rolled_back") or ()) or None}
@@ -95,7 +98,7 @@ def signed_payload(envelope, keyring, lim):
 # What each phase of an update loads and drops afterwards (firmware/ota/service.py):
 CHECK_CODE = ("firmware.ota.manifest", "firmware.ota.fields", "dsse", "ed25519", "sha512")
 DOWNLOAD_CODE = ("firmware.ota.download", "firmware.ota.prepare", "firmware.ota.image", "firmware.ota.installer",
-                 "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http")
+                 "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http", "bootstate")
 
 
 def forget(*names):

@@ -1,24 +1,26 @@
 """Download of a verified app release into the spare slot.
 
 The release's index.txt (signed by size and sha256 in the manifest) is fetched as the
-spare slot's files.idx and checked line by line (prepare.py, index.py); then every file it
+spare slot's files.idx and checked line by line by the first step, prepare.py (which uses
+fetch_file below; fetcher.Fetcher.download_app runs the two steps); then every file it
 lists is taken from the running slot when its bytes hash to the index's sha256 (copied
 while re-hashing), otherwise fetched with a Range request into bundle.bin, in pieces of
-bootsel's buffer through SHA-256. Progress is persisted (slots.read_progress); a resume
-re-hashes what flash already holds and continues with a Range request, so completed files
-are never fetched again. Nothing here switches slots: installer.py does, after the whole
-slot verified. Images: image.py.
+the slot check's buffer (lib/slotcheck.py) through SHA-256. Progress is persisted
+(slots.read_progress); a resume re-hashes what flash already holds and continues with a
+Range request, so completed files are never fetched again. Nothing here switches slots:
+installer.py does, after the whole slot verified. Images: image.py.
 
 Loaded only for an app download (and dropped again with firmware.ota.forget), so this code
 is not in the heap while a manifest's signature is checked. All chunk I/O goes through
-bootsel's one 1 KiB buffer, which the slot check reuses.
+the one 1 KiB buffer of lib/slotcheck.py, which the slot check reuses.
 """
 import hashlib
 from binascii import hexlify, unhexlify
 from micropython import const
 
-import bootsel
 import fsatomic
+import slotcheck
+import thisboot
 from firmware.ota import FetchError, slots
 
 _SAVE_FILES = const(8)  # progress saved every this many completed files
@@ -66,25 +68,15 @@ async def fetch_file(src, dst, off, size, sha_hex, name):
         raise FetchError("bad_sha256", dst)
 
 
-async def app(src, ebox, env_hex, box):
-    """Fill the spare slot with the release; returns install info (slot, pin).
-
-    ebox/box hold the envelope bytes and the checked payload; both are dropped once the
-    slot's index and envelope are on flash. The file list is only ever read from flash,
-    one line at a time."""
-    src.buf = bootsel.buffer()
-    from firmware.ota import forget, prepare
-
-    slot, prog = await prepare.prepare_app(src, ebox, env_hex, box[0])
-    prepare = None
-    forget("firmware.ota.prepare")  # its code is not needed for the files
-    box.clear()
-    ebox.clear()
-    running = bootsel.selected
-    d = bootsel.slot_dir(slot)
+async def app(src, slot, prog):
+    """Fill the spare slot `slot` with the release whose files.idx prepare.py put there
+    (prog: its progress record); returns install info (slot, pin). The file list is only
+    ever read from flash, one line at a time."""
+    running = thisboot.selected
+    d = slotcheck.slot_dir(slot)
     done = prog["done"]
     i = 0
-    for sha, size, off, path in bootsel.index_lines(slot):
+    for sha, size, off, path in slotcheck.index_lines(slot):
         if i < done:
             i += 1
             continue
@@ -92,7 +84,7 @@ async def app(src, ebox, env_hex, box):
         slots.parent_dirs(slot, path)
         have = slots.file_size(dst)
         if have == size:  # complete before a power cut whose progress was not saved yet?
-            got = bootsel.hash_file(dst)
+            got = slotcheck.hash_file(dst)
             if got and hexlify(got[0]).decode() == sha:
                 have = None
             else:
@@ -101,7 +93,7 @@ async def app(src, ebox, env_hex, box):
         if have is None:
             pass
         elif have <= 0 and running and slots.copy_hashed(
-                bootsel.slot_dir(running) + "/" + path, dst, size, sha, src.buf):
+                slotcheck.slot_dir(running) + "/" + path, dst, size, sha, src.buf):
             src.copied += 1
         else:
             await fetch_file(src, dst, off, size, sha, "bundle.bin")
@@ -111,7 +103,7 @@ async def app(src, ebox, env_hex, box):
             fsatomic.write_json(slots.PROGRESS, prog)
     prog["done"] = i
     fsatomic.write_json(slots.PROGRESS, prog)
-    err = bootsel.verify_slot(slot, prog["pin"])
+    err = slotcheck.verify_slot(slot, prog["pin"])
     if err:
         slots.clear_progress()  # start over next time: something on flash is not what we wrote
         raise FetchError("verify_failed", err)

@@ -27,7 +27,7 @@ class Fetcher:
         self.max_envelope = max_envelope
         self.system = system
         self.log = log
-        self.buf = None  # bootsel's 1 KiB buffer while a download runs
+        self.buf = None  # lib/slotcheck's 1 KiB buffer while a download runs
         self.net_bytes = 0
         self.requests = 0
         self.copied = 0  # files taken from the running slot
@@ -78,10 +78,21 @@ class Fetcher:
             await r.close()
 
     async def download_app(self, ebox, env_hex, box):
-        """Fill the spare slot with the release; install info (see download.app)."""
+        """Fill the spare slot with the release; install info (see download.app).
+
+        ebox/box hold the envelope bytes and the checked payload: the first step
+        (prepare.py) puts the slot's index and envelope on flash, then both boxes are
+        emptied and prepare leaves the heap before the file loop (download.py)."""
+        from firmware.ota import forget, prepare
+
+        slot, prog = await prepare.prepare_app(self, ebox, env_hex, box[0])
+        prepare = None
+        forget("firmware.ota.prepare")  # its code is not needed for the files
+        box.clear()
+        ebox.clear()
         from firmware.ota import download
 
-        return await download.app(self, ebox, env_hex, box)
+        return await download.app(self, slot, prog)
 
     async def download_image(self, env_hex, payload):
         """Stream the image into the spare partition; install info (see image.image)."""

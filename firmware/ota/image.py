@@ -1,6 +1,6 @@
 """Download of a verified image release into the spare esp32.Partition.
 
-Each 4 KiB block is erased, then programmed piece by piece from bootsel's buffer (the last
+Each 4 KiB block is erased, then programmed piece by piece from lib/slotcheck's buffer (the last
 piece padded with 0xFF to 16 bytes), everything through SHA-256; progress is saved every
 64 KiB, and a resume re-hashes what the partition holds and continues with a Range
 request. set_boot() comes later, in installer.install, after the hash matched. Its own
@@ -10,7 +10,7 @@ import hashlib
 from binascii import unhexlify
 from micropython import const
 
-import bootsel
+import slotcheck
 import fsatomic
 from firmware.ota import FetchError, slots
 
@@ -28,7 +28,7 @@ async def image(src, env_hex, payload):
     cap = part.ioctl(4, 0) * part.ioctl(5, 0)
     if size > cap or size <= 0:
         raise FetchError("too_large", "image %d bytes, partition %d" % (size, cap), False)
-    src.buf = bootsel.buffer()
+    src.buf = slotcheck.buffer()
     prog = slots.read_progress()
     if not (prog and prog.get("env") == env_hex and prog.get("kind") == "image" and prog.get("label") == label):
         prog = {"env": env_hex, "kind": "image", "label": label, "done": 0}

@@ -1,22 +1,24 @@
 """The first step of an app download: the spare slot gets the release's index.txt as
 files.idx (its sha256, signed in the manifest, becomes the slot's pin), checked line by
 line (index.py), and the signed envelope; then the progress record starts. A download
-that resumes skips all of it. Loaded for this step only, so the file loop after it
-(download.py) runs without this code, the index check or its rules in the heap.
+that resumes skips all of it. Loaded for this step only (fetcher.Fetcher.download_app
+drops it), so the file loop after it (download.py, whose fetch_file this step uses) runs
+without this code, the index check or its rules in the heap.
 """
 import os
 
-import bootsel
 import fsatomic
+import slotcheck
+import thisboot
 from firmware.ota import FetchError, download, forget, slots
 
 
 def spare():
     """The slot a download may overwrite: never the active one nor a pending trial."""
-    st = bootsel.read_state()
+    st = thisboot.read_state()
     if st is None:
         return None
-    return bootsel.other(st["active"])
+    return slotcheck.other(st["active"])
 
 
 def _rmtree(d):
@@ -37,7 +39,7 @@ def _rmtree(d):
 
 
 def wipe(slot):
-    d = bootsel.slot_dir(slot)
+    d = slotcheck.slot_dir(slot)
     _rmtree(d)
     fsatomic.mkdirs(d)
 
@@ -45,6 +47,7 @@ def wipe(slot):
 async def prepare_app(src, ebox, env_hex, payload):
     """Fetch the release's index.txt as the spare slot's files.idx (hash = the signed
     index sha256, which becomes the slot's pin) and check it line by line."""
+    src.buf = slotcheck.buffer()
     slot = spare()
     if slot is None:
         raise FetchError("no_state", "no boot state: provision the device", False)
@@ -54,7 +57,7 @@ async def prepare_app(src, ebox, env_hex, payload):
     slots.clear_progress()
     wipe(slot)
     spec = payload["index"]
-    dst = bootsel.slot_dir(slot) + "/" + bootsel.INDEX
+    dst = slotcheck.slot_dir(slot) + "/" + slotcheck.INDEX
     await download.fetch_file(src, dst, 0, spec["size"], spec["sha256"], "index.txt")
     forget("http")  # the index check gets the HTTP client's heap; the next fetch reloads it
     from firmware.ota import index
@@ -67,7 +70,7 @@ async def prepare_app(src, ebox, env_hex, payload):
     finally:
         index = None
         forget("firmware.ota.index", "firmware.ota.fields")  # not needed for the files
-    with open(bootsel.slot_dir(slot) + "/" + bootsel.ENVELOPE, "wb") as f:
+    with open(slotcheck.slot_dir(slot) + "/" + slotcheck.ENVELOPE, "wb") as f:
         f.write(ebox[0])
     prog = {"env": env_hex, "kind": "app", "slot": slot, "done": 0, "pin": spec["sha256"]}
     fsatomic.write_json(slots.PROGRESS, prog)

@@ -9,8 +9,9 @@ import asyncio
 import gc
 import time
 
-import bootsel
 import log
+import slotcheck
+import thisboot
 from firmware.ota import CHECK_CODE, DOWNLOAD_CODE, FetchError, forget, policy, signed_payload
 
 _log = log.get("ota")
@@ -92,18 +93,19 @@ class Ota:
         """Announce what the last boot did, pin a factory slot, start the tasks (the app's
         supervisor runs loop() instead, with spawn=False, and owns health and watchdog)."""
         self._boot_events()
-        if bootsel.selected and not bootsel.trial:
-            from firmware.ota import adopt, manifest
+        if thisboot.selected and not thisboot.trial:
+            from firmware.ota import factoryslot, manifest
 
             try:
-                err = adopt.adopt(self.keyring, self.product, self.check or manifest.check, self.limits)
+                err = factoryslot.pin(self.keyring, self.product, self.check or manifest.check, self.limits)
             except Exception as e:  # ManifestError and friends: keep running the factory slot
                 err = repr(e)
-            adopt = manifest = None
-            forget("firmware.ota.adopt", *CHECK_CODE)
+            factoryslot = manifest = None
+            forget("firmware.ota.factoryslot", *CHECK_CODE)
             forget(*DOWNLOAD_CODE)
             if err:
                 _log.warn("factory slot not pinned: %s", err)
+        forget("bootstate")  # the state's writer: loaded again for the next transition
         if not spawn:
             return self
         try:
@@ -115,23 +117,16 @@ class Ota:
         return self
 
     def _boot_events(self):
-        st = bootsel.read_state()
-        if st is None:
-            return
-        rb = st.get("last_rollback")
+        """Report what the boot decided: a rollback (once), an image the bootloader rolled back."""
+        import bootstate
+
+        rb = bootstate.rollback_reported()
         if rb:
             self.emit("RolledBack", rb.get("reason", ""), rb.get("version"), counter=rb.get("counter"))
-            st["last_rollback"] = None
-            bootsel.write_state(st)
-        img = st.get("image")
-        if img and self.system:
-            if self.system.running_label() != img.get("label"):
-                rb = st.setdefault("rolled_back", [])
-                if img.get("counter") not in rb:
-                    rb.append(img.get("counter"))
-                st["image"] = None
-                bootsel.write_state(st)
-                self.emit("RolledBack", "bootloader rolled the image back", img.get("version"))
+        img = (thisboot.read_state() or {}).get("image")
+        if img and self.system and self.system.running_label() != img.get("label"):
+            bootstate.image_rolled_back()
+            self.emit("RolledBack", "bootloader rolled the image back", img.get("version"))
 
     def _unhandled(self, loop, ctx):
         e = ctx.get("exception")
@@ -140,18 +135,21 @@ class Ota:
             import sys
 
             sys.print_exception(e)
-        if bootsel.trial or self._image_trial():
-            bootsel.record_failure(repr(e))
+        if thisboot.trial or self._image_trial():
             if self.system:
-                self.system.reset()
+                self.system.reset_unhealthy(repr(e))  # counts against the trial
+            else:
+                import bootstate
+
+                bootstate.record_failure(repr(e))
+                forget("bootstate")
 
     def image_trial(self):
         """True while a new image runs PENDING_VERIFY (its trial)."""
         return self._image_trial()
 
     def _image_trial(self):
-        st = bootsel.read_state() or {}
-        img = st.get("image")
+        img = (thisboot.read_state() or {}).get("image")
         return bool(img and self.system and self.system.running_label() == img.get("label"))
 
     # ---- health ----
@@ -164,17 +162,18 @@ class Ota:
         if self.confirmed:
             return False
         self.confirmed = True
-        done = bootsel.confirm()
-        st = bootsel.read_state() or {}
-        meta = (st.get("slots", {}).get(bootsel.selected) or {}) if done else None
-        where = bootsel.selected
-        img = st.get("image")
-        if img and self.system and self.system.running_label() == img.get("label"):
+        import bootstate
+
+        done = bootstate.confirm()
+        st = thisboot.read_state() or {}
+        meta = (st.get("slots", {}).get(thisboot.selected) or {}) if done else None
+        where = thisboot.selected
+        if self._image_trial():
             self.system.mark_image_valid()
-            st["counter"] = max(st.get("counter", 0), img.get("counter", 0))
-            st["image"] = None
-            bootsel.write_state(st)
+            img = bootstate.image_confirmed()
             meta, where = img, img.get("label")
+        bootstate = None
+        forget("bootstate")
         if self.on_healthy:
             try:
                 self.on_healthy()
@@ -189,6 +188,8 @@ class Ota:
         t0 = time.ticks_ms()
         limit = self.cfg["health_s"] * 1000
         while True:
+            # main.py arms the watchdog on every boot; until the app's supervisor feeds it,
+            # this loop does (every second, far inside the state's wdt_ms)
             if self.system and self.system.watchdog_armed():
                 self.system.feed_watchdog()
             if not self.confirmed and (self.backend_ok or time.ticks_diff(time.ticks_ms(), t0) >= limit):
@@ -213,7 +214,7 @@ class Ota:
             if first:
                 # on trial the update server is asked at once: reaching it is the health
                 # rule's proof when no back end is configured (firmware/health.py)
-                trial = bootsel.trial or self._image_trial()
+                trial = thisboot.trial or self._image_trial()
                 delay = 0 if trial else int(policy.rand01() * self.cfg["first_check_s"])
                 first = False
             else:
@@ -314,13 +315,13 @@ class Ota:
             self._count(f)
             f = None
             forget(*DOWNLOAD_CODE)
-        env_hex = bootsel.env_sha(env)
-        st = bootsel.read_state()
+        env_hex = slotcheck.env_sha(env)
+        st = thisboot.read_state()
         if st is None:
             raise FetchError("no_state", "device not provisioned", False)
-        if st.get("pending") or bootsel.trial or st.get("image"):
+        if st.get("pending") or thisboot.trial or st.get("image"):
             return "trial_running"
-        cur = st.get("slots", {}).get(bootsel.selected or st["active"]) or {}
+        cur = st.get("slots", {}).get(thisboot.selected or st["active"]) or {}
         if cur.get("env") == env_hex:
             return "up_to_date"
         try:
@@ -377,5 +378,5 @@ class Ota:
         log.flush()
         await asyncio.sleep_ms(50)
         if self.system:
-            self.system.reset()
+            self.system.reset("install")  # deliberate: never counted against a trial
         return "installed"

@@ -1,13 +1,13 @@
 """App slot files: the spare slot's tree, its index, copies that re-check hashes.
 
 The boot state itself (which slot is active/pending, pins, counters) belongs to
-lib/bootsel.py, which lives outside the slots; this module only prepares slot contents
+lib/bootstate.py, which lives outside the slots; this module only prepares slot contents
 and keeps the download's progress record.
 """
 import os
 from binascii import unhexlify
 
-import bootsel
+import slotcheck
 import fsatomic
 
 PROGRESS = "/ota/progress.json"
@@ -28,7 +28,7 @@ def clear_progress():
 def parent_dirs(slot, path):
     i = path.rfind("/")
     if i > 0:
-        fsatomic.mkdirs(bootsel.slot_dir(slot) + "/" + path[:i])
+        fsatomic.mkdirs(slotcheck.slot_dir(slot) + "/" + path[:i])
 
 
 def file_size(path):

@@ -6,7 +6,7 @@ import sys
 import json
 import time
 from chgsim import FakeBoard, Clock, physics, fast_cfg, Rand
-from firmware.board.sim import SimFlash, mount
+from chip.simflash import SimFlash, mount
 from firmware.charging.pile import Pile, ChargeError
 
 wd, seed = sys.argv[1], int(sys.argv[2])

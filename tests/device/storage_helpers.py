@@ -24,7 +24,7 @@ def rmtree(path):
 
 def flash_fs(name, size=256 * 1024, where="/fl"):
     """Mount a fresh SimFlash-backed littlefs at `where`; returns the SimFlash."""
-    from firmware.board.sim import SimFlash, mount
+    from chip.simflash import SimFlash, mount
 
     path = tmpdir() + "/" + name
     rmtree(path)

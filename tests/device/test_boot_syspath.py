@@ -1,11 +1,13 @@
-# Where bootsel puts the app slot on sys.path, and why: an image that freezes firmware/ and
-# lib/ (manifest.py) must not shadow the slot, or no app update could replace a frozen module.
-# Also the one console line bootsel prints when it rolls a trial slot back.
+# Where the boot (lib/bootchoice.py) puts the app slot on sys.path, and why: an image that
+# freezes firmware/ and lib/ (manifest.py) must not shadow the slot, or no app update could
+# replace a frozen module. Also the one console line it prints when it rolls a trial back.
 import os
 import sys
 
-import bootsel
+import bootchoice
 import fsatomic
+import slotcheck
+import thisboot
 
 TMP = os.getenv("UPILE_TMP")
 _saved = None
@@ -15,11 +17,11 @@ _PROBES = ("upile_probe", "probepkg", "probepkg.app", "argparse")
 def setup():
     global _saved
     _saved = list(sys.path)
-    bootsel.STATE = TMP + "/ota/state.json"
+    thisboot.STATE = TMP + "/ota/state.json"
     fsatomic.mkdirs(TMP + "/ota")
-    bootsel.SLOTS = TMP + "/slots/"
-    bootsel.FROZEN = ".frozen"
-    bootsel.selected, bootsel.trial = None, False
+    slotcheck.SLOTS = TMP + "/slots/"
+    bootchoice.FROZEN = ".frozen"
+    thisboot.selected, thisboot.trial = None, False
     for m in _PROBES:
         sys.modules.pop(m, None)
 
@@ -28,11 +30,10 @@ def teardown():
     sys.path[:] = _saved
     for m in _PROBES:
         sys.modules.pop(m, None)
-    sys.modules.pop("bootpick", None)
 
 
 def _rest():
-    """The test's own sys.path entries (lib/ with bootsel and bootpick), kept reachable."""
+    """The test's own sys.path entries (lib/ with the boot modules), kept reachable."""
     return [p for p in _saved if p not in ("", ".frozen", "/lib")]
 
 
@@ -43,36 +44,36 @@ def _write(path, text):
 
 
 def _factory_state(active="a"):
-    # a factory slot without a pin: bootsel runs it (the app pins it later)
-    bootsel.write_state({"active": active, "pending": None, "trials": 0, "slots": {}})
+    # a factory slot without a pin: the boot runs it (the app pins it later)
+    fsatomic.write_json(thisboot.STATE, {"active": active, "pending": None, "trials": 0, "slots": {}})
 
 
 def test_boot_path_order_slot_before_frozen_and_empty_first():
     _factory_state()
     rest = _rest()
     sys.path[:] = ["", ".frozen", "/lib"] + rest
-    assert bootsel.boot(1) == "a"
+    assert bootchoice.boot(1) == "a"
     a = TMP + "/slots/a"
     assert sys.path == ["", a, a + "/lib", ".frozen", "/lib"] + rest
     # a second boot() (soft reset keeps sys.path) does not duplicate or reorder the entries
-    assert bootsel.boot(1) == "a"
+    assert bootchoice.boot(1) == "a"
     assert sys.path == ["", a, a + "/lib", ".frozen", "/lib"] + rest
 
 
 def test_without_frozen_entry_the_slot_goes_before_lib_and_never_before_empty():
     _factory_state("b")
     sys.path[:] = ["", "/lib"] + _rest()
-    bootsel.boot(1)
+    bootchoice.boot(1)
     b = TMP + "/slots/b"
     assert sys.path == ["", b, b + "/lib", "/lib"] + _rest()
     sys.path[:] = [".frozen", "/lib"] + _rest()  # no '' at all: the slot still precedes .frozen
-    bootsel.boot(1)
+    bootchoice.boot(1)
     assert sys.path == [b, b + "/lib", ".frozen", "/lib"] + _rest()
 
 
 def test_slot_module_wins_over_the_same_module_in_the_frozen_directory():
     frozen = TMP + "/frozen"  # stands for the image's .frozen entry
-    bootsel.FROZEN = frozen
+    bootchoice.FROZEN = frozen
     _write(frozen + "/upile_probe.py", "WHERE = 'frozen'\n")
     _write(frozen + "/probepkg/__init__.py", "")
     _write(frozen + "/probepkg/app.py", "WHERE = 'frozen'\n")
@@ -86,7 +87,7 @@ def test_slot_module_wins_over_the_same_module_in_the_frozen_directory():
     _write(TMP + "/slots/a/probepkg/__init__.py", "")
     _write(TMP + "/slots/a/probepkg/app.py", "WHERE = 'slot'\n")  # like firmware/app.mpy
     _factory_state()
-    assert bootsel.boot(1) == "a"
+    assert bootchoice.boot(1) == "a"
     import upile_probe
     from probepkg import app
 
@@ -106,7 +107,7 @@ def test_slot_module_wins_over_a_real_frozen_module():
     sys.modules.pop("argparse")
     _write(TMP + "/slots/a/argparse.py", "SLOT_COPY = True\n")
     _factory_state()
-    bootsel.boot(1)
+    bootchoice.boot(1)
     import argparse
 
     assert argparse.SLOT_COPY is True
@@ -114,16 +115,17 @@ def test_slot_module_wins_over_a_real_frozen_module():
 
 def test_rollback_prints_one_line_with_versions_counters_and_reason():
     lines = []
-    import bootpick  # boot() uses the loaded module (and drops it afterwards)
-
-    bootpick.print = lambda *a: lines.append(" ".join(str(x) for x in a))
-    bootsel.write_state({"active": "a", "pending": "b", "trials": 3, "max_trials": 3, "booted": None,
+    bootchoice.print = lambda *a: lines.append(" ".join(str(x) for x in a))
+    fsatomic.write_json(thisboot.STATE, {"active": "a", "pending": "b", "trials": 3, "max_trials": 3, "booted": None,
                          "last_failure": "RuntimeError('broken')", "counter": 6,
                          "slots": {"a": {"pin": None, "counter": 6, "version": "1.2.2"},
                                    "b": {"pin": "00", "counter": 7, "version": "1.2.3"}}})
     sys.path[:] = ["", ".frozen", "/lib"] + _rest()
-    assert bootsel.boot(3) == "a"
-    assert lines == ["bootsel: RolledBack slot=b v=1.2.3 counter=7 -> slot=a v=1.2.2 counter=6 "
+    try:
+        assert bootchoice.boot(3) == "a"
+    finally:
+        del bootchoice.print
+    assert lines == ["boot: RolledBack slot=b v=1.2.3 counter=7 -> slot=a v=1.2.2 counter=6 "
                      "reason=failed 3 trial boots: RuntimeError('broken')"], lines
-    st = bootsel.read_state()
+    st = thisboot.read_state()
     assert st["pending"] is None and st["rolled_back"] == [7] and st["last_rollback"]["version"] == "1.2.3"

@@ -5,7 +5,7 @@
 # flash driver cannot run safely; a sim chip crashed that way).
 import gc
 
-from firmware.board.sim import SimFlash, mount
+from chip.simflash import SimFlash, mount
 from firmware.charging.store import Store
 from storage_helpers import rmtree, tmpdir, unmount
 

@@ -5,7 +5,7 @@
 import asyncio
 import os
 
-import bootsel
+import thisboot
 import fsatomic
 from firmware import config
 from firmware.net.budget import Budget
@@ -45,9 +45,9 @@ def fake_check(env, keyring, **kw):
 
 def setup_pile(**budget):
     tmp = os.getenv("UPILE_TMP")
-    bootsel.STATE = tmp + "/ota/state.json"
+    thisboot.STATE = tmp + "/ota/state.json"
     fsatomic.mkdirs(tmp + "/ota")
-    fsatomic.write_json(bootsel.STATE, {"active": "a", "pending": None, "counter": 1, "slots": {"a": {}}})
+    fsatomic.write_json(thisboot.STATE, {"active": "a", "pending": None, "counter": 1, "slots": {"a": {}}})
     cfg = config.defaults()
     cfg["budget"].update(budget)
     b = Budget(cfg["budget"], tmp + "/data/net/usage.json", now=lambda: unix_from_utc(2025, 5, 20, 8, 0, 0))

@@ -4,7 +4,7 @@
 import asyncio
 import os
 
-import bootsel
+import thisboot
 import fsatomic
 import log
 from firmware import config, ota
@@ -17,14 +17,14 @@ TMP = os.getenv("UPILE_TMP")
 
 
 def setup():
-    bootsel.STATE = TMP + "/ota/state.json"
+    thisboot.STATE = TMP + "/ota/state.json"
     fsatomic.mkdirs(TMP + "/ota")
     fsatomic.mkdirs(TMP + "/log")
     log.enable_ring(TMP + "/log", 4096)
-    bootsel.write_state({"active": "a", "pending": "b", "trials": 0, "boots": 1, "booted": "b", "counter": 4,
+    fsatomic.write_json(thisboot.STATE, {"active": "a", "pending": "b", "trials": 0, "boots": 1, "booted": "b", "counter": 4,
                          "slots": {"a": {"pin": "00", "counter": 4, "version": "1.0"},
                                    "b": {"pin": "11", "counter": 5, "version": "2.0"}}})
-    bootsel.selected, bootsel.trial = "b", True
+    thisboot.selected, thisboot.trial = "b", True
 
 
 def teardown():
@@ -64,7 +64,7 @@ async def test_trial_is_confirmed_after_the_configured_health_time_with_one_line
     assert o.confirmed
     lines = [l for l in _ring().splitlines() if "OTA Confirmed" in l]
     assert len(lines) == 1 and lines[0].endswith("ota: OTA Confirmed v=2.0 slot=b"), lines
-    st = bootsel.read_state()
+    st = thisboot.read_state()
     assert st["active"] == "b" and st["pending"] is None and st["counter"] == 5
     assert calls == [1]
     assert o.confirm_healthy() is False and calls == [1]  # once per boot

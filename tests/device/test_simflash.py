@@ -1,9 +1,9 @@
-# Simulated NOR flash (firmware/board/sim.py): erase/program rules, the extended block
+# Simulated NOR flash (chip/simflash.py): erase/program rules, the extended block
 # protocol littlefs uses, wear counters, littlefs on top, and wrong-size flash files.
 import os
 import vfs
 
-from firmware.board.sim import SimFlash, FlashSizeError, SECTOR, mount
+from chip.simflash import SimFlash, FlashSizeError, SECTOR, mount
 from storage_helpers import tmpdir, rmtree, write_raw, unmount, Rng
 
 SIZE = 64 * 1024

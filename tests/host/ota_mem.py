@@ -87,15 +87,16 @@ mark("flash mounted")
 
 import asyncio  # noqa: E402
 
-import bootsel  # noqa: E402
 import fsatomic  # noqa: E402
+import slotcheck  # noqa: E402
+import thisboot  # noqa: E402
 
 fsatomic.mkdirs("/ota")
 fsatomic.mkdirs("/slots/a")
-bootsel.write_state({"active": "a", "pending": None, "counter": 0})
-bootsel.selected = "a"
-bootsel.buffer()  # a device made it at boot, for the slot check
-mark("asyncio bootsel fsatomic")
+fsatomic.write_json(thisboot.STATE, {"active": "a", "pending": None, "counter": 0})  # as the factory does
+thisboot.selected = "a"
+slotcheck.buffer()  # a device made it at boot, for the slot check
+mark("asyncio thisboot slotcheck fsatomic")
 
 
 async def sampler():
@@ -137,7 +138,7 @@ async def main():
     env, net, req = await envelope()
     forget(*DOWNLOAD_CODE)
     mark("fetcher dropped")
-    env_hex = bootsel.env_sha(env)
+    env_hex = slotcheck.env_sha(env)
     payload = signed_payload(env, ring, lim)  # Ota._verify: the signature, the crypto alone
     mark("signature checked")
     forget(*CHECK_CODE)
@@ -164,7 +165,7 @@ async def main():
     forget(*DOWNLOAD_CODE)
     mark("downloaded")
     if mode == "app":
-        print("verify", bootsel.verify_slot(ready["slot"], ready["pin"]))  # as install() does
+        print("verify", slotcheck.verify_slot(ready["slot"], ready["pin"]))  # as install() does
     sample()
     print("ms", time.ticks_diff(time.ticks_ms(), t0))
     print("OK bytes", net, "requests", req, "peak_heap", max(peak[0], check_peak), "check_peak", check_peak,

@@ -8,7 +8,7 @@ import sys
 
 import fsatomic
 import journal
-from firmware.board.sim import SimFlash, mount
+from chip.simflash import SimFlash, mount
 
 FLASH_SIZE = 256 * 1024
 FILES = ("a0", "a1")

@@ -89,7 +89,7 @@ def test_install_waits_while_a_port_charges_and_proceeds_once_idle(tmp_path):
         text = b.console_text()
         assert re.search(r"OTA Downloaded app v=2\.0\.0(.|\n)*WaitingIdle(.|\n)*OTA Installing", text)
         assert "Traceback" not in text
-        st = json.loads(b.exec("import bootsel, json\nprint(json.dumps(bootsel.read_state()))", timeout=20))
+        st = json.loads(b.exec("import thisboot, json\nprint(json.dumps(thisboot.read_state()))", timeout=20))
         assert st["active"] == "b" and st["pending"] is None and st["counter"] == 2
     finally:
         b.close()

@@ -11,8 +11,8 @@ from otasim import Pile
 
 RAISES = 'raise RuntimeError("broken at import")\n'
 HANGS = "while True:\n    pass\n"
-DELETES = ('import os, bootsel\n'
-           'os.remove("/slots/%s/firmware/config.mpy" % bootsel.selected)\n'
+DELETES = ('import os, thisboot\n'
+           'os.remove("/slots/%s/firmware/config.mpy" % thisboot.selected)\n'
            'raise ImportError("config gone")\n')
 FAST = {"trials": 2, "trial_wdt_s": 2, "health_s": 3}
 
@@ -26,10 +26,15 @@ def _bad(name, source, work):
         p.publish("bad")
         pos = p.wait(r"OTA Installing app v=9\.0\.0", 30, pos)
         end = p.wait(r"OTA RolledBack (.*) v=9\.0\.0", 60, pos)
+        t_rb = time.monotonic()
         line = re.findall(r"OTA RolledBack (.*) v=9\.0\.0", p.text())[-1]
         assert p.running_version() == "1.0.0"
         time.sleep(6)  # the bad release stays published: it is not installed again
         assert "OTA Installing" not in p.text()[end:]
+        # the old release runs under the watchdog main.py arms on every boot (the trial's
+        # 2 s), and feeds it: no watchdog reset after the rollback
+        assert p.board.wdt.timeout == 2.0
+        assert not [e for e in p.board.events if e[1] == "wdt_fire" and e[0] > t_rb]
         return name, line
     finally:
         p.close()

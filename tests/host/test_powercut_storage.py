@@ -166,7 +166,7 @@ def test_power_cut_while_a_new_flash_file_is_written(tmp_path):
     short file that every later power-on refuses as another board's flash."""
     flash = tmp_path / "flash.bin"
     size = 32 * 1024 * 1024
-    code = "from firmware.board.sim import SimFlash\nSimFlash(%r, %d)\nprint('made')" % (str(flash), size)
+    code = "from chip.simflash import SimFlash\nSimFlash(%r, %d)\nprint('made')" % (str(flash), size)
     cut = 0
     for _ in range(5):
         p = subprocess.Popen([micropython_bin(), "-c", code], env=_env(), stdout=subprocess.PIPE)

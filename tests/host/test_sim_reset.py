@@ -113,3 +113,73 @@ def test_deepsleep_wakes_with_deepsleep_cause():
         b.wait_event("reset", lambda d: d == "DEEPSLEEP")
         b.wait_console("main.py running", since=mark)
         assert b.exec(CAUSE).strip() == "4"
+
+
+WDT_ACROSS_RESETS = b"""
+import machine, time
+c = machine.reset_cause()
+print('cause', c)
+if c == 1:
+    machine.WDT(timeout=1500)
+    machine.soft_reset()  # the watchdog keeps running: nobody feeds it now
+elif c == 3:
+    machine.reset()  # a hard reset stops the watchdog
+while True:
+    time.sleep_ms(50)
+"""
+
+
+def test_watchdog_survives_a_soft_reset_only():
+    with board(main=WDT_ACROSS_RESETS) as b:
+        b.wait_console("cause 5")
+        fire = b.wait_event("wdt_fire", timeout=10)
+        assert fire[2][0] == 1.5
+        b.wait_event("reset", lambda c: c == "WDT", timeout=10)
+        hard = b.wait_event("reset", lambda c: c == "HARD", timeout=10)
+        b.wait_console("cause 2")
+        assert b.wdt.deadline is None  # disarmed by the hard reset
+        assert [e[2] for e in b.events if e[1] == "reset"] == ["PWRON", "SOFT", "WDT", "HARD"]
+        assert not [e for e in b.events if e[1] == "wdt_fire" and e[0] > hard[0]]
+
+
+RECONFIGURED = b"""
+import machine, time
+try:
+    machine.WDT(1, timeout=100)
+except ValueError:
+    print('only id 0')
+machine.WDT(timeout=300)
+machine.WDT(timeout=2000)  # one watchdog per chip: this reconfigures it (ESP32 port)
+print('rearmed')
+while True:
+    time.sleep_ms(50)
+"""
+
+
+def test_a_new_wdt_reconfigures_the_one_watchdog():
+    with board(main=RECONFIGURED) as b:
+        b.wait_console("only id 0")
+        b.wait_console("rearmed")
+        fire = b.wait_event("wdt_fire", timeout=10)
+        timeout, last_feed = fire[2]
+        assert timeout == 2.0 and fire[0] - last_feed >= 2.0  # not the first 300 ms
+        assert [e[2] for e in b.events if e[1] == "wdt"] == [300, 2000]
+
+
+LAST_WORDS = b"""
+import machine, os, time
+c = machine.reset_cause()
+print('cause', c, 'rtc', machine.RTC().memory())
+if c == 1:
+    machine.RTC().memory(b'last words')
+    os.system('kill -SEGV $PPID')  # a crash at once: the chip process dies on SIGSEGV, a panic
+while True:
+    time.sleep_ms(50)
+"""
+
+
+def test_rtc_memory_written_right_before_a_panic_is_kept():
+    with board(main=LAST_WORDS) as b:
+        b.wait_console("cause 1 rtc b''")
+        b.wait_event("panic", timeout=10)
+        b.wait_console("cause 2 rtc b'last words'")

@@ -2,10 +2,11 @@
 
 The same path as an OTA install, minus the download: the running slot is never touched; files
 whose sha256 already matches are copied on the board (active -> spare) instead of sent; the
-spare gets its index (files.idx, pinned in /ota/state.json by lib/bootsel.set_pending) and the
-board resets into a trial boot. The app confirms itself healthy or bootsel rolls back after
-its trial boots, exactly as after an OTA. deploy watches the console meanwhile without
-interrupting the trial (a reset during a trial counts as a failed trial).
+spare gets its index (files.idx, pinned in /ota/state.json by lib/bootstate.set_pending) and
+the board resets into a trial boot (a deliberate reset: its intent is recorded first). The
+app confirms itself healthy or the boot rolls back after its trial boots, exactly as after
+an OTA. deploy watches the console meanwhile without interrupting the trial (a console
+interruption does not count against it, but it stops the app until the pile resets).
 """
 import binascii
 import hashlib
@@ -22,13 +23,14 @@ INDEX = "files.idx"
 ENVELOPE = "manifest.dsse.json"
 CHUNK = 1536  # raw bytes per exec: 2 KiB of base64, well inside the board's raw-paste window
 # The exact lines the firmware prints when a trial settles: the OTA service confirming the
-# slot (firmware/ota/service.confirmed_line) and bootsel rolling it back (lib/bootsel._roll_back).
+# slot (firmware/ota/service.confirmed_line) and the boot rolling it back (lib/bootchoice.py;
+# boards whose /lib predates it print "bootsel:").
 CONFIRMED = r"\bOTA Confirmed v=%s slot=%s\r?$"
-ROLLED_BACK = r"^bootsel: RolledBack slot=%s v=%s .* reason=(.*?)\r?$"
+ROLLED_BACK = r"^boot(?:sel)?: RolledBack slot=%s v=%s .* reason=(.*?)\r?$"
 
 # Device helpers defined once per session: copy with hash check, write base64 chunks, remove.
 HELPERS = r"""
-import os, hashlib, binascii, bootsel, fsatomic
+import os, hashlib, binascii, bootstate, slotcheck, thisboot, fsatomic
 _B = bytearray(512)
 def _mk(p):
     i = p.rfind('/')
@@ -103,7 +105,7 @@ def send_file(d, path, data):
 
 
 def read_boot_state(d):
-    st = d.json("import bootsel, json\nprint(json.dumps(bootsel.read_state()))")
+    st = d.json("import thisboot, json\nprint(json.dumps(thisboot.read_state()))")
     if not isinstance(st, dict):
         raise UserError("the board has no boot state (/ota/state.json): give it a factory image "
                         "(`upile fsimage`, `upile flash --fs`) first")
@@ -140,13 +142,13 @@ def stage(d, tree, version):
     for rel in sorted(set(have_s) - set(tree) - {INDEX}):
         d.exec("_rm(%r)" % (base_s + "/" + rel))  # stale files (and an old slot's envelope)
     send_file(d, base_s + "/" + INDEX, index)
-    err = d.json("import json\nprint(json.dumps(bootsel.verify_slot(%r, %r)))" % (spare, pin), timeout=120)
+    err = d.json("import json\nprint(json.dumps(slotcheck.verify_slot(%r, %r)))" % (spare, pin), timeout=120)
     if err is not None:
         raise UserError("slot %s does not check out after copying (%s): nothing switched" % (spare, err))
-    # no "counter": a bench build is no release; bootsel then keeps the installed counter on
-    # confirm and records no counter as rolled back (which would block a real release)
+    # no "counter": a bench build is no release; the boot state then keeps the installed
+    # counter on confirm and records no counter as rolled back (which would block a release)
     meta = {"pin": pin, "version": version, "env": None}
-    d.exec("bootsel.set_pending(%r, %r)" % (spare, meta))
+    d.exec("bootstate.set_pending(%r, %r)" % (spare, meta))
     sent = sum(1 for v in plan.values() if v == "send")
     report.append("%d of %d files sent; the rest were already on the board (copied from slot %s or kept)"
                   % (sent, len(plan), active))
@@ -165,7 +167,7 @@ def settled(text, slot, version):
 
 
 def watch(port, t, wait, slot, version):
-    """Watch the console (no Ctrl-C: that would end the trial) until the trial is settled or
+    """Watch the console (no Ctrl-C: that would stop the app on trial) until the trial is settled or
     `wait` seconds pass; echo what the board prints. Returns settled()'s answer. `t` is the
     open transport (kept across the reset so no early line is lost); reopened if it drops."""
     from mpremote.transport_serial import SerialTransport
@@ -236,8 +238,10 @@ def run(args):
             print(line)
         print("slot %s is pending: the board resets into a trial boot" % spare)
         # reset into the trial with the plain raw-REPL protocol (code, Ctrl-D) and no wait for
-        # an answer: the board is gone at once, and every line of its trial boot is watched
-        d.t.serial.write(b"import machine\r\nmachine.reset()\r\n\x04")
+        # an answer: the board is gone at once, and every line of its trial boot is watched.
+        # The intent first: a reset by a tool is deliberate (firmware/board/system.reset)
+        d.t.serial.write(b"import machine, bootstate\r\nbootstate.intend_reset('upile deploy')\r\n"
+                         b"machine.reset()\r\n\x04")
         d._raw = False
         verdict = watch(args.port, d.t, args.wait, spare, version) if args.wait > 0 else "not watched"
     except TransportError as e:
@@ -248,7 +252,7 @@ def run(args):
         return 0
     if verdict is None:
         raise UserError("slot %s: neither confirmed nor rolled back within %d s; it stays on trial "
-                        "(the app confirms itself when healthy; `upile status` interrupts the trial)"
+                        "(the app confirms itself when healthy; `upile status` does not count against it)"
                         % (spare, args.wait))
     st = outcome(args.port)
     if verdict[0] == "confirmed" and st.get("active") == spare and not st.get("pending"):

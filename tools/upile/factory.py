@@ -17,7 +17,7 @@ from upile import paths
 from upile.errors import UserError
 
 # lib/ modules the boot path needs before any slot is trusted (common.md, device layout).
-BOOT_LIBS = ("fsatomic", "journal", "log", "sha512", "ed25519", "dsse", "bootsel", "bootpick")
+BOOT_LIBS = ("fsatomic", "journal", "log", "sha512", "ed25519", "dsse", "thisboot", "bootstate", "bootchoice", "slotcheck")
 SLOT = "a"
 MANIFEST_NAME = "manifest.dsse.json"
 INDEX_NAME = "files.idx"
@@ -117,8 +117,8 @@ def default_product(root=paths.ROOT):
 
 
 def initial_ota_state():
-    """lib/bootsel's state for a factory slot: active, not pinned yet (the app adopts it by
-    checking its signed manifest on first boot: firmware/ota/adopt.py)."""
+    """The boot state (lib/bootstate.py) of a factory slot: active, not pinned yet (the app
+    pins it by checking its signed manifest on first boot: firmware/ota/factoryslot.py)."""
     return {"active": SLOT, "pending": None, "trials": 0, "boots": 0, "booted": None, "max_trials": 3,
             "slots": {}, "counter": 0}
 

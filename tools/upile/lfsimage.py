@@ -7,7 +7,7 @@ is configured the same way and writes on-disk format 2.0, which every littlefs v
 equal the partition's: a mismatch fails the mount, and the ESP32 then formats the partition.
 
 Every image is read back twice: by littlefs-python and by the `micropython` binary's own
-VfsLfs2 over firmware/board/sim.SimFlash, and both must see the same bytes in every file.
+VfsLfs2 over chip/simflash.SimFlash, and both must see the same bytes in every file.
 """
 import hashlib
 import json
@@ -80,7 +80,7 @@ def walk_host(image):
 
 _DEVICE_WALK = r"""
 import sys, os, vfs, hashlib, binascii
-from firmware.board.sim import SimFlash
+from chip.simflash import SimFlash
 bd = SimFlash(sys.argv[1])
 vfs.mount(vfs.VfsLfs2(bd), '/img')
 buf = bytearray(1024)

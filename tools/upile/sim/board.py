@@ -37,6 +37,7 @@ class SimBoard:
         self.flash_path = self.workdir / "flash.bin"
         self.parts_path = self.workdir / "partitions.bin"
         self.log_path = self.workdir / "console.log"
+        self.rtcmem_path = self.workdir / "rtcmem.bin"  # machine.RTC().memory(), cleared at power-on
         self.flash_size = flash_size
         self.heap = heap
         self.uid = uid
@@ -57,7 +58,6 @@ class SimBoard:
         self.reset_cause = None
         self.running_slot = None
         self._rtc_off = 0
-        self._rtcmem = ""
         self._wake_at = None
         self._closed = False
         self.loop.add_ticker(self._tick)
@@ -151,7 +151,8 @@ class SimBoard:
             return
         self.console.clear()
         self.powered = True
-        self._rtc_off, self._rtcmem = 0, ""
+        self._rtc_off = 0
+        self.rtcmem_path.write_bytes(b"")  # the RTC domain lost its power
         self.wdt.disarm()
         self.event("power", "on")
         self._peers("on_power", True)
@@ -185,11 +186,11 @@ class SimBoard:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("UPILE_SIM", "MICROPY"))}
         env.update(self.pins.env())
         env.update({
-            "UPILE_SIM_CHIP": str(CHIP_DIR), "UPILE_SIM_REPO": str(paths.ROOT),
+            "UPILE_SIM_CHIP": str(CHIP_DIR),
             "UPILE_SIM_FLASH": str(self.flash_path), "UPILE_SIM_PARTS": str(self.parts_path),
             "UPILE_SIM_CAUSE": str(cause), "UPILE_SIM_MODE": mode, "UPILE_SIM_RUNNING": self.running_slot,
             "UPILE_SIM_LINK": str(self.link.port), "UPILE_SIM_UART": str(self.uart_server.port),
-            "UPILE_SIM_RTC": str(self._rtc_off), "UPILE_SIM_RTCMEM": self._rtcmem, "UPILE_SIM_UID": self.uid,
+            "UPILE_SIM_RTC": str(self._rtc_off), "UPILE_SIM_RTCMEM": str(self.rtcmem_path), "UPILE_SIM_UID": self.uid,
         })
         if not self.flash_path.exists():
             flashimg.install(self.flash_path, self.flash_size, {})
@@ -206,6 +207,7 @@ class SimBoard:
         chip, self.chip = self.chip, None
         if chip is None:
             return
+        self.console.drain(chip.master)  # what it printed before it asked for the reset
         chip.kill()
         self.console.detach()
         self.link.drop()
@@ -254,13 +256,14 @@ class SimBoard:
             self._wake_at = now + ms / 1000.0 if ms > 0 else None
         elif kind == "rtc":
             self._rtc_off = int(args[1])
-        elif kind == "rtcmem":
-            self._rtcmem = args[1] if len(args) > 1 else ""
         elif kind in ("wlan", "ppp"):
             self.net.on_chip(args)
 
     def _tick(self, now):
-        if self.chip is not None and self.chip.exited():
+        chip = self.chip
+        if chip is not None and chip.exited():
+            self.link.drain()
+        if chip is not None and chip is self.chip and chip.exited():
             rc = self.chip.proc.returncode
             self.console.drain(self.chip.master)
             if rc is not None and rc >= 0:

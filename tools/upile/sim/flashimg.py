@@ -11,7 +11,7 @@ from upile import paths
 
 _SCRIPT = r"""
 import sys, os, json
-from firmware.board.sim import SimFlash, mount
+from chip.simflash import SimFlash, mount
 job = json.load(open(sys.argv[1]))
 bd = SimFlash(job["flash"], job["size"])
 mount(bd, "/flash")

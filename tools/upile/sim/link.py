@@ -40,12 +40,25 @@ class ControlLink:
             return
         if c is not self._conn:
             return
+        self._read_data(c, data)
+
+    def _read_data(self, c, data):
         self._buf += data
         while b"\n" in self._buf:
             line, self._buf = self._buf.split(b"\n", 1)
             self.on_line(line.decode("utf-8", "replace"))
             if self._conn is not c:  # the line restarted the chip
                 return
+
+    def drain(self):
+        """Handle the lines a chip that just stopped wrote before it went (an RTC memory
+        write, a re-armed watchdog): on a board they took effect when written."""
+        c = self._conn
+        while c is not None and c is self._conn:
+            data = recv_nowait(c)
+            if not data:
+                return
+            self._read_data(c, data)
 
     def send(self, line):
         if self._conn is None:

@@ -1,23 +1,24 @@
 """A factory slot's first boot: check its signed manifest and pin it, as an OTA install
 would. Run once at start-up (firmware/ota/service.py), then dropped from the heap."""
-import bootsel
+import slotcheck
+import thisboot
 
 
-def adopt(keyring, product, check, limits=None):
+def pin(keyring, product, check, limits=None):
     """Pin a factory slot that runs unpinned: check its signed manifest, its files.idx
     against the index the manifest signs, and every file.
 
     `check` is manifest.check. Returns None when pinned (or nothing to do), else a reason.
     """
-    st = bootsel.read_state()
-    if st is None or bootsel.selected is None:
+    st = thisboot.read_state()
+    slot = thisboot.selected
+    if st is None or slot is None:
         return None
-    slot = bootsel.selected
-    if (st.get("slots", {}).get(slot) or {}).get("pin"):
+    if ((st.get("slots") or {}).get(slot) or {}).get("pin"):
         return None
-    d = bootsel.slot_dir(slot)
+    d = slotcheck.slot_dir(slot)
     try:
-        with open(d + "/" + bootsel.ENVELOPE, "rb") as f:
+        with open(d + "/" + slotcheck.ENVELOPE, "rb") as f:
             env = f.read()
     except OSError:
         return "no signed manifest in slot " + slot
@@ -28,16 +29,15 @@ def adopt(keyring, product, check, limits=None):
     from firmware.ota import index
 
     try:
-        with open(d + "/" + bootsel.INDEX, "rb") as f:  # the factory writes the signed index
+        with open(d + "/" + slotcheck.INDEX, "rb") as f:  # the factory writes the signed index
             index.check_index(f, payload)
     except OSError:
         return "no index in slot " + slot
-    err = bootsel.verify_slot(slot, pin)
+    err = slotcheck.verify_slot(slot, pin)
     if err:
         return err
-    st = bootsel.read_state()
-    st.setdefault("slots", {})[slot] = {"pin": pin, "counter": payload["counter"], "version": payload.get("version"),
-                                          "env": bootsel.env_sha(env)}
-    st["counter"] = max(st.get("counter", 0), payload["counter"])
-    bootsel.write_state(st)
+    import bootstate  # the state's writer (the caller drops it again)
+
+    bootstate.pin_slot(slot, {"pin": pin, "counter": payload["counter"], "version": payload.get("version"),
+                              "env": slotcheck.env_sha(env)})
     return None

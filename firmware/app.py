@@ -146,7 +146,10 @@ async def run(cfg):
     print("uPile %s on %s: %s, %d ports" % (VERSION, sys.platform, describe_fs(), cfg["pile"]["ports"]))
     bus = Bus()
     station = Station(cfg, bus)
-    sup = Supervisor(feed=system.feed_watchdog, safe=_safe(station), reboot=_reboot)
+    sc = cfg["supervisor"]
+    sup = Supervisor(feed=system.feed_watchdog, safe=_safe(station), reboot=_reboot, max_crashes=sc["max_crashes"],
+                     window_ms=sc["crash_window_s"] * 1000, backoff_ms=sc["backoff_ms"],
+                     backoff_max_ms=sc["backoff_max_ms"])
     station._reset = _restart(station)
     start_maint(cfg, station, bus, sup)  # subscribers first: they see the pile's restore events
     net = start_net(cfg, bus, sup)

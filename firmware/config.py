@@ -156,6 +156,13 @@ SCHEMA = {
         "tx": (int, -1, -1, 48),
         "rx": (int, -1, -1, 48),
     },
+    # the app's supervisor (firmware/supervisor.py, docs/architecture.md "Supervision")
+    "supervisor": {
+        "max_crashes": (int, 5, 2, 100),  # crashes of any task within crash_window_s: safe state + reboot
+        "crash_window_s": (int, 600, 10, 86400),
+        "backoff_ms": (int, 1000, 10, 600000),  # a crashed task restarts after this, doubling...
+        "backoff_max_ms": (int, 60000, 10, 3600000),  # ...up to this
+    },
     # ota (owner: OTA). Release directory URL: <url>/manifest.dsse.json, bundle.bin | image.bin.
     "ota": {
         "url": (str, "", 0, 256),  # "" = no periodic checks (commands may still give a URL)
@@ -196,6 +203,7 @@ RULES = (
     ("tariff", "firmware.charging.tariff", "check"),
     ("meter", "firmware.meter", "check"),
     ("ota", "firmware.ota.policy", "check"),
+    ("supervisor", "firmware.apprules", "check_supervisor"),
     ("pile", "firmware.board.rules", "check_pile"),
     ("service", "firmware.board.rules", "check_service"),
     # across sections: the ports fit the pin map, every GPIO and UART exists and is used once

@@ -191,6 +191,8 @@ class Pile:
     def _fault(self, p, cause):
         if p.fault == cause or (p.fault is not None and p.fault not in P.SELF_CLEARING):
             return
+        if p.fault == "pile_over_temperature":
+            return  # the pile-wide cause stays shown until it clears (then the other shows)
         p.fault = cause
         p.ok_since = None
         _log.warn("port %d: fault %s", p.num, cause)
@@ -204,7 +206,9 @@ class Pile:
         if p.fault == cause:
             p.fault = None
             _log.info("port %d: fault %s cleared", p.num, cause)
-            if p.session is None:
+            if self._hot and cause != "pile_over_temperature":
+                self._fault(p, "pile_over_temperature")  # the pile is still too hot
+            elif p.session is None:
                 p.set(p.idle_status(), "cleared")
 
     def clear_fault(self, port):

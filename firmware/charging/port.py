@@ -35,6 +35,7 @@ class Port:
         self.num = num  # 1-based, as OCPP connectorId
         self._publish = publish
         self.status = AVAILABLE
+        self.error = "NoError"  # OCPP ChargePointErrorCode last published
         self.session = None
         self.fault = None  # cause string while Faulted
         self.disabled = False  # Unavailable by command
@@ -57,12 +58,15 @@ class Port:
         self.limit_w = None  # port power limit (station/back end); None: none
 
     def set(self, status, cause=None):
-        if status == self.status:
+        """Publish a transition (or, while Faulted, a change of the fault's error code)."""
+        err = error_code(self.fault) if status == FAULTED else "NoError"
+        if status == self.status and err == self.error:
             return
         prev = self.status
         self.status = status
+        self.error = err
         self._publish("port.status", {"port": self.num, "status": status, "prev": prev, "cause": cause,
-                                      "error": error_code(self.fault) if status == FAULTED else "NoError"})
+                                      "error": err})
 
     def idle_status(self):
         """Where the port rests without a session."""

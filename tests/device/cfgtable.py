@@ -117,6 +117,10 @@ RULES = [
     ({"meter": {"chip": "hlw8012"}}, "meter.chip: 'hlw8012' is not one of bl0939, bl0942, hlw8032"),
     ({"meter": {"baud": 9600}}, "meter.baud: hlw8032 talks at 4800 bps, not 9600"),
     ({"meter": {"chip": "bl0942", "baud": 19200}}, "meter.baud: bl0942 talks at 4800 or 9600 bps, not 19200"),
+    # supervisor (firmware/apprules.py)
+    ({"supervisor": {"backoff_ms": 70000}}, "supervisor.backoff_ms: 70000 is above supervisor.backoff_max_ms 60000"),
+    ({"supervisor": {"crash_window_s": 10, "backoff_ms": 5000}},
+     "supervisor.backoff_ms: 5000 is too long to see 5 crashes within supervisor.crash_window_s 10"),
     # ota (firmware/ota/policy.py)
     ({"ota": {"window": "bad"}}, "ota.window: 'bad': expected HH:MM-HH:MM"),
     ({"ota": {"window": "24:00-04:00"}}, "ota.window: '24:00-04:00': 24:00 is not a time of day"),

@@ -242,3 +242,22 @@ def test_garbage_on_the_meter_line_does_not_disturb_billing():
     assert r.run(3600, until=lambda: r.bills(1))
     b = r.bills(1)[0]
     assert b["cause"] == "budget" and 20000 <= b["energy_mwh"] <= r.plant.ports[0].energy_wh * 1000
+
+
+def test_a_hot_pile_keeps_its_ports_faulted_whatever_else_clears():
+    r = Rig(n=1)
+    r.plant.ports[0].silent = True
+    r.run(5)
+    assert r.pile.info(1)["fault"] == "meter_silent"
+    r.plant.temps_c[0] = 95.0
+    r.run(15)
+    assert r.pile.info(1)["error"] == "HighTemperature"
+    r.plant.ports[0].silent = False  # the meter comes back while the pile is still hot
+    r.run(r.cfg["charging"]["fault_clear_s"] + 5)
+    assert r.pile.status(1) == "Faulted" and r.pile.info(1)["fault"] == "pile_over_temperature"
+    r.plant.temps_c[0] = 25.0
+    r.run(15)
+    assert r.pile.status(1) == "Available"
+    seen = [(d["status"], d["error"]) for k, p, d in r.events if k == "port.status"]
+    # a back end saw each change of the error code, not only changes of status
+    assert seen == [("Faulted", "PowerMeterFailure"), ("Faulted", "HighTemperature"), ("Available", "NoError")], seen

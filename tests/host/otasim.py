@@ -19,20 +19,20 @@ def pad_module(n, seed):
 class Pile:
     """A sim pile running v1 from the factory, and a release server (with faults)."""
 
-    def __init__(self, work, releases, ota=None, heap="512K"):
+    def __init__(self, work, releases, ota=None, heap="512K", extra=None):
         self.work = Path(work)
         self.key, self.keys = otakit.dev_key(self.work / "key")
         self.ch = otakit.Channel(self.work / "srv", handler=otafault.FaultHandler)
         self.srv = otafault.install(self.ch)
         self.rel = {}
-        for name, (ver, counter, extra, kw) in releases.items():
-            tree = otakit.app_tree(self.work / ("tree-" + name), ver, extra=extra)
+        for name, (ver, counter, modules, kw) in releases.items():
+            tree = otakit.app_tree(self.work / ("tree-" + name), ver, extra=modules)
             self.rel[name] = (tree, otakit.make(self.work / "srv" / name, tree, ver, counter, self.key, **kw))
         first = next(iter(releases))
         self.ch.publish(self.work / "srv" / first)
         self.board = SimBoard(self.work / "board", heap=heap)
         tree, payload = self.rel[first]
-        cfg = otakit.sim_config(self.ch.url(), ota)
+        cfg = otakit.sim_config(self.ch.url(), ota, extra)
         self.board.install_files(otakit.factory_files(tree, self.work / "srv" / first, payload, self.keys, cfg))
         otakit.wired_link(self.board)
 

@@ -15,11 +15,20 @@ DELETES = ('import os, thisboot\n'
            'os.remove("/slots/%s/firmware/config.mpy" % thisboot.selected)\n'
            'raise ImportError("config gone")\n')
 FAST = {"trials": 2, "trial_wdt_s": 2, "health_s": 3}
+# a release whose maintenance protocol task crashes as soon as it starts: the supervisor
+# restarts it, gives up after supervisor.max_crashes, and that counts against the trial
+PROTO_CRASH = ('def server(station, bus):\n'
+               '    class Broken:\n'
+               '        async def serve(self, stream):\n'
+               '            raise RuntimeError("v9 maintenance protocol fails at start")\n'
+               '    return Broken()\n')
+WIRED = {"service": {"uart": 1, "tx": 18, "rx": 39}, "modem": {"enabled": False}, "net": {"order": "wifi"},
+         "supervisor": {"backoff_ms": 100, "backoff_max_ms": 400, "max_crashes": 3}}
 
 
-def _bad(name, source, work):
-    p = Pile(work / name, {"v1": ("1.0.0", 1, None, {}), "bad": ("9.0.0", 9, {"firmware/version.py": source}, {})},
-             ota=FAST)
+def _bad(name, source, work, module="firmware/version.py", extra=None):
+    p = Pile(work / name, {"v1": ("1.0.0", 1, None, {}), "bad": ("9.0.0", 9, {module: source}, {})},
+             ota=FAST, extra=extra)
     try:
         p.board.power_on()
         pos = p.wait(r"uPile 1\.0\.0 on")
@@ -76,10 +85,13 @@ def test_bad_releases_roll_back_and_rejected_manifests_change_nothing(tmp_path):
     with cf.ThreadPoolExecutor(4) as ex:
         bad = [ex.submit(_bad, n, s, tmp_path) for n, s in (("raises", RAISES), ("hangs", HANGS),
                                                             ("deletes", DELETES))]
+        bad.append(ex.submit(_bad, "proto_crash", PROTO_CRASH, tmp_path, "firmware/proto/maint/__init__.py", WIRED))
         rej = ex.submit(_reject, tmp_path)
         results = dict(f.result() for f in bad)
         reasons = rej.result()
     assert "broken at import" in results["raises"]
     assert "reset during trial" in results["hangs"]  # the watchdog ended the hang
     assert "slot check failed" in results["deletes"] or "config gone" in results["deletes"]
+    # the supervisor gave up on the crashing protocol task: that is what failed the trials
+    assert "3 crashes" in results["proto_crash"] and "maint" in results["proto_crash"], results["proto_crash"]
     assert reasons == {"old": "downgrade", "other": "wrong_product", "expired": "expired"}

@@ -20,7 +20,7 @@ from upile.factory import framed
 from upile.sim import otakit
 
 # health_s far away while the test interrupts the trial; checks only once, at start-up
-OTA = {"trials": 3, "trial_wdt_s": 8, "health_s": 3600, "first_check_s": 1, "check_s": 86400, "jitter_s": 0}
+OTA = {"trials": 3, "trial_wdt_s": 8, "health_s": 3600, "health_timeout_s": 7200, "first_check_s": 1, "check_s": 86400, "jitter_s": 0}
 CONSOLE_WDT_MS = 15000  # the watchdog once the app is stopped from the console (default 10 min)
 V2 = r"uPile 2\.0\.0 on"
 T = 60  # generous: the sim chip shares two cores with whole test runs

@@ -76,7 +76,7 @@ def signed_payload(envelope, keyring, lim):
 # What each phase of an update loads and drops afterwards (firmware/ota/service.py):
 CHECK_CODE = ("firmware.ota.manifest", "firmware.ota.fields", "dsse", "ed25519", "sha512")
 DOWNLOAD_CODE = ("firmware.ota.download", "firmware.ota.prepare", "firmware.ota.image", "firmware.ota.installer",
-                 "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http")
+                 "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http", "netconn")
 
 
 def forget(*names):

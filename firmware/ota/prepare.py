@@ -56,7 +56,7 @@ async def prepare_app(src, ebox, env_hex, payload):
     spec = payload["index"]
     dst = bootsel.slot_dir(slot) + "/" + bootsel.INDEX
     await download.fetch_file(src, dst, 0, spec["size"], spec["sha256"], "index.txt")
-    forget("http")  # the index check gets the HTTP client's heap; the next fetch reloads it
+    forget("http", "netconn")  # the index check gets the HTTP client's heap; the next fetch reloads it
     from firmware.ota import index
 
     try:

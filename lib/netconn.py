@@ -8,6 +8,7 @@ second exception class that an `except` written against the first one misses.
 Reasons: bad_url, connect, tls, timeout, io.
 """
 import asyncio
+import binascii
 
 
 def split_url(url, schemes, err):
@@ -47,21 +48,31 @@ def io_error(e, what, err):
     return err("connect" if what == "connect" else "io", "%s: OSError %s" % (what, code))
 
 
+def der(data):
+    """`data` as DER: DER already, or the first PEM block decoded. MicroPython's mbedTLS
+    is built without PEM parsing: PEM gives ValueError("invalid cert") [seen]."""
+    i = data.find(b"-----BEGIN")
+    if i < 0:
+        return data
+    i = data.find(b"\n", i) + 1
+    return binascii.a2b_base64(data[i : data.find(b"-----END", i)])
+
+
 def tls_context(cadata, err, cert=None, key=None):
-    """A verifying client context for `cadata` (DER or PEM bytes of the CA); with `cert` and
-    `key` (DER or PEM bytes) it presents a client certificate (OCPP security profile 3).
+    """A verifying client context for `cadata` (the CA, DER or PEM); with `cert` and `key`
+    (DER or PEM) it presents a client certificate (OCPP security profile 3).
     mbedTLS 3.x has no TLS 1.0/1.1 at all, so the floor is TLS 1.2 without a setting."""
     import tls
 
     ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
     ctx.verify_mode = tls.CERT_REQUIRED  # the `ssl` wrapper would force CERT_NONE
     try:
-        ctx.load_verify_locations(cadata)  # positional: the Unix build rejects the keyword
+        ctx.load_verify_locations(der(cadata))  # positional: the Unix build rejects the keyword
     except (ValueError, OSError) as e:
         raise err("tls", "bad CA certificate: %s" % (e,))
     if cert is not None:
         try:
-            ctx.load_cert_chain(cert, key)
+            ctx.load_cert_chain(der(cert), der(key))
         except (ValueError, OSError) as e:
             raise err("tls", "bad client certificate or key: %s" % (e,))
     return ctx

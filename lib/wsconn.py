@@ -53,8 +53,7 @@ class WebSocket(FrameIO):
                     await self._send_close(code, "")  # the echo RFC 6455 5.5.1 suggests
                 except ConnectionClosed:
                     pass
-            self._drop()  # the peer normally closes its side first; nothing more to read
-            raise ConnectionClosed(self.code, self.reason)
+            await self._linger()
 
     async def _frame(self):
         # Read one frame -> a whole message (str or bytes), or None: a control frame, a

@@ -227,22 +227,30 @@ class FrameIO:
     async def _send_close(self, code, reason):
         await self._send(8, b"" if code is None else struct.pack("!H", code) + reason.encode())
 
+    async def _linger(self):
+        # After the close frames: read and drop what the peer still sends until it closes
+        # the connection (RFC 6455 7.1.1: the server closes first) or the timeout, then
+        # close. Closing with unread input would reset the connection, which can destroy
+        # our close frame on its way.
+        try:
+            mv = memoryview(self._wb)  # free: only a close frame goes out at CLOSING
+            t0 = time.ticks_ms()
+            while self._state != CLOSED:
+                left = int(self._t * 1000) - time.ticks_diff(time.ticks_ms(), t0)
+                if left <= 0 or await asyncio.wait_for_ms(self._r.readinto(mv), left) == 0:
+                    break
+        except (OSError, ValueError, asyncio.TimeoutError):
+            pass
+        self._drop()
+        raise ConnectionClosed(self.code, self.reason)
+
     async def _fail(self, code, why):
-        # Fail the connection (RFC 6455 7.1.7): a close frame with `code`, then read and
-        # drop what the peer still sends until it closes or the timeout (closing a socket
-        # with unread input resets it, which can destroy our close frame on its way).
+        # Fail the connection (RFC 6455 7.1.7): a close frame with `code`, then linger.
         if self._state == OPEN:
             self.code, self.reason = code, why
             self._state = CLOSING
             try:
                 await self._send_close(code, why[:123])
-                mv = memoryview(self._wb)  # free: sends stop at CLOSING
-                t0 = time.ticks_ms()
-                while True:
-                    left = int(self._t * 1000) - time.ticks_diff(time.ticks_ms(), t0)
-                    if left <= 0 or await asyncio.wait_for_ms(self._r.readinto(mv), left) == 0:
-                        break
-            except (ConnectionClosed, OSError, ValueError, asyncio.TimeoutError):
+            except ConnectionClosed:
                 pass
-        self._drop()
-        raise ConnectionClosed(self.code, self.reason)
+        await self._linger()

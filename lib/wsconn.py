@@ -7,7 +7,6 @@ websocket.connect() opens it; docs/websocket.md."""
 # refused with 1009 above `max_size` before anything is allocated.
 import asyncio
 import struct
-import time
 
 from wsframe import (BUFSIZE, CLOSED, CLOSING, INVALID_DATA, MAX_SIZE, NORMAL, OPEN, PROTOCOL_ERROR,
                      TOO_BIG, ConnectionClosed, FrameIO, utf8_bad, valid_code)
@@ -25,7 +24,6 @@ class WebSocket(FrameIO):
         self._buf = self._base  # the message being read (its own buffer if larger)
         self._op = 0  # opcode of the message being assembled, 0 between messages
         self._n = 0  # its bytes so far
-        self._ping = None  # payload of the ping whose pong we wait for
         self._pings = 0
 
     async def _control(self, op, ln):
@@ -33,10 +31,11 @@ class WebSocket(FrameIO):
         if op == 9:
             await self._send(10, cm[:ln])
         elif op == 10:
-            if self._ping is not None and cm[:ln] == self._ping:
+            p = self._ping  # a pong for an older ping, or unasked (RFC 6455 5.5.3), is dropped
+            if p and cm[:ln] == p[0]:
+                p[2] = True
+                p[1].set()
                 self._ping = None
-                self._ev.set()
-                self._ev.clear()
         else:
             if ln == 1:
                 await self._fail(PROTOCOL_ERROR, "close frame with a 1-byte payload")
@@ -131,11 +130,12 @@ class WebSocket(FrameIO):
         if self._reading:
             if self._state == OPEN:
                 raise RuntimeError("recv() is already running in another task")
-            await self._until(lambda: self._state == CLOSED, self._t)  # close() reads
+            await self._wait(self._closed, self._t)  # close() is reading
         if self._state != OPEN:
             raise ConnectionClosed(self.code, self.reason)
         self._reading = True
         try:
+            await asyncio.sleep_ms(0)  # reads that find their bytes waiting never yield
             while True:
                 m = await self._frame()
                 if m is not None:
@@ -149,31 +149,18 @@ class WebSocket(FrameIO):
         """Send a message: a str as text, any other buffer as binary."""
         await self._send(1 if isinstance(data, str) else 2, data)
 
-    async def _until(self, cond, timeout):
-        t0 = time.ticks_ms()
-        while not cond():
-            left = int(timeout * 1000) - time.ticks_diff(time.ticks_ms(), t0)
-            if left <= 0:
-                return False
-            try:
-                await asyncio.wait_for_ms(self._ev.wait(), left)
-            except asyncio.TimeoutError:
-                pass
-        return True
-
     async def ping(self, timeout=None):
         """Send a ping. With `timeout` (s), wait for its pong and return whether it came:
         recv() reads pongs, so another task must be in recv() meanwhile."""
         self._pings = (self._pings + 1) & 0x3FFFFFFF
-        p = struct.pack("!I", self._pings)
-        self._ping = p
-        await self._send(9, p)
+        rec = self._ping = [struct.pack("!I", self._pings), asyncio.Event(), False]
+        await self._send(9, rec[0])
         if timeout is None:
             return None
-        got = await self._until(lambda: self._ping is not p or self._state == CLOSED, timeout)
-        if self._ping is p and self._state == CLOSED:
+        await self._wait(rec[1], timeout)
+        if not rec[2] and self._state == CLOSED:
             raise ConnectionClosed(self.code, self.reason)
-        return got
+        return rec[2]
 
     async def _to_close(self):
         while True:  # ends with ConnectionClosed: the peer's close frame or EOF
@@ -190,7 +177,7 @@ class WebSocket(FrameIO):
             try:
                 await self._send_close(code, reason)
                 if self._reading:
-                    await self._until(lambda: self._state == CLOSED, self._t)
+                    await self._wait(self._closed, self._t)
                 else:
                     self._reading = True
                     try:

@@ -115,7 +115,10 @@ class FrameIO:
         self._wb = bytearray(max(bufsize, 128) + 14)  # an outgoing frame: header, masked payload
         self._wm = memoryview(self._wb)
         self._wl = asyncio.Lock()  # one frame at a time goes out, whole
-        self._ev = asyncio.Event()  # pulsed when a pong or the peer's close came
+        # Events are set, never cleared: set-then-clear would lose a waiter whose
+        # wait_for task had not started yet [seen]
+        self._closed = asyncio.Event()  # set once the socket is closed
+        self._ping = None  # the ping in flight: [payload, Event set by its pong or the close, answered]
         self._pend = memoryview(pending) if pending else None  # read past the handshake
         self._state = OPEN
         self.code = None  # the close's code and reason, once one was sent or received
@@ -131,8 +134,9 @@ class FrameIO:
         if self._state != CLOSED:
             self._state = CLOSED
             close_now(self._w)
-        self._ev.set()
-        self._ev.clear()
+        self._closed.set()
+        if self._ping:
+            self._ping[1].set()
 
     def _lost(self, why):
         if self.code is None:
@@ -144,6 +148,12 @@ class FrameIO:
         """Drop the connection at once, without a close handshake (for a peer that stopped
         answering pings): recv/send then raise ConnectionClosed(1006)."""
         self._lost("aborted")
+
+    async def _wait(self, ev, timeout):
+        try:
+            await asyncio.wait_for_ms(ev.wait(), int(timeout * 1000))
+        except asyncio.TimeoutError:
+            pass
 
     async def _fill(self, mv, wait):
         # Read exactly len(mv) bytes. With `wait` the first may take forever (a frame's
@@ -159,10 +169,14 @@ class FrameIO:
                 self._mid = True
                 continue
             try:
-                if wait and not n:
-                    k = await self._r.readinto(mv)
-                else:
-                    k = await asyncio.wait_for(self._r.readinto(mv[n:]), self._t)
+                # what has come already, without a trip through the scheduler: a TLS
+                # socket is polled in 1 ms steps there [seen]; None: nothing yet
+                k = self._r.s.readinto(mv[n:])
+                if k is None:
+                    if wait and not n:
+                        k = await self._r.readinto(mv)
+                    else:
+                        k = await asyncio.wait_for(self._r.readinto(mv[n:]), self._t)
             except asyncio.TimeoutError:
                 raise self._lost("nothing for %s s inside a frame" % self._t)
             except (OSError, ValueError) as e:  # ValueError: mbedTLS
@@ -176,8 +190,12 @@ class FrameIO:
 
     async def _out(self, mv):
         try:
-            self._w.write(mv)  # what the socket does not take now, the stream copies
-            await asyncio.wait_for(self._w.drain(), self._t)
+            w = self._w
+            w.write(mv)  # what the socket does not take now, the stream keeps (a copy)
+            if not getattr(w, "out_buf", 1):  # all taken: drain() only yields, no timeout (and
+                await w.drain()  # wait_for's extra tasks cost ~1 ms each with TLS [seen])
+            else:
+                await asyncio.wait_for(w.drain(), self._t)
         except asyncio.TimeoutError:
             raise self._lost("send: no progress for %s s" % self._t)
         except (OSError, ValueError) as e:

@@ -9,7 +9,8 @@ import wsframe
 class Wire:
     """Reads serve the bytes fed so far in pieces of at most `step` (TCP splits frames
     anywhere), with a None now and then (a TLS socket that wanted more records); at the
-    end, EOF if `eof`, else wait for more. Writes are kept in `tx`; `on_tx` sees each."""
+    end, EOF if `eof`, else wait for more. Writes are kept in `tx`; `on_tx` sees each.
+    Like asyncio's Stream, the socket is `s`: its readinto() does not wait."""
 
     def __init__(self, data=b"", step=7, eof=True, on_tx=None):
         self.rx = bytearray(data)
@@ -19,7 +20,7 @@ class Wire:
         self.tx = bytearray()
         self.on_tx = on_tx
         self.closed = False
-        self.s = self  # what wsframe.close_now() closes: the stream's socket
+        self.s = self
         self.ev = asyncio.Event()
         self.reads = 0
 
@@ -27,17 +28,13 @@ class Wire:
         self.rx += data
         self.ev.set()
 
-    async def readinto(self, buf):
-        while self.pos >= len(self.rx):
-            if self.closed:
-                raise OSError(9)  # EBADF: what a read of a closed socket raises [seen]
-            if self.eof:
-                return 0
-            self.ev.clear()
-            await self.ev.wait()
+    def readinto(self, buf):
+        """The socket's own read: None when nothing has come yet (or now and then)."""
         if self.closed:
-            raise OSError(9)
+            raise OSError(9)  # EBADF: what a read of a closed socket raises [seen]
         self.reads += 1
+        if self.pos >= len(self.rx):
+            return 0 if self.eof else None
         if self.reads % 5 == 0:
             return None
         n = min(len(buf), len(self.rx) - self.pos, self.step)
@@ -47,6 +44,22 @@ class Wire:
             self.rx = bytearray()
             self.pos = 0
         return n
+
+    async def wait_readinto(self, buf):
+        while True:
+            k = self.readinto(buf)
+            if k is not None:
+                return k
+            if self.pos < len(self.rx):
+                await asyncio.sleep_ms(0)
+                continue
+            self.ev.clear()
+            await self.ev.wait()
+
+    def hangup(self):
+        """The peer closes its side: EOF once the bytes fed are read."""
+        self.eof = True
+        self.ev.set()
 
     def write(self, data):
         if self.closed:
@@ -61,6 +74,19 @@ class Wire:
     def close(self):
         self.closed = True
         self.ev.set()
+
+
+class Stream:
+    """asyncio's Stream over a Wire: readinto() waits until something comes."""
+
+    def __init__(self, wire):
+        self.s = wire
+        self.write = wire.write
+        self.drain = wire.drain
+        self.out_buf = b""  # what the socket refused, none here
+
+    async def readinto(self, buf):
+        return await self.s.wait_readinto(buf)
 
 
 def frame(op, payload=b"", fin=True, rsv=0, mask=None, length=None):
@@ -123,7 +149,8 @@ def sent(tx):
 def ws_on(data=b"", step=7, eof=True, on_tx=None, **kw):
     w = Wire(data, step, eof, on_tx)
     kw.setdefault("timeout", 2)
-    return wsconn.WebSocket(w, w, **kw), w
+    st = Stream(w)
+    return wsconn.WebSocket(st, st, **kw), w
 
 
 async def closed_with(ws):

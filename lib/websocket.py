@@ -47,6 +47,13 @@ def quote(s):
     return "".join(out)
 
 
+def _text(b):
+    try:
+        return b.decode()
+    except UnicodeError:  # the server's bytes, whatever they are, end in a WSError
+        return repr(b)
+
+
 async def _exchange(r, w, req, buf, mv):
     """Send the request, read the response head (up to len(buf) bytes) -> (end of head
     or -1, bytes read)."""
@@ -103,8 +110,8 @@ async def _handshake(r, w, timeout, bufsize, netconn, host, port, tls, path, pro
     if status != 101:
         if 300 <= status < 400:  # a redirect would take the credentials to another URL
             raise WSError("status", "HTTP %d to %s, not followed: fix the configured URL" % (
-                status, hd.get(b"location", b"?").decode()), status)
-        raise WSError("status", "HTTP %d %s" % (status, (parts[2] if len(parts) > 2 else b"").decode()), status)
+                status, _text(hd.get(b"location", b"?"))), status)
+        raise WSError("status", "HTTP %d %s" % (status, _text(parts[2] if len(parts) > 2 else b"")), status)
     if i < 0:
         raise WSError("bad_handshake", "101 response head longer than %d bytes" % len(buf))
     import hashlib
@@ -118,7 +125,7 @@ async def _handshake(r, w, timeout, bufsize, netconn, host, port, tls, path, pro
     if b"sec-websocket-extensions" in hd:
         raise WSError("bad_handshake", "extension %r that was not offered" % hd[b"sec-websocket-extensions"][:40])
     sel = hd.get(b"sec-websocket-protocol")
-    sel = sel.decode() if sel is not None else None
+    sel = _text(sel) if sel is not None else None
     if (sel is None and protocols) or (sel is not None and sel not in protocols):
         raise WSError("subprotocol", "server selected %s, offered %s" % (
             "none" if sel is None else repr(sel), ", ".join(protocols) or "none"))

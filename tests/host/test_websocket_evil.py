@@ -76,6 +76,9 @@ HANDSHAKES = {
                      b"Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n",
                      b"", False, "WSError bad_handshake 0 Sec-WebSocket-Accept"),
     "h_long_101": (None, b"", False, "WSError bad_handshake 0 101 response head longer than 1024 bytes"),
+    "h_binary_phrase": (b"HTTP/1.1 404 N\xffot here\r\nLocation: \xff\r\n\r\n", b"", False, "WSError status 404 HTTP 404 b'N"),
+    "h_binary_redirect": (b"HTTP/1.1 301 Moved\r\nLocation: ws://\xfe/\r\n\r\n", b"", False, "WSError status 301 HTTP 301 to b'ws://"),
+    "h_binary_protocol": (None, b"", False, "WSError subprotocol 0 server selected \"b'ocpp\\\\xff'\""),
     "h_not_http": (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", b"", False, "WSError bad_handshake 0 status line"),
     "h_closes": (b"", b"", True, "WSError bad_handshake 0 status line b''"),
     "h_silent": (b"", b"", False, "WSError timeout 0 no handshake response in 2 s"),
@@ -98,6 +101,8 @@ def _head(path, hdrs):
         return base + b"Sec-WebSocket-Protocol: ocpp1.6\r\nX-Pad: " + b"p" * 2000 + b"\r\n\r\n"
     if name == "h_no_protocol":
         return base + b"\r\n"
+    if name == "h_binary_protocol":
+        return base + b"Sec-WebSocket-Protocol: ocpp\xff\r\n\r\n"
     if name == "h_extension":
         return base + b"Sec-WebSocket-Protocol: ocpp1.6\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
     if name == "h_no_upgrade":

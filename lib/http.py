@@ -35,23 +35,14 @@ class HTTPError(Exception):
         self.status = status
 
 
-def parse_url(url):
-    """-> (https: bool, host, port, path). Raises HTTPError("bad_url")."""
-    return netconn.split_url(url, _SCHEMES, HTTPError)
-
-
 def _resolve(base, loc):
     if loc.startswith("http://") or loc.startswith("https://"):
         return loc
-    tls, host, port, path = parse_url(base)
+    tls, host, port, path = netconn.split_url(base, _SCHEMES, HTTPError)
     root = ("https://" if tls else "http://") + host + ":" + str(port)
     if loc.startswith("/"):
         return root + loc
     return root + path[: path.rfind("/") + 1] + loc
-
-
-def _oserror(e, what):
-    return netconn.io_error(e, what, HTTPError)
 
 
 class Response:
@@ -74,13 +65,13 @@ class Response:
         except asyncio.TimeoutError:
             raise HTTPError("timeout", "%s: nothing for %s s" % (what, self.t))
         except (OSError, ValueError) as e:
-            raise _oserror(e, what)
+            raise netconn.io_error(e, what, HTTPError)
 
     async def send(self, data):
         try:
             self.w.write(data)  # asyncio writes at once when it can: may drive the TLS handshake
         except (OSError, ValueError) as e:
-            raise _oserror(e, "send")
+            raise netconn.io_error(e, "send", HTTPError)
         await self._io(self.w.drain(), "send")
 
     async def _recv(self, mv):
@@ -267,7 +258,7 @@ async def get(url, headers=None, *, start=None, end=None, timeout=10, connect_ti
     whose body the caller streams and then closes. Raises HTTPError."""
     seen = 0
     while True:
-        tls, host, port, path = parse_url(url)
+        tls, host, port, path = netconn.split_url(url, _SCHEMES, HTTPError)
         if not tls and not allow_http:
             raise HTTPError("insecure", "plain http not allowed: " + url)
         if tls and ctx is None:

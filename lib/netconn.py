@@ -45,7 +45,10 @@ def io_error(e, what, err):
         return err("timeout", "%s: socket timeout" % what)
     if isinstance(code, int) and code < 0:  # mbedTLS error codes are negative
         return err("tls", "%s: mbedTLS error %d" % (what, code))
-    return err("connect" if what == "connect" else "io", "%s: OSError %s" % (what, code))
+    # ENETUNREACH, ECONNREFUSED, EHOSTUNREACH (lwIP numbers them alike): asyncio connects
+    # without waiting for the outcome, so they come at the first write or read [seen]
+    refused = what == "connect" or code in (101, 111, 113)
+    return err("connect" if refused else "io", "%s: OSError %s" % (what, code))
 
 
 def der(data):

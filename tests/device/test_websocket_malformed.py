@@ -4,8 +4,10 @@
 # a connection dropped or stalled inside a frame ends with 1006.
 import wsconn  # noqa: F401 first: compiling it from source takes most of the 64K heap for a moment
 
+import asyncio
 import gc
 
+from wsframe import ConnectionClosed
 from wsfakes import close_frame, closed_with, frame, sent, ws_on
 
 
@@ -81,6 +83,30 @@ async def test_dropped_inside_a_frame_or_between_frames_is_1006():
         code, reason, got = await closed_with(ws)
         assert (code, got) == (1006, ["whole"]) and why in reason, (code, reason)
         assert w.closed
+
+
+async def test_a_peer_that_stops_reading_fails_the_send_at_the_timeout():
+    ws, w = ws_on(eof=False, timeout=0.05)
+    w.stuck = True  # the socket takes nothing more: drain() never ends
+    try:
+        await ws.send("x" * 300)
+        raise AssertionError("send went through")
+    except ConnectionClosed as e:
+        assert e.code == 1006 and "no progress" in e.reason, e.args
+    assert w.closed and ws.closed
+
+
+async def test_a_second_reader_is_refused():
+    ws, w = ws_on(eof=False)
+    first = asyncio.create_task(ws.recv())
+    await asyncio.sleep_ms(0)
+    try:
+        await ws.recv()
+        raise AssertionError("two readers")
+    except RuntimeError:
+        pass
+    w.feed(frame(1, b"one"))
+    assert await first == "one"
 
 
 async def test_a_peer_that_stalls_inside_a_frame_times_out():

@@ -23,6 +23,7 @@ class Wire:
         self.s = self
         self.ev = asyncio.Event()
         self.reads = 0
+        self.stuck = False  # True: the socket takes no more bytes, drain() never ends
 
     def feed(self, data):
         self.rx += data
@@ -70,6 +71,8 @@ class Wire:
 
     async def drain(self):
         await asyncio.sleep_ms(0)  # a real drain yields: lets another sender in between
+        while self.stuck:
+            await asyncio.sleep_ms(10)
 
     def close(self):
         self.closed = True
@@ -83,7 +86,10 @@ class Stream:
         self.s = wire
         self.write = wire.write
         self.drain = wire.drain
-        self.out_buf = b""  # what the socket refused, none here
+
+    @property
+    def out_buf(self):  # what the socket has not taken yet
+        return b"x" if self.s.stuck else b""
 
     async def readinto(self, buf):
         return await self.s.wait_readinto(buf)

@@ -81,6 +81,10 @@ SCENARIOS = {
     "tls_wrong_ca": lambda: echo(url("/echo"), cadata=wrong_ca),
     "mtls_cert": lambda: echo(url("/echo"), cert=cert[0], key=cert[1]),
     "mtls_no_cert": lambda: echo(url("/echo")),
+    "no_server": lambda: echo("ws://127.0.0.1:1/CP1"),  # port 1: nothing listens
+    "bad_url": lambda: echo("http://127.0.0.1/CP1"),
+    "space_in_id": lambda: echo(base + "/echo/CP 1"),
+    "wss_without_ca": lambda: echo("wss://localhost:1/CP1"),
 }
 
 async def main():
@@ -106,7 +110,8 @@ def test_subprotocol_id_pings_and_close_codes_against_websockets():
     with WsServer(subprotocols=["ocpp1.6"], max_size=2**22) as s:
         base = "ws://127.0.0.1:%d" % s.port
         out = _run(base, ["negotiated", "prefers", "refused", "none_offered", "unknown_id", "server_ping",
-                          "client_ping", "server_close", "going_away", "client_close", "too_big"])
+                          "client_ping", "server_close", "going_away", "client_close", "too_big", "no_server",
+                          "bad_url", "space_in_id", "wss_without_ca"])
         assert out["negotiated"] == "OK ['ocpp1.6', 'str']"
         assert s.seen("/echo/CP%201%2F%C3%A4", "open") == ["ocpp1.6"]  # the id percent-encoded
         assert out["prefers"] == "OK ['ocpp1.6', 'str']"
@@ -123,6 +128,10 @@ def test_subprotocol_id_pings_and_close_codes_against_websockets():
         assert s.wait("/echo/CP-close", "closed") == (4003, "cp says bye")
         assert out["too_big"] == "Closed 1009 message of 5000+ bytes, max 4096"
         assert s.wait("/send/5000/CP1", "closed")[0] == 1009  # the server got our 1009
+        assert out["no_server"].startswith("WSError connect 0 handshake: OSError 111"), out["no_server"]
+        assert out["bad_url"].startswith("WSError bad_url"), out["bad_url"]
+        assert out["space_in_id"].startswith("WSError bad_url"), out["space_in_id"]
+        assert out["wss_without_ca"] == "WSError tls 0 wss:// needs a CA certificate (none configured)"
 
 
 def test_big_messages_both_ways():

@@ -75,6 +75,13 @@ async def test_each_malformed_frame_closes_with_its_code_and_the_heap_stays_put(
         assert gc.mem_alloc() - base < 512, (data[:12], gc.mem_alloc() - base)
 
 
+async def test_every_reserved_opcode_is_a_protocol_error():
+    good = frame(1, b"before")
+    for op in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15):  # RFC 6455 5.2: reserved, no extension
+        for fin in (True, False):
+            await _case(good, frame(op, b"x", fin=fin), 1002, "opcode %d" % op)
+
+
 async def test_dropped_inside_a_frame_or_between_frames_is_1006():
     for data, why in ((frame(1, b"whole") + frame(1, b"x" * 300)[:150], "inside a frame"),
                       (frame(1, b"whole") + b"\x81", "inside a frame"),

@@ -57,6 +57,9 @@ async def client_close(u):
     await ws.close(4003, "cp says bye")
     return (ws.closed, ws.code)
 
+async def value(v):
+    return v
+
 def big(n):
     return "".join(chr(32 + (i * 7) % 90) for i in range(n))
 
@@ -85,6 +88,7 @@ SCENARIOS = {
     "bad_url": lambda: echo("http://127.0.0.1/CP1"),
     "space_in_id": lambda: echo(base + "/echo/CP 1"),
     "wss_without_ca": lambda: echo("wss://localhost:1/CP1"),
+    "quote": lambda: value([websocket.quote(s) for s in ("CP-01_a.b~", "CP 1/\u00e4?#%+")]),
 }
 
 async def main():
@@ -111,7 +115,7 @@ def test_subprotocol_id_pings_and_close_codes_against_websockets():
         base = "ws://127.0.0.1:%d" % s.port
         out = _run(base, ["negotiated", "prefers", "refused", "none_offered", "unknown_id", "server_ping",
                           "client_ping", "server_close", "going_away", "client_close", "too_big", "no_server",
-                          "bad_url", "space_in_id", "wss_without_ca"])
+                          "bad_url", "space_in_id", "wss_without_ca", "quote"])
         assert out["negotiated"] == "OK ['ocpp1.6', 'str']"
         assert s.seen("/echo/CP%201%2F%C3%A4", "open") == ["ocpp1.6"]  # the id percent-encoded
         assert out["prefers"] == "OK ['ocpp1.6', 'str']"
@@ -132,6 +136,7 @@ def test_subprotocol_id_pings_and_close_codes_against_websockets():
         assert out["bad_url"].startswith("WSError bad_url"), out["bad_url"]
         assert out["space_in_id"].startswith("WSError bad_url"), out["space_in_id"]
         assert out["wss_without_ca"] == "WSError tls 0 wss:// needs a CA certificate (none configured)"
+        assert out["quote"] == "OK ['CP-01_a.b~', 'CP%201%2F%C3%A4%3F%23%25%2B']"
 
 
 def test_big_messages_both_ways():

@@ -8,9 +8,12 @@ HTTPError with a named reason:
   bad_url, insecure (plain http not allowed), connect, tls, timeout, io, bad_response,
   status (.status holds the code), redirects (too many / loop), no_range (server ignored
   Range), bad_range (Content-Range not what was asked), too_large, short_body.
+Connecting, TLS and the I/O error mapping are lib/netconn.py's (shared with lib/websocket.py).
 """
 import asyncio
 from micropython import const
+
+import netconn
 
 _LINE = const(1024)  # longest status/header/chunk-size line accepted
 _LINE0 = const(256)  # the line buffer's first size, grown to _LINE only for a longer line
@@ -19,6 +22,7 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 # the headers a Response keeps (the others are read and dropped: a response lives as long
 # as its download, and a server may send many)
 _KEEP = ("content-length", "transfer-encoding", "content-range", "location")
+_SCHEMES = {"https://": (True, 443), "http://": (False, 80)}
 
 
 class HTTPError(Exception):
@@ -31,62 +35,14 @@ class HTTPError(Exception):
         self.status = status
 
 
-def parse_url(url):
-    """-> (https: bool, host, port, path). Raises HTTPError("bad_url")."""
-    if url.startswith("https://"):
-        tls, rest = True, url[8:]
-    elif url.startswith("http://"):
-        tls, rest = False, url[7:]
-    else:
-        raise HTTPError("bad_url", url)
-    i = rest.find("/")
-    hostport, path = (rest, "/") if i < 0 else (rest[:i], rest[i:])
-    port = 443 if tls else 80
-    if ":" in hostport:
-        hostport, p = hostport.rsplit(":", 1)
-        try:
-            port = int(p)
-        except ValueError:
-            raise HTTPError("bad_url", url)
-    if not hostport or " " in path:
-        raise HTTPError("bad_url", url)
-    return tls, hostport, port, path
-
-
 def _resolve(base, loc):
     if loc.startswith("http://") or loc.startswith("https://"):
         return loc
-    tls, host, port, path = parse_url(base)
+    tls, host, port, path = netconn.split_url(base, _SCHEMES, HTTPError)
     root = ("https://" if tls else "http://") + host + ":" + str(port)
     if loc.startswith("/"):
         return root + loc
     return root + path[: path.rfind("/") + 1] + loc
-
-
-def _oserror(e, what):
-    """HTTPError for an OSError or ValueError of socket/TLS I/O (mbedTLS reports certificate
-    problems as ValueError, at whichever call drives the handshake: connect, write or read)."""
-    if isinstance(e, ValueError):
-        return HTTPError("tls", "%s: %s" % (what, e))
-    code = e.errno if hasattr(e, "errno") else (e.args[0] if e.args else 0)
-    if code in (11, 110):  # EAGAIN on the Unix port, ETIMEDOUT on the ESP32
-        return HTTPError("timeout", "%s: socket timeout" % what)
-    if isinstance(code, int) and code < 0:  # mbedTLS error codes are negative
-        return HTTPError("tls", "%s: mbedTLS error %d" % (what, code))
-    return HTTPError("connect" if what == "connect" else "io", "%s: OSError %s" % (what, code))
-
-
-def tls_context(cadata):
-    """A verifying client context for `cadata` (DER or PEM bytes of the CA)."""
-    import tls
-
-    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
-    ctx.verify_mode = tls.CERT_REQUIRED  # the `ssl` wrapper would force CERT_NONE
-    try:
-        ctx.load_verify_locations(cadata)  # positional: the Unix build rejects the keyword
-    except (ValueError, OSError) as e:
-        raise HTTPError("tls", "bad CA certificate: %s" % (e,))
-    return ctx
 
 
 class Response:
@@ -109,13 +65,13 @@ class Response:
         except asyncio.TimeoutError:
             raise HTTPError("timeout", "%s: nothing for %s s" % (what, self.t))
         except (OSError, ValueError) as e:
-            raise _oserror(e, what)
+            raise netconn.io_error(e, what, HTTPError)
 
     async def send(self, data):
         try:
             self.w.write(data)  # asyncio writes at once when it can: may drive the TLS handshake
         except (OSError, ValueError) as e:
-            raise _oserror(e, "send")
+            raise netconn.io_error(e, "send", HTTPError)
         await self._io(self.w.drain(), "send")
 
     async def _recv(self, mv):
@@ -256,19 +212,6 @@ class Response:
             pass
 
 
-async def _open(host, port, tls, ctx, timeout):
-    try:
-        if tls:
-            aw = asyncio.open_connection(host, port, ssl=ctx, server_hostname=host)
-        else:
-            aw = asyncio.open_connection(host, port)
-        return await asyncio.wait_for(aw, timeout)
-    except asyncio.TimeoutError:
-        raise HTTPError("timeout", "connect to %s:%d" % (host, port))
-    except (OSError, ValueError) as e:
-        raise _oserror(e, "connect")
-
-
 async def _head(conn):
     line = await conn.readline()
     parts = line.split(None, 2)
@@ -315,14 +258,14 @@ async def get(url, headers=None, *, start=None, end=None, timeout=10, connect_ti
     whose body the caller streams and then closes. Raises HTTPError."""
     seen = 0
     while True:
-        tls, host, port, path = parse_url(url)
+        tls, host, port, path = netconn.split_url(url, _SCHEMES, HTTPError)
         if not tls and not allow_http:
             raise HTTPError("insecure", "plain http not allowed: " + url)
         if tls and ctx is None:
             if cadata is None:
                 raise HTTPError("tls", "https needs a CA certificate (none configured)")
-            ctx = tls_context(cadata)
-        reader, writer = await _open(host, port, tls, ctx, connect_timeout or timeout)
+            ctx = netconn.tls_context(cadata, HTTPError)
+        reader, writer = await netconn.connect(host, port, ctx if tls else None, connect_timeout or timeout, HTTPError)
         conn = Response(reader, writer, timeout)
         try:
             req = "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nUser-Agent: uPile\r\n" % (path, host)

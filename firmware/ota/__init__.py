@@ -98,7 +98,8 @@ def signed_payload(envelope, keyring, lim):
 # What each phase of an update loads and drops afterwards (firmware/ota/service.py):
 CHECK_CODE = ("firmware.ota.manifest", "firmware.ota.fields", "dsse", "ed25519", "sha512")
 DOWNLOAD_CODE = ("firmware.ota.download", "firmware.ota.prepare", "firmware.ota.image", "firmware.ota.installer",
-                 "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http", "bootstate")
+                 "firmware.ota.index", "firmware.ota.slots", "firmware.ota.fetcher", "http", "netconn",
+                 "bootstate")
 
 
 def forget(*names):

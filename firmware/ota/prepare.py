@@ -59,7 +59,7 @@ async def prepare_app(src, ebox, env_hex, payload):
     spec = payload["index"]
     dst = slotcheck.slot_dir(slot) + "/" + slotcheck.INDEX
     await download.fetch_file(src, dst, 0, spec["size"], spec["sha256"], "index.txt")
-    forget("http")  # the index check gets the HTTP client's heap; the next fetch reloads it
+    forget("http", "netconn")  # the index check gets the HTTP client's heap; the next fetch reloads it
     from firmware.ota import index
 
     try:

@@ -16,7 +16,7 @@ def main():
         env = dict(os.environ, MICROPYPATH=device_path(), UPILE_TMP=tmp)
         env["MICROPYPATH"] = device_path(ROOT / "bench")
         # compaction off for the wear figure: it measures what checkpoints append
-        p = subprocess.run([micropython_bin(), "-X", "heapsize=256K", str(ROOT / "bench" / "_charging_device.py")],
+        p = subprocess.run([micropython_bin(), "-X", "heapsize=384K", str(ROOT / "bench" / "_charging_device.py")],
                            cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
         sys.stdout.write("\n".join(l for l in p.stdout.splitlines() if " I charging" not in l and "stack:" not in l
                                    and not l.startswith(("GC:", "No. of", "mem:", " max ", "qstr"))) + "\n")

@@ -198,7 +198,7 @@ def fast_cfg(**over):
 class Rig:
     """Pile + fake board + plant + clock + recorded events, for device tests."""
 
-    def __init__(self, n=2, cfg=None, path=None, chip="hlw8032", sensors=1, step_ms=1000, board=None):
+    def __init__(self, n=2, cfg=None, path=None, chip="hlw8032", sensors=1, step_ms=1000, board=None, keep=100000):
         import os
         from firmware.charging.pile import Pile
 
@@ -213,6 +213,7 @@ class Rig:
         self._board_kind = board
         self._events = []
         self.step_ms = step_ms
+        self.keep = keep  # events the rig's subscription holds (older ones are dropped)
         self._new_bus()
         self.pile = Pile(self.cfg, self.board, clock=self.clock, bus=self.bus)
 
@@ -221,7 +222,7 @@ class Rig:
 
         self.wall = None  # set to unix seconds to give the pile a wall clock
         self.bus = Bus(wall=lambda: self.wall, clock=self.clock)
-        self.sub = self.bus.subscribe(size=100000)
+        self.sub = self.bus.subscribe(size=self.keep)
 
     def take(self):
         """Events since the last take(), not kept (long tests: the list would fill the heap)."""

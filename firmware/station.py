@@ -16,7 +16,7 @@ _SECRET = ("key", "pass", "psk", "secret", "token", "pin", "auth", "cred")
 
 
 class Refused(Exception):
-    """args: (code, detail). Codes: no_pile, no_such_port, bad_budget, bad_method, port_busy,
+    """args: (code, detail). Codes: no_pile, no_such_port, bad_budget, bad_method, bad_ref, port_busy,
     port_faulted, unavailable, reserved, over_temperature, total_power_exceeded, no_session,
     fault_active, bad_limit, no_ota, no_url, busy, bad_config, bad_args."""
 
@@ -92,10 +92,12 @@ class Station:
         return len(self.pile.ports) if self.pile is not None else 0
 
     # ---- sessions
-    def start(self, port, kind="full", amount=0, id_tag=None, method="remote", reservation=None):
+    def start(self, port, kind="full", amount=0, id_tag=None, method="remote", reservation=None, ref=None):
         """Start a session on a port with a budget (kind: time min | energy Wh | money fen |
-        full). Returns the session id."""
-        return self._call(self._pile().start, port, kind, amount, id_tag, method, reservation)
+        full). `ref`: the protocol's own reference for it (<= 40 chars, e.g. a DNY order
+        number), journalled with the session and echoed in its events and bill. Returns the
+        session id."""
+        return self._call(self._pile().start, port, kind, amount, id_tag, method, reservation, ref)
 
     def stop(self, port, reason="Remote", cause="remote"):
         """Stop a port's session; returns its bill (session.stopped's fields)."""

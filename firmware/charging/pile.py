@@ -3,7 +3,7 @@
 Public API (ports are 1-based like OCPP connectorId); firmware/station.py is the one
 caller outside this package:
   Pile(cfg, board, store=None, clock=None, bus=None); await pile.run(feed=None)
-  start(port, kind, amount, tag=None, method="service", reservation=None) -> session id
+  start(port, kind, amount, tag=None, method="service", reservation=None, ref=None) -> session id
       (kind: time min | energy Wh | money fen | full)
   stop(port, reason="Remote", cause="remote") -> bill; stop_all(reason, cause)
   reserve(port, tag, expire_s=None, reservation=None); schedule(port, kind, amount, start_in_s, tag=None)
@@ -30,7 +30,7 @@ _add = time.ticks_add
 
 
 class ChargeError(Exception):
-    """args[0]: no_such_port, bad_budget, bad_method, port_busy, port_faulted, unavailable,
+    """args[0]: no_such_port, bad_budget, bad_method, bad_ref, port_busy, port_faulted, unavailable,
     reserved, over_temperature, total_power_exceeded, no_session, fault_active."""
 
 
@@ -110,7 +110,7 @@ class Pile:
                 self._pub("session.stopped", view(bill))
 
     # ---- commands
-    def start(self, port, kind, amount=0, tag=None, method="service", reservation=None):
+    def start(self, port, kind, amount=0, tag=None, method="service", reservation=None, ref=None):
         p = self._port(port)
         if kind not in KINDS or type(amount) is not int or amount < 0 or (kind != "full" and amount == 0):
             raise ChargeError("bad_budget")
@@ -118,6 +118,8 @@ class Pile:
             raise ChargeError("bad_budget")
         if method not in METHODS:
             raise ChargeError("bad_method")
+        if ref is not None and (type(ref) is not str or len(ref) > 40):
+            raise ChargeError("bad_ref")
         if p.session:
             raise ChargeError("port_busy")
         if p.fault:
@@ -133,7 +135,7 @@ class Pile:
         if reservation is None and p.resv:
             reservation = p.resv[4]
         s = Session(self.store.new_id(), port, kind, amount, tag, self.tariff.new_cost(), method, reservation,
-                    p.reg_mwh, self._unix())
+                    p.reg_mwh, self._unix(), ref)
         self.store.start(s.start_record())  # durable before the relay closes
         p.resv = None
         self._attach(p, s)

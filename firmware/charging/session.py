@@ -27,7 +27,8 @@ METHODS = ("remote", "service", "card", "code", "coin", "schedule")
 
 
 class Session:
-    def __init__(self, sid, port, kind, amount, tag, cost, method="service", resv=None, meter_mwh=0, unix=None):
+    def __init__(self, sid, port, kind, amount, tag, cost, method="service", resv=None, meter_mwh=0, unix=None,
+                 ref=None):
         self.id = sid
         self.port = port
         self.kind = kind
@@ -38,6 +39,7 @@ class Session:
         self.resv = resv  # reservation id it used, or None
         self.meter_mwh = meter_mwh  # the port's energy register at the start
         self.unix = unix  # wall-clock start, or None while the time was not known
+        self.ref = ref  # the starting protocol's own reference (e.g. a DNY order number), echoed in the bill
         self.t0 = 0  # ticks_ms at the start (this boot): dates the start once the time is known
         self.n = 0  # checkpoints written
         self.charged_ms = 0
@@ -60,14 +62,14 @@ class Session:
 
     def start_record(self):
         return {"k": "s", "id": self.id, "p": self.port, "b": self.kind, "a": self.amount, "tag": self.tag,
-                "m": self.method, "r": self.resv, "ms": self.meter_mwh, "t": self.unix}
+                "m": self.method, "r": self.resv, "ms": self.meter_mwh, "t": self.unix, "ref": self.ref}
 
     @classmethod
     def from_record(cls, rec, cost):
         """The session a start record describes (restore after a power cut)."""
         kind = rec.get("b")
         return cls(rec.get("id"), rec.get("p"), kind if kind in KINDS else "full", rec.get("a", 0), rec.get("tag"),
-                   cost, rec.get("m") or "service", rec.get("r"), rec.get("ms") or 0, rec.get("t"))
+                   cost, rec.get("m") or "service", rec.get("r"), rec.get("ms") or 0, rec.get("t"), rec.get("ref"))
 
     def checkpoint(self):
         self.n += 1
@@ -155,14 +157,14 @@ class Session:
             refund = self.amount - fen
         return {"k": "x", "id": self.id, "p": self.port, "tag": self.tag, "b": self.kind, "a": self.amount,
                 "m": self.method, "r": self.resv, "reason": reason, "cause": cause, "mwh": self.energy(),
-                "ms": self.meter_mwh, "t": self.unix, "te": unix, "s": self.charged_ms // 1000,
+                "ms": self.meter_mwh, "t": self.unix, "te": unix, "ref": self.ref, "s": self.charged_ms // 1000,
                 "fen": fen, "refund": refund, "tier": self.cost.tier}
 
     def started(self):
         """session.started's fields."""
         return {"id": self.id, "port": self.port, "method": self.method, "id_tag": self.tag, "kind": self.kind,
                 "amount": self.amount, "reservation": self.resv, "meter_start": self.meter_mwh // 1000,
-                "meter_start_mwh": self.meter_mwh, "start_time": self.unix, "resumed": self.resumed}
+                "meter_start_mwh": self.meter_mwh, "start_time": self.unix, "resumed": self.resumed, "ref": self.ref}
 
 
 def view(b):
@@ -174,4 +176,5 @@ def view(b):
             "cause": b.get("cause"), "energy_mwh": b.get("mwh", 0), "meter_start": ms // 1000,
             "meter_stop": (ms + b.get("mwh", 0)) // 1000, "meter_start_mwh": ms,
             "meter_stop_mwh": ms + b.get("mwh", 0), "start_time": b.get("t"), "stop_time": b.get("te"),
-            "charged_s": b.get("s", 0), "fen": b.get("fen", 0), "refund": b.get("refund", 0), "tier": b.get("tier", 0)}
+            "charged_s": b.get("s", 0), "fen": b.get("fen", 0), "refund": b.get("refund", 0), "tier": b.get("tier", 0),
+            "ref": b.get("ref")}

@@ -191,3 +191,21 @@ def test_every_pending_bill_is_streamed_in_order_without_a_list():
         peak = max(peak, gc.mem_alloc() - before)
     assert seen == want
     assert peak * 3 < as_list, (peak, as_list)  # one bill at a time, not the list of 29
+
+
+def test_a_protocol_reference_travels_with_the_session_across_a_power_cut():
+    r = Rig(n=1)
+    r.plant.ports[0].plug(physics.Bike(capacity_wh=50000))
+    sid = r.pile.start(1, "time", 30, "card-9", "remote", None, "DNY-000123")
+    assert [d for k, p, d in r.events if k == "session.started"][0]["ref"] == "DNY-000123"
+    r.run(90)
+    r.reboot()
+    r.pile.stop(1)
+    b = r.bills(1)[0]
+    assert b["id"] == sid and b["ref"] == "DNY-000123" and b["method"] == "remote" and b["id_tag"] == "card-9"
+    assert r.pile.pending_bills()[0]["ref"] == "DNY-000123"
+    try:
+        r.pile.start(1, "full", 0, None, "remote", None, "x" * 41)
+        raise AssertionError("an over-long reference was accepted")
+    except ChargeError as e:
+        assert e.args[0] == "bad_ref"

@@ -140,14 +140,17 @@ def _half(k):
         t0, t1 = t1, t0 - q * t1
     if t1 & 1:
         return r1, t1
-    # Consecutive t are coprime, so t0 and the next row's t are odd. r1 > 0 here (gcd(8L, k)
-    # <= 8 < isqrt(8L)); the next row's r may be 0 (its t is then a multiple of L): skip it.
+    # t1 even: t0 is odd (consecutive t are coprime), and so is t0 - j t1 for every j. Take
+    # the j that balances r0 - j r1 against |t0| + j |t1| (the signs of t alternate), as long
+    # as r stays above 0: r1 > 0 here (gcd(8L, k) <= 8 < isqrt(8L)), but r0 - q r1 may be 0,
+    # and its t is then a multiple of L.
     q = r0 // r1
-    r2 = r0 - q * r1
-    t2 = t0 - q * t1
-    if r2 and max(r2, abs(t2)) < max(r0, abs(t0)):
-        return r2, t2
-    return r0, t0
+    j = (r0 - abs(t0)) // (r1 + abs(t1))
+    c, d = r0, t0
+    for j in (j, j + 1):
+        if 0 <= j <= q and r0 - j * r1 and max(r0 - j * r1, abs(t0 - j * t1)) < max(c, abs(d)):
+            c, d = r0 - j * r1, t0 - j * t1
+    return c, d
 
 
 def _naf(k, w, ds, mask, bit, n):

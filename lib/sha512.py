@@ -110,9 +110,9 @@ def _block(h, blk, w, k):
 
 
 try:
-    from sha512_viper import compress as _block  # imported once, never dropped (its docstring)
+    from sha512_viper import compress as _native  # imported once, never dropped (its docstring)
 except (ImportError, ValueError, MemoryError):  # CPython; an .mpy of another arch; no IRAM
-    pass
+    _native = _block
 
 
 class sha512:
@@ -120,7 +120,7 @@ class sha512:
 
     def __init__(self, data=b""):
         self._h = bytearray(_IV)  # the chaining value, as digest() gives it
-        self._w = bytearray(192)  # scratch of the native _block: schedule and a..h
+        self._w = bytearray(192)  # scratch of the native compression: schedule and a..h
         self._b = b""  # the message's tail that does not fill a block yet (< 128 bytes)
         self._n = 0  # message length in bytes
         self.update(data)
@@ -131,7 +131,7 @@ class sha512:
         b = self._b
         i = 128 - len(b)  # bytes that complete the pending block
         while len(m) >= i:
-            _block(self._h, b + m[:i] if b else m[:i], self._w, _K)
+            _native(self._h, b + m[:i] if b else m[:i], self._w, _K)
             m = m[i:]
             b = b""
             i = 128

@@ -2,24 +2,18 @@
 
 verify(public_key, message, signature) -> bool, never raises on malformed input. Rejected:
 wrong lengths, S >= L, non-canonical encodings (y >= p, x = 0 with the sign bit set), points
-off the curve. The check is cofactorless, k = SHA-512(R || A || M) mod L: the signature is
-valid when [S]B - [k]A is the point R encodes.
-
-How, in short (docs/releases.md has the figures): a variable-base multiplication needs a
-doubling per bit of its scalar, so k is first traded for two half-size scalars: c = d k
-(mod 8L) with d odd and |c|, |d| < 2^128 (a partial Euclid, _half), and the check becomes
-[d S mod L]B - [c]A - [d]R = O, which holds exactly when the original equation does (proof at
-_half). That is one Straus pass of ~129 doublings over four scalars: c and d in width-4 NAF
-over odd multiples of A and R made per call, the two 128-bit halves of d S mod L in width-6
-NAF over a precomputed table of B and 2^128 B (ed25519_table, 3 KB of bytes: frozen into
-flash on a production image, docs/releases.md). Products are folded at 2^255 (x = lo + 19 hi)
-instead of reduced with %, once where they only feed another product, twice for coordinates.
-Both points are decoded with one square root each (an addition chain); no inversion.
-
-Nothing is kept between calls: no caches, no key tables; the table of B lives as long as this
-module does (whoever unloads ed25519 unloads it: the module is removed from sys.modules at
-import and referenced only from here).
+off the curve. Cofactorless, k = SHA-512(R || A || M) mod L: valid when [S]B - [k]A = R.
+Nothing is kept between calls (no caches, no per-key tables); the precomputed table of B
+(ed25519_table) lives exactly as long as this module. Design and figures: docs/releases.md.
 """
+# How: k is traded for half-size scalars, c = d k (mod 8L) with d odd (_half), so the check
+# becomes [e]B - [c]A - [d]R = O with e = d S mod L: one Straus pass (_pass) of ~129
+# doublings, where a direct [S]B - [k]A takes ~253. c and d go in width-3 NAF over P, 3P of
+# A and R (made per call), the two 128-bit halves of e in width-4 NAF over B, 3B, 5B, 7B and
+# the same times 2^128 (ed25519_table: 768 bytes, in flash when frozen). Products are folded
+# at 2^255 (x = lo + 19 hi) instead of reduced with %: once where they only feed another
+# product, twice for a coordinate. A and R are decoded with a square root each (an addition
+# chain); there is no inversion.
 import sys
 from array import array
 
@@ -32,7 +26,8 @@ except ImportError:  # CPython: the host's release tools verify with this module
     const = int
 
 _TB = ed25519_table.T
-del sys.modules["ed25519_table"]  # lives and dies with this module (firmware.ota.forget)
+# Only _TB holds the table: whoever drops ed25519 (firmware.ota.forget) drops it too
+del sys.modules["ed25519_table"]
 del ed25519_table
 
 _P = const(2**255 - 19)
@@ -55,9 +50,9 @@ def _mul(x, y):
 
 
 def _decode(s):
-    """32 bytes -> affine (x, y) reduced mod p, or None when not a canonical point on the
-    curve (RFC 8032 5.1.3). The root of u/v is u v^3 (u v^7)^((p-5)/8), the power by the
-    addition chain of 2^252 - 3 (251 squarings, 11 products): cheaper than pow() here."""
+    """32 bytes -> affine (x, y) reduced mod p, or None if not a canonical curve point."""
+    # RFC 8032 5.1.3. The root of u/v is u v^3 (u v^7)^((p-5)/8), the power by an addition
+    # chain of 2^252 - 3 (251 squarings, 11 products): 2-3x faster than pow() here.
     y = int.from_bytes(s, "little")
     sign = y >> 255
     y &= _MASK
@@ -101,9 +96,11 @@ def _decode(s):
 
 
 def _odd(x, y, n):
-    """P, 3P, .. (2n-1)P for affine P = (x, y), as addends (Y+X, Y-X, 2dT, 2Z): the table of
-    a width-w NAF, n = 2^(w-2) (digit d is entry |d| >> 1; -Q swaps Y+X and Y-X and negates
-    2dT, done where used: negatives are not stored)."""
+    """[P, 3P, .. (2n-1)P] for affine P = (x, y) as addends (Y+X, Y-X, 2dT, 2Z)."""
+    # The table of a width-w NAF, n = 2^(w-2): digit d is entry |d| >> 1, negated where used
+    # (-Q swaps Y+X and Y-X and negates 2dT), so negatives are not stored. Width 3 (n = 2) for
+    # A and R: both tables are live during the whole pass, and width 4 (~1.3 KB a table on the
+    # 64-bit port) cost the OTA image update 1 KB more heap for ~60 us.
     t = x * y % _P
     q = (y + x, y - x, _mul(t, _D2), 2)
     out = [q]
@@ -124,15 +121,15 @@ def _odd(x, y, n):
 
 
 def _half(k):
-    """(c, d) with c = d k (mod 8L), d odd, 0 < |d| < L, both about 2^127.5 (up to a few
-    bits more when a Euclid quotient is large; any size is correct, only slower).
-
-    Why [e]B - [c]A - [d]R = O with e = d S mod L is the RFC check [S]B - [k]A - R = O: it is
-    [d]([S]B - [k]A - R), since B has order L and every curve point's order divides 8L, so
-    [c]A = [d k]A whatever small-order part A has. The curve group is cyclic of order 8L and
-    gcd(d, 8L) = 1 (d odd, 0 < |d| < L), so [d]Q = O only for Q = O. Extended Euclid on
-    (8L, k): each row has r = t k (mod 8L), and stopping at the first r <= isqrt(8L) leaves
-    |t| <= 8L / (previous r) < isqrt(8L) + 1."""
+    """(c, d): c = d k (mod 8L), c >= 0, d odd, 0 < |d| < L, both near 2^127.5."""
+    # Why [e]B - [c]A - [d]R = O, e = d S mod L, is the RFC check [S]B - [k]A - R = O: it is
+    # [d]([S]B - [k]A - R), since B has order L and every curve point's order divides 8L, so
+    # [c]A = [d k]A whatever small-order part A has; and the group is cyclic of order 8L with
+    # gcd(d, 8L) = 1, so [d]Q = O only for Q = O. (Reducing mod L alone, or an even d, would
+    # get keys or R with small-order parts wrong: tests/host/test_crypto_roundtrip.py.)
+    # Extended Euclid on (8L, k): every row has r = t k (mod 8L); stopping at the first
+    # r <= isqrt(8L) leaves |t| <= 8L / (previous r) < isqrt(8L) + 1. Any size is correct;
+    # a large one (rare: a large quotient, or k like L - 1) only takes more doublings.
     r0, r1, t0, t1 = _L8, k, 0, 1
     while r1 > _ROOT:
         q = r0 // r1
@@ -154,12 +151,11 @@ def _half(k):
 
 
 def _naf(k, w, ds, mask, bit, n):
-    """Width-w NAF of 0 <= k < 2^n into ds (signed bytes: digit at bit i in ds[i], i <= n);
-    each position with a nonzero digit gets `bit` set in mask[i].
-
-    The bits are read from k's bytes as small ints: v is the window at bit i plus the carry
-    c of a negative digit below (a digit d leaves v - d, a multiple of 2^w, so the next
-    window starts w bits up with carry 1 when d < 0)."""
+    """Width-w NAF of 0 <= k < 2^n into ds (digit at bit i in ds[i], i <= n); mask[i] |= bit
+    where a digit is nonzero."""
+    # The bits are read from k's bytes as small ints: v is the window at bit i plus the carry
+    # c of a negative digit below (a digit d leaves v - d, a multiple of 2^w, so the next
+    # window starts w bits up with carry 1 when d < 0).
     b = k.to_bytes(36, "little")
     m = (1 << w) - 1
     i = c = 0
@@ -180,18 +176,18 @@ def _naf(k, w, ds, mask, bit, n):
 
 
 def _pass(ds, ta, tr, mask, n):
-    """The sum over the four digit arrays ds (NAF of c, |d|, e low, e high) of their digits
-    times 2^bit times their points: Horner from bit n - 1 down, one doubling per bit. Digit
-    d stands for entry |d| >> 1 of its table, negated for d < 0: ta or tr for the first two,
-    the table of B (half 0 or 1) for the last two, read from its bytes when needed.
-
-    Projective (X, Y, Z); a doubling and an addition both end in E, F, G, H with X = EF,
-    Y = GH, Z = FG, and T = EH is only computed by an addition that needs it. An addend is
-    (Y+X, Y-X, 2dT, 2Z), or with Z = 1 (the table of B) (y+x, y-x, 2dxy, None). Folds:
-    x = (x & M) + 19 (x >> 255) takes a 2^520 product to below 2^270, a second one to below
-    2^256: once for a product that feeds another product, twice for a coordinate. Values
-    may be negative (a fold keeps them congruent); only the caller reduces mod p."""
+    """Sum of digit * 2^bit * point over the four NAFs ds (c, |d|, e low, e high): (X, Y, Z)."""
+    # Horner from bit n - 1 down, a doubling per bit. Digit d stands for entry |d| >> 1 of its
+    # table, negated for d < 0: ta or tr for the first two, the table of B (half 0 or 1) for
+    # the last two, read from its bytes when needed. Projective (X, Y, Z): a doubling and an
+    # addition both end in E, F, G, H with X = EF, Y = GH, Z = FG, and T = EH is computed only
+    # by an addition, which needs it. An addend is (Y+X, Y-X, 2dT, 2Z), or (y+x, y-x, 2dxy,
+    # None) with Z = 1 (B's). A fold x = (x & M) + 19 (x >> 255) takes a 2^520 product below
+    # 2^270 and a second one below 2^256: once for a product that only feeds another product,
+    # twice for a coordinate. Values may be negative (a fold keeps them congruent); only the
+    # caller reduces mod p.
     M = _MASK
+    tb = memoryview(_TB)
     X, Y, Z, E, H = 0, 1, 1, 0, 1  # the neutral point
     for i in range(n - 1, -1, -1):
         # doubling (RFC 8032 5.1.4, a = -1)
@@ -230,9 +226,9 @@ def _pass(ds, ta, tr, mask, n):
                 ypx, ymx, t2d, z2 = (tr if s else ta)[j]
             else:
                 j = (((s - 2) << (_WB - 2)) + j) * 96
-                ypx = int.from_bytes(_TB[j:j + 32], "little")
-                ymx = int.from_bytes(_TB[j + 32:j + 64], "little")
-                t2d = int.from_bytes(_TB[j + 64:j + 96], "little")
+                ypx = int.from_bytes(tb[j:j + 32], "little")
+                ymx = int.from_bytes(tb[j + 32:j + 64], "little")
+                t2d = int.from_bytes(tb[j + 64:j + 96], "little")
                 z2 = None
             if d < 0:
                 ypx, ymx, t2d = ymx, ypx, -t2d
@@ -268,10 +264,8 @@ def _pass(ds, ta, tr, mask, n):
 
 
 def verify(public_key, message, signature):
-    """True only for a valid RFC 8032 Ed25519 signature; False for anything else.
-
-    message may also be a tuple of bytes-like pieces, signed as their concatenation, so a
-    caller never has to join a large message in RAM (dsse does this for PAE)."""
+    """True only for a valid RFC 8032 Ed25519 signature; False for anything else. message
+    may be a tuple of bytes-like pieces, signed as their concatenation (dsse's PAE)."""
     try:
         if len(public_key) != 32 or len(signature) != 64:
             return False
@@ -286,7 +280,7 @@ def verify(public_key, message, signature):
     a = _decode(public_key)
     if a is None:
         return False
-    r = _decode(rb)  # R as a point: [d]R is part of the pass (encode(point) == R otherwise)
+    r = _decode(rb)  # R as a point, for [d]R (R == encode(point) is the same check)
     if r is None:
         return False
     h = sha512(rb)
@@ -300,10 +294,11 @@ def verify(public_key, message, signature):
     except TypeError:
         return False
     c, d = _half(int.from_bytes(h.digest(), "little") % _L)
+    h = None  # its buffers are not needed in the pass
     e = d * s % _L
     # [e]B + [c](-A) + [|d|](-sign(d) R): c >= 0, d odd of either sign. The digits go in
     # four arrays of signed bytes plus a mask of the bits that have any (~0.7 KB in five
-    # blocks; a list of addends per bit was ~15 KB)
+    # blocks; a list of addend tuples per bit was ~15 KB and broke the OTA in 64K)
     ks = (c, d if d > 0 else -d, e & _HALF, e >> 128)
     n = 8
     while (ks[0] | ks[1] | ks[2] | ks[3]) >> n:

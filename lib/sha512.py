@@ -71,14 +71,11 @@ _R = const(0x10000000000000001)  # x * _R = x << 64 | x for x < 2^64: a rotation
 
 
 def _block(h, blk, w, k):
-    """FIPS 180-4 6.4.2 on one 128-byte block in plain ints: h (the state, a bytearray of 64
-    bytes, big-endian words) updated in place; k the round constants; w unused (the native
-    version's scratch).
-
-    A 64-bit rotation right by n is (x << 64 | x) >> n with junk above bit 63, and the junk
-    is left where only a sum follows: it vanishes when the sum is masked. Ch and Maj are in
-    forms with fewer operations (same truth tables); Maj(a, b, c) = ((a ^ b) & (b ^ c)) ^ b
-    reuses b ^ c, the previous round's a ^ b."""
+    """FIPS 180-4 6.4.2 on one 128-byte block in plain ints; h (64 bytes) updated in place."""
+    # k: the round constants; w: unused (the native version's scratch). A 64-bit rotation
+    # right by n is (x << 64 | x) >> n with junk above bit 63, left where only a sum follows:
+    # it vanishes when the sum is masked. Ch and Maj in forms with fewer operations (same
+    # truth tables): Maj(a, b, c) = ((a ^ b) & (b ^ c)) ^ b reuses the previous round's a ^ b.
     w = list(struct.unpack(">16Q", blk))  # the schedule, 16 words at a time: w[t & 15]
     s = struct.unpack(">8Q", h)
     a, b, c, d, e, f, g, h8 = s

@@ -1,29 +1,27 @@
-"""SHA-512 compression as MicroPython native code (@micropython.viper), for lib/sha512.py.
+"""SHA-512 compression as native code (@micropython.viper), for lib/sha512.py only.
 
-sha512.py imports this under MicroPython and falls back to plain ints when it cannot load
-(CPython, a port without native code, no executable RAM left). ~50x faster than the plain
-ints here, and no big int is allocated: on an ESP32 every 64-bit word of the plain version
-is a big int, since small ints there are 31-bit.
-
-Import it once and keep it: native code loaded from a .mpy is never freed (the Unix port
-keeps a GC-heap record of each mapping, the ESP32 copies the code into IRAM until the next
-soft reset), so a module re-imported after being dropped leaks that much each time. This
-module is only ever imported by sha512.py and nothing drops it (firmware.ota.CHECK_CODE drops
-sha512, never this); it costs ~0.3 KB of heap while loaded (bench/ed25519.py).
-
-Each 64-bit word is a hi, lo pair of 32-bit halves, and every value is masked to 32 bits
-before it is shifted right or compared, so the same code is right where a native int is
-64-bit (the x64 sim) and 32-bit (xtensawin, the ESP32); carries come from bits, not from a
-wider sum.
+Load it once and keep it: sha512 imports it, and nothing may drop it (see below).
 """
+# ~50x faster than sha512's plain ints here, and no big int is allocated: on an ESP32 each
+# 64-bit word of the plain version is a big int (small ints are 31-bit there). sha512 falls
+# back to plain ints when this cannot load (CPython, a port without native code, an .mpy of
+# another arch, no executable RAM left).
+# Native code loaded from a .mpy is never freed: the Unix port keeps a heap record of each
+# mapping, an ESP32 copies the code into IRAM until the next soft reset. So a module dropped
+# and imported again leaks each time; firmware.ota.CHECK_CODE drops sha512 after every check,
+# never this (tests/device/test_crypto_reload.py). Kept, it costs ~0.4 KB of heap here.
+# Each 64-bit word is a hi, lo pair of 32-bit halves, and every value is masked to 32 bits
+# before it is shifted right or compared, so the same code is right where a native int is
+# 64-bit (the x64 sim) and 32-bit (xtensawin, the ESP32); carries come from bits, not from a
+# wider sum.
 import micropython
 
 
 @micropython.viper
 def compress(st: ptr8, blk: ptr8, w: ptr32, k: ptr8):
-    """FIPS 180-4 6.4.2 on one 128-byte block. st: the state, 64 bytes, big-endian words,
-    updated in place; w: 48 uint32 of scratch (the schedule's ring of 16 words, then the
-    working variables a..h); k: the round constants, 640 bytes big-endian."""
+    """FIPS 180-4 6.4.2 on one 128-byte block; st (64 bytes, big-endian words) in place."""
+    # w: 48 uint32 of scratch (the schedule's ring of 16 words, then the working variables
+    # a..h); k: the round constants, 640 bytes big-endian.
     m = uint(0xFFFFFFFF)
     i = 0
     while i < 32:  # W[0..15] and a..h from big-endian bytes, as hi, lo halves

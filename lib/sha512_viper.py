@@ -9,7 +9,7 @@ Load it once and keep it: sha512 imports it, and nothing may drop it (see below)
 # Native code loaded from a .mpy is never freed: the Unix port keeps a heap record of each
 # mapping, an ESP32 copies the code into IRAM until the next soft reset. So a module dropped
 # and imported again leaks each time; firmware.ota.CHECK_CODE drops sha512 after every check,
-# never this (tests/device/test_crypto_reload.py). Kept, it costs ~0.4 KB of heap here.
+# never this (tests/device/test_crypto_reload.py). Kept, it costs ~0.3 KB of heap here.
 # Each 64-bit word is a hi, lo pair of 32-bit halves, and every value is masked to 32 bits
 # before it is shifted right or compared, so the same code is right where a native int is
 # 64-bit (the x64 sim) and 32-bit (xtensawin, the ESP32); carries come from bits, not from a

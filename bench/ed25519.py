@@ -68,7 +68,8 @@ vp = min(timed(lambda: sha512.sha512(data[:1024]).digest(), 1) for _ in range(3)
 print("import: sha512 %d bytes of heap (its native compression included: %s), ed25519 %d (its table of B included)"
       % (m1 - m0, "yes" if native else "NO, plain ints", m2 - m1))
 print("first verify: %.0f us; heap kept after it: %d bytes" % (first, kept))
-print("verify, 60-byte message: mean %.0f us, best run %.0f us (7 runs of 10)" % (sum(runs) / len(runs), min(runs)))
+print("verify, 60-byte message: mean %.0f us, median %.0f us, best run %.0f us (7 runs of 10)"
+      % (sum(runs) / len(runs), sorted(runs)[3], min(runs)))
 print("verify, 4096-byte message: mean %.0f us, best run %.0f us" % (sum(longs) / len(longs), min(longs)))
 print("reject (bad S): mean %.0f us" % rej)
 print("sha512: %.1f us per 128-byte block native (%.0f KB/s); %.0f us per block in plain ints"

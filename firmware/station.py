@@ -186,9 +186,9 @@ class Station:
     def update_status(self):
         if self.ota is None:
             return {"phase": "off"}
-        from firmware import ota
+        from firmware.ota import status
 
-        return ota.status()
+        return status.status()
 
     # ---- logs
     def log_lines(self, directory="/data/log"):

@@ -63,25 +63,6 @@ def request_check(url=None, request_id=None):
         _service.request_check(url, request_id)
 
 
-def status():
-    """The update state in one dict: slot, trial, boot state, the service's phase and last
-    event (`ota status` on the maintenance port, the command interface's update_status)."""
-    import thisboot
-
-    st = thisboot.read_state() or {}
-    act = st.get("active")
-    meta = (st.get("slots") or {}).get(thisboot.selected or act) or {}
-    o = _service
-    d = {"slot": thisboot.selected, "trial": thisboot.trial, "active": act, "pending": st.get("pending"),
-         "version": meta.get("version"), "counter": st.get("counter"),
-         "phase": o.phase if o else "off", "result": o.last_result if o else None,
-         "rolled_back": ",".join(str(c) for c in st.get("rolled_back") or ()) or None}
-    if o and o.last_event:
-        k, r, v = o.last_event
-        d["last"] = "%s/%s/%s" % (k, r or "-", v or "-")
-    return d
-
-
 PAYLOAD_TYPE = "application/vnd.upile.manifest+json"
 
 

@@ -52,11 +52,12 @@ class ConsoleServer(Server):
         while i < end and _alnum(mv[i]):
             i += 1
         tag = bytes(mv[2:i])
-        send = self._sender(stream, tag or b"-")
+        bad = not tag or (i < len(mv) and mv[i] != 32)
+        send = self._sender(stream, b"-" if bad else tag)
         self.lines += 1
-        if not tag or (i < len(mv) and mv[i] != 32):
+        if bad:
             await send("err bad_tag 1-%d letters or digits after the marker, then a space" % _TAG_MAX, True)
-        elif over:
+        elif over or len(mv) - i - 1 > MAX_LINE:  # the same limit as on the UART, whatever the tag
             await send("err too_long max %d bytes" % MAX_LINE, True)
         elif not bytes(mv[i:]).strip():
             await send("err bad_args no command (try help)", True)

@@ -132,7 +132,7 @@ def test_reads_while_charging_interrupt_nothing_and_are_right(tmp_path):
             assert out == ring[start:start + len(out)], (out[:3], ring[:3])
 
 
-def test_a_board_at_the_repl_is_read_through_the_raw_repl_and_says_so(tmp_path):
+def test_a_board_at_the_repl_is_read_through_the_raw_repl_and_says_so_a_booting_one_is_waited_for(tmp_path):
     with SimBoard(tmp_path / "b") as b:
         files = flashimg.app_files()
         files["/config/pile.json"] = json.dumps(CONFIG).encode()
@@ -166,6 +166,17 @@ def test_a_board_at_the_repl_is_read_through_the_raw_repl_and_says_so(tmp_path):
         assert r.returncode == 0 and r.stderr == "", r.stderr
         assert "read through  the running app (nothing interrupted)" in r.stdout
 
+        # a read while the board restarts (a trial boot after a deploy): the line waits in the
+        # console's buffer, the new app answers it once started, nothing else resets it
+        mark = len(b.events)
+        b.reset()
+        r = upile("status", "--port", url, "--json")
+        assert r.returncode == 0 and r.stderr == "", r.stderr
+        st = json.loads(r.stdout)
+        assert st["via"] == "app" and st["reset_cause"] == "hard"
+        assert st["live"]["tasks"]["console"]["state"] == "running"
+        assert since(b, mark, "reset") == ["HARD"]
+
 
 def test_firmware_without_the_channel_times_out_then_uses_the_raw_repl():
     # a main.py that runs and never answers on the console: an older firmware
@@ -174,10 +185,10 @@ def test_firmware_without_the_channel_times_out_then_uses_the_raw_repl():
         mark = b.console_mark()
         r = upile("status", "--port", url, "--json", env={"UPILE_APP_TIMEOUT": "1.5"})
         assert r.returncode == 0, r.stderr
-        assert r.stderr.startswith("upile: the app on %s did not answer on the console within 1.5 s (not running, "
-                                   "or firmware without the console channel); reading the status through the raw "
-                                   "REPL instead, which stops a running app (and its charging) with Ctrl-C; the "
-                                   "board is soft-reset afterwards, so the app starts again" % url), r.stderr
+        assert r.stderr.startswith("upile: the app on %s did not answer on the console (1.5 s without a word; not "
+                                   "running, or firmware without the console channel); reading the status through "
+                                   "the raw REPL instead, which stops a running app (and its charging) with Ctrl-C; "
+                                   "the board is soft-reset afterwards, so the app starts again" % url), r.stderr
         assert json.loads(r.stdout)["via"] == "raw REPL"
         b.wait_console(r"soft reboot(.|\n)*main.py running", timeout=20, since=mark)
         # the command line the app never read reached the REPL as a comment: no error there

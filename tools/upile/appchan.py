@@ -15,7 +15,8 @@ from upile.errors import UserError
 
 MARK = b"\x1e#"
 REPLY = b"\x1e="
-FIRST_TIMEOUT = float(os.environ.get("UPILE_APP_TIMEOUT", "3"))  # seconds for the app's first answer
+FIRST_TIMEOUT = float(os.environ.get("UPILE_APP_TIMEOUT", "3"))  # seconds of silence before "no app"
+BUSY_MAX = 20.0  # a board that keeps printing (booting: the app answers once it has started) is waited for this long
 LINE_TIMEOUT = 15.0  # seconds between two lines of one reply once the app answers
 _REPLY_LINE = re.compile(rb"\x1e=([0-9A-Za-z]{1,8}|-)([+.]) (.*)")
 _HEAD = re.compile(r"^ok .*?\bmore=(\d+)$")
@@ -43,8 +44,10 @@ class Channel:
 
     def request(self, command, first_timeout=LINE_TIMEOUT, line_timeout=LINE_TIMEOUT):
         """Send one command; its reply lines (`ok ...`/`err ...`), the framing taken off.
-        NoAnswer when nothing of the reply came within `first_timeout` (or the board showed a
-        REPL prompt after our line instead); UserError when the reply stopped half-way."""
+        NoAnswer when nothing of the reply came within `first_timeout` of silence (a board
+        that prints meanwhile is starting up: its app reads the line once it runs, so the
+        wait goes on, BUSY_MAX in all), or when the board showed a REPL prompt after our line
+        instead; UserError when the reply stopped half-way."""
         tag = self._tag()
         # the leading LF ends whatever a human left half-typed; a REPL ignores it (readline
         # takes CR only), and the command line itself is a comment there
@@ -53,7 +56,8 @@ class Channel:
         out = []
         seen = bytearray()  # what the board printed meanwhile: a REPL echo and prompt tell it is no app
         part = bytearray()
-        deadline = time.monotonic() + first_timeout
+        t0 = time.monotonic()
+        deadline = t0 + first_timeout
         old = self.ser.timeout
         self.ser.timeout = 0.05
         try:
@@ -73,6 +77,9 @@ class Channel:
                         if m.group(2) == b".":
                             return out
                     del seen[:-4096]
+                    if not out:  # the board is busy printing (booting?): silence is what counts
+                        busy_end = t0 + max(BUSY_MAX, first_timeout)
+                        deadline = max(deadline, min(time.monotonic() + first_timeout, busy_end))
                     if not out and _at_repl(seen + part, tag):
                         raise NoAnswer(AT_REPL)
                 if time.monotonic() > deadline:

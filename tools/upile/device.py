@@ -143,9 +143,9 @@ def read_running(port, from_app, from_repl, restart=True, what="reading"):
             why = "the app is not running on %s (the board is at the REPL); %s through the raw REPL instead" % (
                 d._name(), what)
         else:
-            why = ("the app on %s did not answer on the console within %g s (not running, or firmware without "
-                   "the console channel); %s through the raw REPL instead, which stops a running app (and its "
-                   "charging) with Ctrl-C" % (d._name(), FIRST_TIMEOUT, what))
+            why = ("the app on %s did not answer on the console (%g s without a word; not running, or firmware "
+                   "without the console channel); %s through the raw REPL instead, which stops a running app (and "
+                   "its charging) with Ctrl-C" % (d._name(), FIRST_TIMEOUT, what))
         after = ("the board is soft-reset afterwards, so the app starts again" if restart
                  else "--no-restart: the board stays at the REPL afterwards, the app not running")
         print("upile: %s; %s" % (why, after), file=sys.stderr)

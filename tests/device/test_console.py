@@ -195,6 +195,11 @@ async def test_bills_json_lists_every_field_and_the_pending_count():
     await q.close()
 
 
+def _doc(reply):
+    """The JSON document of a `status json` reply: its streamed pieces joined."""
+    return json.loads("".join(line[5:] for line in reply[1:-1]))
+
+
 def _devcode():
     """tools/upile/devcode.py: the host's raw-REPL code (plain strings, imports nothing)."""
     for p in sys.path:
@@ -228,10 +233,10 @@ async def test_status_json_has_the_fallbacks_keys_in_short_pieces():
         sid = int((await p.cmd("start 1 full"))[0].split()[1][3:])
         p.rig.run(10)
         r = await p.cmd("status json")
-        assert r[0] == "ok json more=%d" % (len(r) - 1) and len(r) > 2, r[0]
-        assert all(len(line) <= 3 + 200 for line in r[1:])  # no line holds the loop for long
-        assert max(p.c.writes) <= 3 + 8 + 2 + 3 + 200 + 2  # one write per framed line
-        st = json.loads("".join(line[3:] for line in r[1:]))
+        assert r[0] == "ok json stream=1" and r[-1] == "ok end n=%d" % (len(r) - 2) and len(r) > 3, (r[0], r[-1])
+        assert all(l.startswith("ok | ") and len(l) <= 5 + 200 for l in r[1:-1])  # no line holds the loop long
+        assert max(p.c.writes) <= 3 + 8 + 2 + 5 + 200 + 2  # one write per framed line
+        st = _doc(r)
         fb = _fallback_status()
         assert sorted(st) == sorted(fb), (sorted(st), sorted(fb))
         for k in ("micropython", "running_slot", "ota", "slots", "ota_events"):
@@ -259,8 +264,7 @@ async def test_status_json_reports_a_broken_part_and_the_rest():
     diag.register("net", broken)
     try:
         p = Con(pile=False)
-        r = await p.cmd("status json")
-        st = json.loads("".join(line[3:] for line in r[1:]))
+        st = _doc(await p.cmd("status json"))
         assert st["live"]["net"]["error"].startswith("OSError: ") and st["version"] == "9.9.9"
         assert st["flash"]["total"] > 0 and "micropython" in st
     finally:
@@ -313,8 +317,7 @@ async def test_logs_stream_the_ring_oldest_first_while_the_pile_runs_on():
     assert "\u00e9" in "".join(got)  # UTF-8 text goes through as it is
     # `status json` finds the last OTA/boot lines in the same ring
     log.get("ota").info("OTA Confirmed v=2.0 slot=b")
-    r = await p.cmd("status json")
-    st = json.loads("".join(line[3:] for line in r[1:]))
+    st = _doc(await p.cmd("status json"))
     assert st["ota_events"][-1].endswith("ota: OTA Confirmed v=2.0 slot=b"), st["ota_events"]
     await p.close()
 

@@ -19,7 +19,6 @@ FIRST_TIMEOUT = float(os.environ.get("UPILE_APP_TIMEOUT", "3"))  # seconds of si
 BUSY_MAX = 20.0  # a board that keeps printing (booting: the app answers once it has started) is waited for this long
 LINE_TIMEOUT = 15.0  # seconds between two lines of one reply once the app answers
 _REPLY_LINE = re.compile(rb"\x1e=([0-9A-Za-z]{1,8}|-)([+.]) (.*)")
-_HEAD = re.compile(r"^ok .*?\bmore=(\d+)$")
 
 
 class NoAnswer(Exception):
@@ -106,16 +105,9 @@ def _at_repl(seen, tag):
     return i >= 0 and b">>> " in seen[i:]
 
 
-def joined(reply):
-    """The text of a `more=K` reply whose lines are pieces of one text (`status json`)."""
-    m = _HEAD.match(reply[0])
-    if m is None or int(m.group(1)) != len(reply) - 1:
-        raise UserError("unexpected reply from the app: %r" % reply[0][:120])
-    return "".join(line[3:] for line in reply[1:])
-
-
 def streamed(reply):
-    """The lines of a `stream=1` reply (`logs`), checked against its `ok end n=K`."""
+    """The lines of a `stream=1` reply (`logs`; `status json`, whose lines joined are one JSON
+    text), checked against its `ok end n=K`."""
     if not reply[0].endswith(" stream=1") or not reply[-1].startswith("ok end n="):
         raise UserError("unexpected reply from the app: %r" % reply[0][:120])
     lines = [line[5:] for line in reply[1:-1]]

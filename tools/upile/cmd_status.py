@@ -27,7 +27,7 @@ def add_arguments(p):
 
 def from_app(ch, first_timeout):
     """The status through the app's channel: `status json` and the pending bills."""
-    st = json.loads(appchan.joined(ch.ok("status json", first_timeout)))
+    st = json.loads("".join(appchan.streamed(ch.ok("status json", first_timeout))))
     r = ch.request("bills json")
     if r[0].startswith("ok "):
         m = _PENDING.search(r[0])

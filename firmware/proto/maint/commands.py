@@ -10,6 +10,7 @@ from firmware.proto.maint.lines import BILL_KEYS, CmdError, kv
 _BILLS = const(20)  # bills listed per `bills` command (ack some, then ask again)
 _TAG_MAX = const(32)
 _OTA_EVENTS = const(8)  # last OTA/boot log lines in `status json`
+_PIECE = const(200)  # characters per line of `status json` (17 ms at 115200 baud)
 _INFO_KEYS = (("status", "status"), ("fault", "fault"), ("error", "error"), ("p_w", "p_w"), ("id", "id"),
               ("kind", "kind"), ("amount", "amount"), ("mwh", "mwh"), ("charged_s", "charged_s"), ("fen", "fen"),
               ("tier", "tier"), ("meter_wh", "meter_wh"), ("limit_w", "limit_w"))
@@ -73,14 +74,42 @@ def _status(srv, args):
 
 
 async def _status_json(srv):
-    """Everything `upile status --json` shows (firmware/diag.py), as one JSON text sent in
-    pieces (`ok json more=K`, the K lines joined are the document)."""
-    import json
-
+    """Everything `upile status --json` shows (firmware/diag.py) as one JSON document,
+    streamed in pieces (`ok json stream=1`, the `ok | <piece>` lines joined are the text)."""
     st = _station(srv)
     d = st.report()
     d["ota_events"] = await _ota_events(st)
-    return "json", json.dumps(d)
+    return "json", _json_pieces(d, 3)
+
+
+def _json_pieces(obj, depth, size=_PIECE):
+    """The JSON text of `obj` in pieces of at most `size` characters. Dicts and lists are
+    written one item at a time, `depth` levels down (the report, its live parts, the list of
+    ports), so the heap holds the text of one item (a port), never the whole document."""
+    import json
+
+    buf = ""
+    for text in _json_parts(obj, depth, json.dumps):
+        buf += text
+        while len(buf) >= size:
+            yield buf[:size]
+            buf = buf[size:]
+    if buf:
+        yield buf
+
+
+def _json_parts(obj, depth, dumps):
+    is_dict = isinstance(obj, dict)
+    if depth <= 0 or not (is_dict or isinstance(obj, list)) or not obj:
+        yield dumps(obj)
+        return
+    sep = "{" if is_dict else "["
+    for x in obj:
+        yield sep + (dumps(x) + ": " if is_dict else "")
+        for text in _json_parts(obj[x] if is_dict else x, depth - 1, dumps):
+            yield text
+        sep = ", "
+    yield "}" if is_dict else "]"
 
 
 async def _ota_events(st):

@@ -19,7 +19,6 @@ import log
 _log = log.get("maint")
 MAX_LINE = const(128)
 _EVENTS = const(32)
-_PIECE = const(200)  # characters per line of a long text reply (17 ms at 115200 baud)
 TOPICS = ("port.", "session.started", "session.stopped", "alarm.", "ota.", "link.", "time.")
 
 
@@ -82,9 +81,9 @@ def _text(x):
 class Server:
     """The protocol on one stream for one Station; `table` maps command names to
     (handler, usage). handler(server, args) -> reply text, (head, rest) or an awaitable of
-    either; rest is a list (K lines, `more=K`; a dict item becomes a JSON line), a str (a
-    long text sent in pieces of at most _PIECE characters: the lines joined are the text, so
-    no line holds the event loop or the heap for long) or an iterator (streamed)."""
+    either; rest is a list (K lines, `more=K`; a dict item becomes a JSON line) or an
+    iterator (streamed, `stream=1`: made as it is sent, so a long reply never sits whole in
+    the heap, and each line is short enough not to hold the event loop)."""
 
     def __init__(self, station, bus, table, version=None, line_max=MAX_LINE):
         self.station = station
@@ -132,12 +131,7 @@ class Server:
             await send("ok " + r, True)
             return
         head, rest = r
-        if isinstance(rest, str):
-            n = (len(rest) + _PIECE - 1) // _PIECE
-            await send("ok %s more=%d" % (head, n), not n)
-            for i in range(n):
-                await send("ok " + rest[i * _PIECE:(i + 1) * _PIECE], i == n - 1)
-        elif isinstance(rest, (list, tuple)):
+        if isinstance(rest, (list, tuple)):
             n = len(rest)
             await send("ok %s more=%d" % (head, n), not n)
             for i in range(n):

@@ -123,7 +123,7 @@ def start_console(station, sup):
 
         stream = console.open_stream()
         srv = maint.console_server(station)
-    except (ImportError, ValueError, OSError) as e:  # a console without stdin: the pile still charges
+    except (ImportError, ValueError, OSError, TypeError) as e:  # a stdin poll cannot watch: the pile still charges
         _failed("console", e)
         return None
     sup.add("console", lambda beat: srv.serve(stream))

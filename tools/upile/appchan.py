@@ -3,8 +3,9 @@
 Reads a pile without stopping it: a command line `<RS>#<tag> <command>` goes to the console
 the REPL uses; the app answers `<RS>=<tag><+|.> <text>` lines among its prints (`.` on the
 last line of a reply). Nothing is interrupted, nothing is reset. A board whose app does not
-answer within `first_timeout` (stopped at the REPL, older firmware, still booting) raises
-NoAnswer, and the caller falls back to the raw REPL (upile.device), saying so.
+answer and stays silent for `first_timeout` (stopped at the REPL, older firmware) raises
+NoAnswer, and the caller falls back to the raw REPL (upile.device), saying so; a board still
+printing its start-up is waited for (BUSY_MAX), since its app reads the line once it runs.
 The serial object is mpremote's (SerialTransport.serial): a serial device or the sim's socket.
 """
 import os

@@ -113,6 +113,23 @@ def start_maint(cfg, station, bus, sup):
     return srv
 
 
+def start_console(station, sup):
+    """The same maintenance commands on the REPL's console (docs/charging.md "Console
+    channel"): `upile status` and `upile logs` read the running pile there instead of
+    stopping it with a Ctrl-C. Marked lines only, so the prints and the REPL are untouched."""
+    try:
+        from firmware.board import console
+        from firmware.proto import maint
+
+        stream = console.open_stream()
+        srv = maint.console_server(station)
+    except (ImportError, ValueError, OSError, TypeError) as e:  # a stdin poll cannot watch: the pile still charges
+        _failed("console", e)
+        return None
+    sup.add("console", lambda beat: srv.serve(stream))
+    return srv
+
+
 def _health(cfg, sup, station, ota_svc):
     """The rule that confirms a trial boot (and keeps the config as the last good one)."""
     from firmware import cfgguard, health
@@ -152,6 +169,7 @@ async def run(cfg):
                      backoff_max_ms=sc["backoff_max_ms"])
     station._reset = _restart(station)
     start_maint(cfg, station, bus, sup)  # subscribers first: they see the pile's restore events
+    start_console(station, sup)
     net = start_net(cfg, bus, sup)
     pile = start_charging(cfg, bus, sup)
     station.attach(pile=pile, net=net)
@@ -162,6 +180,7 @@ async def run(cfg):
     diag.register("tasks", sup.status)
     if pile is not None:
         diag.register("ports", lambda: [pile.info(i + 1) for i in range(len(pile.ports))])
+        diag.register("bills", lambda: {"pending": station.bills_pending()})
     if net is not None:
         diag.register("net", net.status)
     sup.start()

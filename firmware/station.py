@@ -150,8 +150,19 @@ class Station:
         d["ota"] = self.update_status()
         return d
 
+    def report(self):
+        """Everything `upile status --json` shows: version, slots, OTA state, reset cause,
+        heap, flash and every live part's status (firmware/diag.py), as one dict."""
+        from firmware import diag
+
+        return diag.report(self.version)
+
     def pending_bills(self, limit=20):
         return self._pile().pending_bills(limit)
+
+    def bills_pending(self):
+        """How many bills wait for the back end (all of them, not only a listed page)."""
+        return len(self._pile().store.pending)
 
     def each_pending_bill(self):
         return self._pile().each_pending_bill()
@@ -192,7 +203,11 @@ class Station:
 
     # ---- logs
     def log_lines(self, directory="/data/log"):
-        """Every line of the persistent log, oldest first, one at a time from flash."""
+        """Every line of the persistent log, oldest first, one at a time from flash (lines
+        still in the logger's buffer are flushed first). Close it when stopping early."""
+        import log
+
+        log.flush()
         for name in ("log.1", "log.0"):
             try:
                 f = open(directory + "/" + name)

@@ -11,7 +11,7 @@ from firmware.proto import maint
 from firmware.proto.maint.lines import CmdError, Server
 from firmware.station import Station
 
-HELP = "ok ack avail bills clear help info limit ota start status stop"
+HELP = "ok ack avail bills clear help info limit logs ota start status stop"
 
 
 class FakeStream:
@@ -144,7 +144,9 @@ async def test_refusals_and_wrong_args_get_err_and_lose_nothing():
         ("info", "err bad_args usage: info <port>"),
         ("ack", "err bad_args usage: ack <id>"),
         ("ack 1x", "err bad_args id must be an integer, got 1x"),
-        ("bills now", "err bad_args usage: bills"),
+        ("bills now", "err bad_args usage: bills [json]"),
+        ("status now", "err bad_args usage: status [json]"),
+        ("logs all", "err bad_args usage: logs"),
         ("reboot", "err unknown_command reboot (try help)"),
     ]
     for line, want in cases:

@@ -47,6 +47,7 @@ class Pile:
         self.temp = TempGuard(c)
         self.limits = Limits(c)
         self.total_w = 0
+        self.glitches = 0  # meter energy jumps no load could make: never billed
         self._hot = False
         self._order = 0
         now = self.clock()
@@ -383,7 +384,15 @@ class Pile:
                 return 0  # measured before the relay closed: not this session's baseline
         elif e > p.e_last:
             d = e - p.e_last
+            # a meter counts no more than the port's over-power limit allows since its last
+            # reading (a second of slack for a late one): more is a glitch (a stray frame, a
+            # chip that restarted), rebased and never billed
+            if d > self.c["overpower_w"] * (_diff(now, p.t_e) + 1000) // 1800:
+                self.glitches += 1
+                _log.warn("port %d: meter jumped %d mWh in %d ms: not counted", p.num, d, _diff(now, p.t_e))
+                d = 0
         p.e_last = e
+        p.t_e = now
         p.reg_mwh += d
         if p.fault == "meter_silent":
             if p.ok_since is None:

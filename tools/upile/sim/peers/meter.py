@@ -36,7 +36,7 @@ class MeterPeer(Peer):
         self.chip = chip
         self.plant = plant or physics.Plant(n, len(pins.get("temp_adc") or ()) or 1)
         per = 2 if chip == "bl0939" else 1
-        self.encs = [frames.encoder(chip, meter_cfg) for _ in range((n + per - 1) // per)]
+        self.encs = [frames.encoder(chip, meter_cfg, k) for k in range((n + per - 1) // per)]
         for e in self.encs:
             if chip == "hlw8032":
                 e.hold_s = hold_s

@@ -20,3 +20,20 @@ def hexb(s):
 def read(name):
     with open(DIR + name, "rb") as f:
         return f.read()
+
+
+def cert_pem(name):
+    """The PEM block named `name` in x509_fixtures.pem (made by tests/host/pki_certs.py)."""
+    out = []
+    with open(DIR + "x509_fixtures.pem", "rb") as f:
+        found = False
+        for line in f:
+            if line.startswith(b"== "):
+                if found:
+                    break
+                found = line[3:].strip() == name.encode()
+            elif found:
+                out.append(line)
+    if not out:
+        raise KeyError(name)
+    return b"".join(out)

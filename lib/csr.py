@@ -5,7 +5,8 @@ number, signed ecdsa-with-SHA256, PEM. About 470 characters (the limit is 5500).
 from hashlib import sha256
 
 import eckey
-from der import PKIError, enc, pem, SEQUENCE, SET, BIT_STRING
+from der import PKIError, enc, SEQUENCE, SET, BIT_STRING
+import pem
 
 _O = b"\x06\x03\x55\x04\x0a"
 _CN = b"\x06\x03\x55\x04\x03"
@@ -42,4 +43,4 @@ def build_der(d, cpo_name, serial, point=None):
 
 def build(d, cpo_name, serial, point=None):
     """The CSR as PEM bytes ("CERTIFICATE REQUEST"), what SignCertificate.req carries."""
-    return pem(build_der(d, cpo_name, serial, point), "CERTIFICATE REQUEST")
+    return pem.encode(build_der(d, cpo_name, serial, point), "CERTIFICATE REQUEST")

@@ -1,4 +1,4 @@
-"""DER (X.690) reading and writing, PEM (RFC 7468) decoding and encoding, for the PKI code.
+"""DER (X.690) reading and writing for the PKI code (PEM is lib/pem.py).
 
 The reader works on offsets into one bytes-like buffer and never copies content: tlv()
 returns (tag, start, stop) of one element, so a certificate is walked without building a
@@ -6,13 +6,8 @@ tree. Every malformed input ends in PKIError(reason, detail), the one error of l
 lib/x509, lib/rsa, lib/p256, lib/eckey and lib/csr; callers catch that alone. Strict DER
 only (definite, minimal lengths; minimal integers): a BER encoding is not what a signer
 hashed, so accepting it would only widen what an attacker can feed us.
-Bounded: an element of at most 65535 bytes (a length in 1 or 2 bytes), a PEM block of at
-most MAX_PEM bytes of DER, a PEM text of at most MAX_BLOCKS blocks.
+Bounded: an element of at most 65535 bytes (a length in 1 or 2 bytes).
 """
-from binascii import a2b_base64, b2a_base64
-
-MAX_PEM = 8192  # DER bytes per PEM block: a CertificateSigned chain is <= 10000 characters
-MAX_BLOCKS = 8
 
 SEQUENCE = 0x30
 SET = 0x31
@@ -160,90 +155,3 @@ def enc_uint(v):
     if body[0] & 0x80:
         body = b"\0" + body
     return enc(INTEGER, body)
-
-
-# PEM (RFC 7468): the base64 text between "-----BEGIN <label>-----" and "-----END <label>-----".
-_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
-
-
-def _lines(src):
-    """Lines (bytes, without the line break) of a bytes/str text or of a stream with
-    readline(), so a chain can be read from a file one line at a time."""
-    if isinstance(src, str):
-        src = src.encode()
-    if hasattr(src, "readline"):
-        while True:
-            line = src.readline()
-            if not line:
-                return
-            if isinstance(line, str):
-                line = line.encode()
-            yield line.rstrip(b"\r\n")
-    pos = 0
-    n = len(src)
-    while pos < n:
-        e = src.find(b"\n", pos)
-        if e < 0:
-            e = n
-        yield src[pos:e].rstrip(b"\r")
-        pos = e + 1
-
-
-def pem_blocks(src, label="CERTIFICATE"):
-    """Yields the DER bytes of each `label` block of a PEM text, in order (a chain: the
-    certificate first, then its issuers). Text outside blocks is ignored (RFC 7468 allows
-    it); a block of another label is skipped. Raises PKIError on an unterminated block, bad
-    base64 or a block above MAX_PEM bytes, and after MAX_BLOCKS blocks."""
-    begin = b"-----BEGIN " + label.encode() + b"-----"
-    endl = b"-----END " + label.encode() + b"-----"
-    body = None
-    count = 0
-    for line in _lines(src):
-        line = line.strip()
-        if body is None:
-            if line == begin:
-                count += 1
-                if count > MAX_BLOCKS:
-                    raise PKIError("too_many", "more than %d PEM blocks" % MAX_BLOCKS)
-                body = bytearray()
-            continue
-        if line == endl:
-            yield _b64(body)
-            body = None
-            continue
-        if line.startswith(b"-----"):
-            raise PKIError("bad_pem", "%s inside a block" % line[:40])
-        for c in line:
-            if c not in _B64 and c not in b" \t":
-                raise PKIError("bad_pem", "character 0x%02x in base64" % c)
-        if len(body) + len(line) > MAX_PEM * 4 // 3 + 4:
-            raise PKIError("too_large", "PEM block above %d bytes" % MAX_PEM)
-        body.extend(line.replace(b" ", b"").replace(b"\t", b""))
-    if body is not None:
-        raise PKIError("bad_pem", "no END line")
-
-
-def _b64(body):
-    # MicroPython's decoder skips characters it does not know and accepts some bad padding;
-    # the alphabet was checked above, and the length and padding are checked here.
-    if not body or len(body) % 4:
-        raise PKIError("bad_pem", "base64 length %d" % len(body))
-    eq = body.find(b"=")
-    if eq >= 0 and (eq < len(body) - 2 or body[-1] != 0x3D):
-        raise PKIError("bad_pem", "'=' inside base64")
-    try:
-        der = a2b_base64(body)
-    except ValueError:
-        raise PKIError("bad_pem", "base64") from None
-    if b2a_base64(der).rstrip(b"\n") != body:  # non-canonical (stray bits in the last char)
-        raise PKIError("bad_pem", "non-canonical base64")
-    return der
-
-
-def pem(der, label):
-    """DER bytes -> a PEM block (64-character lines), as bytes."""
-    out = [b"-----BEGIN " + label.encode() + b"-----\n"]
-    for i in range(0, len(der), 48):
-        out.append(b2a_base64(der[i : i + 48]))
-    out.append(b"-----END " + label.encode() + b"-----\n")
-    return b"".join(out)

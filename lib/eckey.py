@@ -14,7 +14,7 @@ from hashlib import sha256
 import os
 
 import p256
-from der import PKIError, enc, enc_uint, pem, SEQUENCE
+from der import PKIError, enc, enc_uint, SEQUENCE
 
 # SubjectPublicKeyInfo of a P-256 key without the 65-byte point: AlgorithmIdentifier
 # {id-ecPublicKey, prime256v1} and the BIT STRING header (RFC 5480 2).
@@ -64,7 +64,9 @@ def private_der(d, point=None):
 
 
 def private_pem(d, point=None):
-    return pem(private_der(d, point), "EC PRIVATE KEY")
+    import pem
+
+    return pem.encode(private_der(d, point), "EC PRIVATE KEY")
 
 
 def _hmac(key, *parts):

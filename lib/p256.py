@@ -1,7 +1,7 @@
 """NIST P-256 (secp256r1) arithmetic and ECDSA verification with SHA-256 (FIPS 186-5, SEC 1).
 
 verify(x, y, digest, sig) -> bool for a DER Ecdsa-Sig-Value; verify_rs for (r, s) as ints.
-Never raises on malformed input. Public points are validated (coordinates below p, on the
+Never raises on malformed input. Imports nothing: the OTA signature step loads only this. Public points are validated (coordinates below p, on the
 curve; the point at infinity has no encoding); high s is accepted, as ECDSA allows.
 Points are Jacobian (X, Y, Z), x = X/Z^2, y = Y/Z^3, infinity when Z = 0, so the only
 inversions are the final one (x of the result; replaced by a comparison in verify) and one
@@ -11,8 +11,6 @@ Plain Python ints, every product reduced with % p: under MicroPython the built-i
 beats any fold written in Python. No tables, no state between calls. Not constant-time:
 verification handles public data only; lib/eckey signs rarely (docs/pki.md).
 """
-from der import PKIError, SEQUENCE, INTEGER, expect, uint
-
 P = 0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF
 N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
@@ -29,7 +27,8 @@ def on_curve(x, y):
 
 
 def decode_point(b):
-    """SEC 1 2.3.4: 04||X||Y (uncompressed) or 02/03||X (compressed) -> (x, y) on the curve."""
+    """SEC 1 2.3.4: 04||X||Y (uncompressed) or 02/03||X (compressed) -> (x, y) on the
+    curve, or None."""
     n = len(b)
     if n == 65 and b[0] == 4:
         x = int.from_bytes(b[1:33], "big")
@@ -37,16 +36,13 @@ def decode_point(b):
     elif n == 33 and b[0] in (2, 3):
         x = int.from_bytes(b[1:], "big")
         if x >= P:
-            raise PKIError("bad_point", "x >= p")
-        a = (x * x * x - 3 * x + B) % P
-        y = pow(a, (P + 1) // 4, P)  # p = 3 mod 4: the square root, if there is one
+            return None
+        y = pow((x * x * x - 3 * x + B) % P, (P + 1) // 4, P)  # p = 3 mod 4: the root, if any
         if y & 1 != b[0] & 1:
             y = P - y
     else:
-        raise PKIError("bad_point", "%d bytes, first 0x%02x" % (n, b[0] if n else 0))
-    if not on_curve(x, y):
-        raise PKIError("bad_point", "not on P-256")
-    return x, y
+        return None
+    return (x, y) if on_curve(x, y) else None
 
 
 def encode_point(x, y):
@@ -137,22 +133,31 @@ def verify_rs(x, y, digest, r, s):
 
 
 def decode_sig(sig):
-    """DER Ecdsa-Sig-Value (SEQUENCE {r INTEGER, s INTEGER}, nothing after) -> (r, s)."""
+    """DER Ecdsa-Sig-Value (SEQUENCE {r INTEGER, s INTEGER}, nothing after) -> (r, s), or
+    None unless strict DER. At most 72 bytes, so every length has the short form."""
     n = len(sig)
-    start, stop = expect(sig, 0, n, SEQUENCE)
-    if stop != n:
-        raise PKIError("bad_signature", "bytes after the signature")
-    rs, re = expect(sig, start, stop, INTEGER)
-    ss, se = expect(sig, re, stop, INTEGER)
-    if se != stop:
-        raise PKIError("bad_signature", "more than r and s")
-    return uint(sig, rs, re), uint(sig, ss, se)
+    if not 8 <= n <= 72 or sig[0] != 0x30 or sig[1] != n - 2:
+        return None
+    i = 2
+    rs = []
+    for _ in range(2):
+        if i + 2 > n or sig[i] != 2:
+            return None
+        k = sig[i + 1]
+        i += 2
+        if not 0 < k <= 33 or i + k > n or sig[i] & 0x80:
+            return None  # empty, too long, past the end, or negative
+        if sig[i] == 0 and k > 1 and not sig[i + 1] & 0x80:
+            return None  # a needless leading zero
+        rs.append(int.from_bytes(sig[i : i + k], "big"))
+        i += k
+    return tuple(rs) if i == n else None
 
 
 def verify(x, y, digest, sig):
     """verify_rs with the signature in DER, as X.509 and `openssl dgst` write it."""
     try:
-        r, s = decode_sig(memoryview(sig))
-    except (PKIError, TypeError):
+        rs = decode_sig(bytes(sig)) if 8 <= len(sig) <= 72 else None  # len first: bytes(10**9)
+    except (TypeError, ValueError):
         return False
-    return verify_rs(x, y, digest, r, s)
+    return rs is not None and verify_rs(x, y, digest, rs[0], rs[1])

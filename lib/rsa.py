@@ -19,11 +19,22 @@ _HLEN = 32
 
 
 def bit_length(n):
-    """int.bit_length(), which MicroPython lacks."""
+    """int.bit_length(), which MicroPython lacks: a binary search with shifts (formatting
+    the number as hex would build a string of 1 KB for a 4096-bit key, in growing steps
+    that fragment a small heap)."""
     if n <= 0:
         return 0
-    h = "%x" % n
-    return 4 * (len(h) - 1) + len(bin(int(h[0], 16))) - 2
+    hi = 1
+    while n >> hi:
+        hi <<= 1
+    lo = hi >> 1  # n >> lo != 0, n >> hi == 0
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if n >> mid:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def key_ok(n, e):

@@ -63,9 +63,13 @@ def parse(data):
     if ce != n:
         _err("trailing_data", ce)
     ts, te = expect(b, cs, ce, SEQUENCE)
-    c = {"tbs": b[cs:te]}
+    # every key at once: one table, where a growing dict would leave its old tables as holes
+    c = {"tbs": b[cs:te], "sig_alg": None, "sig": None, "version": 1, "serial": None, "issuer": None,
+         "issuer_cn": None, "issuer_o": None, "subject": None, "subject_cn": None, "subject_o": None,
+         "not_before": 0, "not_after": 0, "key": None, "key_error": None, "key_bits": None, "ca": False,
+         "path_len": None, "key_usage": None, "ext_key_usage": None}
     a_s, a_e = expect(b, te, ce, SEQUENCE)
-    alg = bytes(b[te:a_e])
+    alg = b[te:a_e]
     c["sig_alg"] = _sig_alg(b, a_s, a_e)
     ss, se = der.bits(b, *expect(b, a_e, ce, BIT_STRING))
     if se != ce:
@@ -89,7 +93,7 @@ def _tbs(b, pos, end, alg, c):
         _err("bad_serial", s)  # RFC 5280 4.1.2.2: at most 20 octets
     c["serial"] = bytes(b[s:e])
     ae = expect(b, e, end, SEQUENCE)[1]
-    if bytes(b[e:ae]) != alg:
+    if b[e:ae] != alg:
         _err("sig_alg_mismatch", e, "tbsCertificate.signature differs from signatureAlgorithm")
     pos = _name(b, ae, end, c, "issuer")
     vs, ve = expect(b, pos, end, SEQUENCE)
@@ -103,7 +107,6 @@ def _tbs(b, pos, end, alg, c):
     ks, ke = expect(b, pos, end, SEQUENCE)
     _key(b, ks, ke, c)
     pos = ke
-    c["ca"], c["path_len"], c["key_usage"], c["ext_key_usage"] = False, None, None, None
     while pos < end:
         t, s, e = tlv(b, pos, end)
         if t in (0x81, 0xA1, 0x82, 0xA2) and version >= 1:
@@ -154,7 +157,7 @@ def _name(b, pos, end, c, which):
             count += 1
             if count > _MAX_ITEMS:
                 raise PKIError("too_large", "more than %d name attributes" % _MAX_ITEMS)
-            oid = bytes(b[os_:oe])
+            oid = b[os_:oe]  # a view: compared, never kept
             if oid == _CN:
                 cn = _text(b, t, vs, ve)
             elif oid == _O:
@@ -174,9 +177,8 @@ def _key(b, s, e, c):
     if ke != e:
         _err("bad_key", ke, "data after the key")
     c["key_bits"] = bytes(b[ks:ke])
-    c["key"] = c["key_error"] = None
-    oid = bytes(b[os_:oe])
-    params = bytes(b[oe:ae])
+    oid = b[os_:oe]
+    params = b[oe:ae]
     if oid == _RSA and params == b"\x05\x00":
         rs, re = expect(b, ks, ke, SEQUENCE)
         ns, ne = expect(b, rs, re, INTEGER)
@@ -194,8 +196,10 @@ def _key(b, s, e, c):
     elif oid == _EC and params == b"\x06\x08" + _P256:
         import p256
 
-        x, y = p256.decode_point(c["key_bits"])  # PKIError("bad_point") if not on the curve
-        c["key"] = ("ec", x, y)
+        pt = p256.decode_point(c["key_bits"])
+        if pt is None:
+            _err("bad_point", ks, "EC key not on P-256")
+        c["key"] = ("ec", pt[0], pt[1])
     else:
         c["key_error"] = "key algorithm %s" % bytes(b[as_:ae]).hex()
 
@@ -203,8 +207,8 @@ def _key(b, s, e, c):
 def _sig_alg(b, s, e):
     """AlgorithmIdentifier content -> ("pkcs1",), ("pss", salt_len), ("ecdsa",), or None."""
     os_, oe = expect(b, s, e, OID)
-    oid = bytes(b[os_:oe])
-    if oid == _RSA_SHA256 and bytes(b[oe:e]) in (b"", b"\x05\x00"):  # RFC 4055 5: both
+    oid = b[os_:oe]
+    if oid == _RSA_SHA256 and b[oe:e] in (b"", b"\x05\x00"):  # RFC 4055 5: both
         return ("pkcs1",)
     if oid == _ECDSA_SHA256 and oe == e:  # RFC 5758 3.2: parameters absent
         return ("ecdsa",)
@@ -225,11 +229,11 @@ def _sig_alg(b, s, e):
             _err("bad_algorithm", ps, "PSS parameter tag 0x%02x" % t)
         last = k
         if k == 0:
-            hash_ok = bytes(b[fs:fe]) in _SHA256_IDS
+            hash_ok = b[fs:fe] in _SHA256_IDS
         elif k == 1:
             ms, me = expect(b, fs, fe, SEQUENCE)
             mo = expect(b, ms, me, OID)[1]
-            mgf_ok = me == fe and bytes(b[ms:mo]) == _MGF1 and bytes(b[mo:me]) in _SHA256_IDS
+            mgf_ok = me == fe and b[ms:mo] == _MGF1 and b[mo:me] in _SHA256_IDS
         else:
             vs, ve = expect(b, fs, fe, INTEGER)
             if ve != fe or ve - vs > 2:
@@ -248,9 +252,9 @@ def _extensions(b, pos, end, c):
     while pos < end:
         es, ee = expect(b, pos, end, SEQUENCE)
         os_, oe = expect(b, es, ee, OID)
-        oid = bytes(b[os_:oe])
+        oid = b[os_:oe]
         if oid in seen:
-            _err("duplicate_extension", pos, oid.hex())  # RFC 5280 4.2
+            _err("duplicate_extension", pos, bytes(oid).hex())  # RFC 5280 4.2
         seen.append(oid)
         if len(seen) > _MAX_ITEMS:
             raise PKIError("too_large", "more than %d extensions" % _MAX_ITEMS)
@@ -260,7 +264,7 @@ def _extensions(b, pos, end, c):
             critical = der.boolean(b, s, e)
             t, s, e = tlv(b, e, ee)
         if t != OCTET_STRING or e != ee:
-            _err("bad_extension", pos, oid.hex())
+            _err("bad_extension", pos, bytes(oid).hex())
         if oid == _BC:
             _basic_constraints(b, s, e, c)
         elif oid == _KU:
@@ -286,7 +290,7 @@ def _extensions(b, pos, end, c):
                 xs = ue
             c["ext_key_usage"] = tuple(usages)
         elif critical and oid not in _IDS:
-            _err("unknown_critical_extension", pos, oid.hex())
+            _err("unknown_critical_extension", pos, bytes(oid).hex())
         pos = ee
 
 
@@ -305,10 +309,12 @@ def _basic_constraints(b, s, e, c):
         c["path_len"] = uint(b, vs, ve)
 
 
-def load_pem(src, limit=der.MAX_BLOCKS):
+def load_pem(src, limit=8):
     """Every CERTIFICATE block of a PEM text (or stream) parsed, in order -> list."""
+    import pem
+
     out = []
-    for d in der.pem_blocks(src):
+    for d in pem.blocks(src):
         if len(out) >= limit:
             raise PKIError("too_many", "more than %d certificates" % limit)
         out.append(parse(d))

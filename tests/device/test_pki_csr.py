@@ -7,12 +7,13 @@ import csr
 import der
 import eckey
 import p256
+import pem
 from der import PKIError
 from prng import XorShift
 
 
 def _split(pem_bytes):
-    d = next(der.pem_blocks(pem_bytes, "CERTIFICATE REQUEST"))
+    d = next(pem.blocks(pem_bytes, "CERTIFICATE REQUEST"))
     s, e = der.expect(d, 0, len(d), der.SEQUENCE)
     assert e == len(d)
     i_s, i_e = der.expect(d, s, e, der.SEQUENCE)
@@ -25,9 +26,9 @@ def _split(pem_bytes):
 def test_csr_structure_and_signature():
     d = eckey.generate(XorShift(2986).bytes)
     x, y = eckey.public_point(d)
-    pem = csr.build(d, "ACME Charging", "PILE-0042")
-    assert pem.startswith(b"-----BEGIN CERTIFICATE REQUEST-----\n") and len(pem) <= 5500
-    whole, info, alg, sig = _split(pem)
+    text = csr.build(d, "ACME Charging", "PILE-0042")
+    assert text.startswith(b"-----BEGIN CERTIFICATE REQUEST-----\n") and len(text) <= 5500
+    whole, info, alg, sig = _split(text)
     assert alg == b"\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02"  # ecdsa-with-SHA256, no parameters
     s, e = der.expect(info, 0, len(info), der.SEQUENCE)
     vs, ve = der.expect(info, s, e, der.INTEGER)
@@ -39,8 +40,8 @@ def test_csr_structure_and_signature():
     assert info[ne:ke] == eckey.spki(x, y)
     assert info[ke:] == b"\xa0\x00"  # no attributes
     assert p256.verify(x, y, sha256(info).digest(), sig)
-    assert csr.build(d, "ACME Charging", "PILE-0042", (x, y)) == pem  # RFC 6979: deterministic
-    assert csr.build(d, "ACME Charging", "PILE-0043") != pem
+    assert csr.build(d, "ACME Charging", "PILE-0042", (x, y)) == text  # RFC 6979: deterministic
+    assert csr.build(d, "ACME Charging", "PILE-0043") != text
 
 
 def test_subject_attributes():

@@ -1,6 +1,4 @@
-# lib/der.py inside micropython: the DER reader's strictness and bounds, times, PEM.
-import io
-
+# lib/der.py inside micropython: the DER reader's strictness and bounds, times, the writer.
 import der
 from der import PKIError
 
@@ -123,55 +121,6 @@ def test_writer_lengths():
         assert der.tlv(e, 0, len(e)) == (4, len(e) - n, len(e)), n
     e = der.enc(der.SEQUENCE, b"\x02\x01\x01", b"\x05\x00")
     assert e == b"\x30\x05\x02\x01\x01\x05\x00"
-
-
-DER1 = bytes(range(100))
-DER2 = b"\x30\x03\x02\x01\x07"
-
-
-def test_pem_roundtrip_chains_and_text_around():
-    one = der.pem(DER1, "CERTIFICATE")
-    assert one.startswith(b"-----BEGIN CERTIFICATE-----\n") and one.endswith(b"-----END CERTIFICATE-----\n")
-    assert max(len(x) for x in one.split(b"\n")) == 64
-    two = der.pem(DER2, "CERTIFICATE")
-    key = der.pem(b"\x01\x02", "EC PRIVATE KEY")
-    text = b"Subject: x\nsome text\n" + one + b"\n" + key + two + b"trailer"
-    assert list(der.pem_blocks(text)) == [DER1, DER2]
-    assert list(der.pem_blocks(text.decode())) == [DER1, DER2]  # str too
-    assert list(der.pem_blocks(text.replace(b"\n", b"\r\n"))) == [DER1, DER2]
-    assert list(der.pem_blocks(io.BytesIO(text))) == [DER1, DER2]  # a stream, line by line
-    assert list(der.pem_blocks(text, "EC PRIVATE KEY")) == [b"\x01\x02"]
-    assert list(der.pem_blocks(b"no blocks here")) == []
-    # lines of another width and indented lines are still PEM (RFC 7468 lax parsing)
-    body = one.split(b"\n")[1:-2]
-    joined = b"".join(body)
-    lax = b"-----BEGIN CERTIFICATE-----\n  " + joined[:10] + b"\n\t" + joined[10:] + b"\n-----END CERTIFICATE-----"
-    assert list(der.pem_blocks(lax)) == [DER1]
-
-
-def test_bad_pem():
-    good = der.pem(DER1, "CERTIFICATE")
-    head, rest = good.split(b"\n", 1)
-    cases = (
-        (good[:-26], "bad_pem"),  # no END line
-        (head + b"\n" + b"Zm9v!\n" + rest, "bad_pem"),  # a character outside base64
-        (head + b"\nZm9\n" + rest, "bad_pem"),  # base64 length not a multiple of 4
-        (head + b"\nZg=a\n" + rest, "bad_pem"),  # '=' inside
-        (head + b"\nZh==\n" + rest, "bad_pem"),  # non-canonical: stray bits in the last char
-        (head + b"\n-----BEGIN CERTIFICATE-----\n" + rest, "bad_pem"),
-        (b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", "bad_pem"),  # empty
-    )
-    for text, reason in cases:
-        assert _reason(lambda t: list(der.pem_blocks(t)), text) == reason, text[:60]
-
-
-def test_pem_bounds():
-    many = der.pem(DER2, "CERTIFICATE") * (der.MAX_BLOCKS + 1)
-    assert _reason(lambda t: list(der.pem_blocks(t)), many) == "too_many"
-    assert len(list(der.pem_blocks(der.pem(DER2, "CERTIFICATE") * der.MAX_BLOCKS))) == der.MAX_BLOCKS
-    big = der.pem(bytes(der.MAX_PEM + 3), "CERTIFICATE")
-    assert _reason(lambda t: list(der.pem_blocks(t)), big) == "too_large"
-    assert len(next(der.pem_blocks(der.pem(bytes(der.MAX_PEM), "CERTIFICATE")))) == der.MAX_PEM
 
 
 def test_error_text():

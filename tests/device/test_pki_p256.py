@@ -6,6 +6,7 @@ from hashlib import sha256
 import der
 import eckey
 import p256
+import pem as pem_mod
 import pkivec
 from prng import XorShift
 
@@ -176,12 +177,7 @@ def test_points_are_validated():
         b"\x02" + p256.P.to_bytes(32, "big"),
         b"\x02" + enc_x(1),  # 1 - 3 + b is not a square mod p: no point has x = 1
     ):
-        try:
-            p256.decode_point(bad)
-        except der.PKIError as e:
-            assert e.reason == "bad_point"
-        else:
-            raise AssertionError(bad)
+        assert p256.decode_point(bad) is None, bad
     assert not p256.on_curve(x, y + p256.P)  # non-reduced coordinates
     assert not p256.on_curve(0, 0)
     digest = sha256(b"sample").digest()
@@ -251,4 +247,4 @@ def test_key_encodings():
     assert priv.endswith(p256.encode_point(x, y))
     pem = eckey.private_pem(RFC6979_X)
     assert pem.startswith(b"-----BEGIN EC PRIVATE KEY-----\n")
-    assert list(der.pem_blocks(pem, "EC PRIVATE KEY")) == [priv]
+    assert list(pem_mod.blocks(pem, "EC PRIVATE KEY")) == [priv]

@@ -85,6 +85,39 @@ def sign_file(key, data, how="pss"):
     return key.sign(data, pss(padding.PSS.MAX_LENGTH if how == "pssmax" else 32), hashes.SHA256())
 
 
+def mem_data(path):
+    """The DATA file of tests/host/pki_mem.py: keys, signatures over one digest, and
+    certificate chains (leaf and root PEM) for each operation it runs."""
+    from cryptography.hazmat.primitives.asymmetric import utils
+
+    digest = hashlib.sha256(firmware()).digest()
+    pre = utils.Prehashed(hashes.SHA256())
+    r, big, e = rsa_key(), rsa_key(4096), ec_key()
+    rn, bn, en = r.public_key().public_numbers(), big.public_key().public_numbers(), e.public_key().public_numbers()
+    leaf = dict(ca=False, ku="sign", eku=[ExtendedKeyUsageOID.CODE_SIGNING])
+    roots = {"rsa": make_cert("Root RSA", r), "ec": make_cert("Root EC", e), "big": make_cert("Root 4096", big)}
+    chains = {
+        "chain_pss": (make_cert("FW", e, "Root RSA", r, "pss", **leaf), roots["rsa"]),
+        "chain_v15": (make_cert("FW", e, "Root RSA", r, "pkcs1", **leaf), roots["rsa"]),
+        "chain_ec": (make_cert("FW", r, "Root EC", e, "ecdsa", **leaf), roots["ec"]),
+        "chain_pss_4096": (make_cert("FW", e, "Root 4096", big, "pss", **leaf), roots["big"]),
+    }
+    v = {
+        "digest": digest,
+        "rsa_n": rn.n.to_bytes(256, "big"), "rsa_e": rn.e.to_bytes(3, "big"),
+        "big_n": bn.n.to_bytes(512, "big"), "big_e": bn.e.to_bytes(3, "big"),
+        "sig_pss": r.sign(digest, pss(32), pre), "sig_v15": r.sign(digest, padding.PKCS1v15(), pre),
+        "sig_big": big.sign(digest, pss(32), pre),
+        "ec_x": en.x.to_bytes(32, "big"), "ec_y": en.y.to_bytes(32, "big"),
+        "ec_d": e.private_numbers().private_value.to_bytes(32, "big"),
+        "sig_ec": e.sign(digest, ec.ECDSA(pre)),
+    }
+    for name, (lc, rc) in chains.items():
+        v[name + "_leaf"], v[name + "_root"] = pem(lc), rc.public_bytes(serialization.Encoding.DER)
+    Path(path).write_text("".join("%s %s\n" % (k, b.hex()) for k, b in v.items()))
+    return list(chains)
+
+
 def fixtures():
     """name -> certificate, and the firmware signatures: the device tests' fixed set."""
     r, e, r2, r3 = rsa_key(), ec_key(), rsa_key(), rsa_key()
@@ -138,8 +171,15 @@ def write_fixtures(out=VECTORS):
     (out / "x509_fixtures.pem").write_bytes(b"".join(text))
     lines = ["# Signatures made by tests/host/pki_certs.py over pki_certs.firmware() (3000 bytes,",
              "# byte i = 7i mod 256, sha256 %s), with the keys of the named" % hashlib.sha256(firmware()).hexdigest(),
-             "# certificates: <certificate> <how> <signature hex>"]
+             "# certificates: <certificate> <how> <signature hex>; then each certificate's public key:",
+             "# key <certificate> rsa <n hex> <e hex> | key <certificate> ec <x hex> <y hex>"]
     lines += ["%s %s %s" % (n, how, s.hex()) for n, how, s in sigs]
+    for n in ("fw_pss", "fw_ec"):
+        pub = certs[n].public_key().public_numbers()
+        if hasattr(pub, "n"):
+            lines.append("key %s rsa %x %x" % (n, pub.n, pub.e))
+        else:
+            lines.append("key %s ec %x %x" % (n, pub.x, pub.y))
     (out / "x509_fw_sigs.txt").write_text("\n".join(lines) + "\n")
 
 

@@ -3,7 +3,7 @@
 The reader works on offsets into one bytes-like buffer and never copies content: tlv()
 returns (tag, start, stop) of one element, so a certificate is walked without building a
 tree. Every malformed input ends in PKIError(reason, detail), the one error of lib/der,
-lib/x509, lib/rsa, lib/p256, lib/eckey and lib/csr; callers catch that alone. Strict DER
+pem, x509, eckey and csr (rsa and p256 answer False instead); callers catch that alone. Strict DER
 only (definite, minimal lengths; minimal integers): a BER encoding is not what a signer
 hashed, so accepting it would only widen what an attacker can feed us.
 Bounded: an element of at most 65535 bytes (a length in 1 or 2 bytes).
@@ -14,7 +14,6 @@ SET = 0x31
 INTEGER = 0x02
 BIT_STRING = 0x03
 OCTET_STRING = 0x04
-NULL = 0x05
 OID = 0x06
 BOOLEAN = 0x01
 UTC_TIME = 0x17
@@ -137,6 +136,8 @@ def enc(tag, *parts):
     """One DER element whose content is the concatenation of parts."""
     body = b"".join(parts)
     n = len(body)
+    if n > 0xFFFF:
+        raise PKIError("too_large", "element of %d bytes" % n)
     if n < 0x80:
         head = bytes((tag, n))
     elif n < 0x100:

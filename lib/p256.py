@@ -1,8 +1,9 @@
 """NIST P-256 (secp256r1) arithmetic and ECDSA verification with SHA-256 (FIPS 186-5, SEC 1).
 
 verify(x, y, digest, sig) -> bool for a DER Ecdsa-Sig-Value; verify_rs for (r, s) as ints.
-Never raises on malformed input. Imports nothing: the OTA signature step loads only this. Public points are validated (coordinates below p, on the
-curve; the point at infinity has no encoding); high s is accepted, as ECDSA allows.
+Never raises on malformed input; imports nothing (the OTA signature step loads only this).
+Public points are validated (coordinates below p, on the curve; the point at infinity has
+no encoding); high s is accepted, as ECDSA allows.
 Points are Jacobian (X, Y, Z), x = X/Z^2, y = Y/Z^3, infinity when Z = 0, so the only
 inversions are the final one (x of the result; replaced by a comparison in verify) and one
 for G + Q. u1*G + u2*Q is one Shamir pass over the 256 bits of both scalars: a doubling per

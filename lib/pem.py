@@ -1,7 +1,10 @@
 """PEM (RFC 7468): the base64 text between "-----BEGIN <label>-----" and "-----END <label>-----".
 
 blocks(src, label) decodes each block of a text or stream one line at a time, holding only
-the block's DER; encode(der, label) makes one. Its own module so that a caller can decode
+the block's DER; encode(der, label) makes one. Lax as RFC 7468 5.2 allows: text around
+blocks, any line length, spaces and tabs; and a block on one line, markers included, as some
+back ends send it after stripping the line breaks. Strict base64 (alphabet, padding only at
+the end, canonical last character). Its own module so that a caller can decode
 a certificate's PEM, drop this, and then parse (the heap holds one of them at a time).
 Errors are der.PKIError. Bounded: MAX_PEM bytes of DER per block, MAX_BLOCKS blocks.
 """
@@ -37,6 +40,23 @@ def _lines(src):
         pos = e + 1
 
 
+def _pieces(src):
+    """The lines of src, each "-----...-----" marker split out as a piece of its own."""
+    for line in _lines(src):
+        while True:
+            i = line.find(b"-----")
+            j = line.find(b"-----", i + 5) if i >= 0 else -1
+            if j < 0:
+                yield line
+                break
+            if line[:i].strip():
+                yield line[:i]
+            yield line[i : j + 5]
+            line = line[j + 5 :]
+            if not line.strip():
+                break
+
+
 def blocks(src, label="CERTIFICATE"):
     """Yields the DER of each `label` block of a PEM text, in order (a chain: the
     certificate first, then its issuers), as a bytearray. Text outside blocks is ignored
@@ -47,7 +67,7 @@ def blocks(src, label="CERTIFICATE"):
     endl = b"-----END " + label.encode() + b"-----"
     out = None  # the block being decoded
     count = 0
-    for line in _lines(src):
+    for line in _pieces(src):
         line = line.strip()
         if out is None:
             if line == begin:
@@ -66,6 +86,8 @@ def blocks(src, label="CERTIFICATE"):
             continue
         if line.startswith(b"-----"):
             raise PKIError("bad_pem", "%s inside a block" % line[:40])
+        if len(line) > 4 * MAX_PEM // 3 + 4:
+            raise PKIError("too_large", "PEM block above %d bytes" % MAX_PEM)
         for c in line:
             if c not in _B64 and c not in b" \t":
                 raise PKIError("bad_pem", "character 0x%02x in base64" % c)

@@ -373,6 +373,21 @@ def check_issued(cert, ca, now=None):
         raise PKIError("bad_signature", "certificate not signed by %s" % ca["subject_cn"])
 
 
+def check_issued_by_any(cert, cas, now=None):
+    """check_issued against each CA of cas named as cert's issuer (two roots may share a
+    name during a key rollover) -> the one that issued cert. Otherwise raises the last
+    candidate's PKIError, or issuer_mismatch when no CA has the name."""
+    err = PKIError("issuer_mismatch", "no CA named %s" % cert["issuer_cn"])
+    for ca in cas:
+        if ca["subject"] == cert["issuer"]:
+            try:
+                check_issued(cert, ca, now)
+                return ca
+            except PKIError as e:
+                err = e
+    raise err
+
+
 def check_usage(cert, key_usage=0, eku=None):
     """Raises PKIError when cert has keyUsage without the bits of key_usage, or
     extKeyUsage without eku (or anyExtendedKeyUsage). An absent extension allows all."""

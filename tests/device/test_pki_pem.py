@@ -61,3 +61,17 @@ def test_pem_bounds():
     big = pem.encode(bytes(pem.MAX_PEM + 3), "CERTIFICATE")
     assert _reason(lambda t: list(pem.blocks(t)), big) == "too_large"
     assert len(next(pem.blocks(pem.encode(bytes(pem.MAX_PEM), "CERTIFICATE")))) == pem.MAX_PEM
+
+
+def test_blocks_on_one_line():
+    # some back ends strip the line breaks of a PEM certificate: markers and base64 on one line
+    one = pem.encode(DER1, "CERTIFICATE")
+    flat = one.replace(b"\n", b"")
+    assert list(pem.blocks(flat)) == [DER1]
+    two = flat + b" " + pem.encode(DER2, "CERTIFICATE").replace(b"\n", b"") + b" trailer"
+    assert list(pem.blocks(two)) == [DER1, DER2]
+    assert list(pem.blocks(b"text -----BEGIN CERTIFICATE-----" + one.split(b"\n", 1)[1])) == [DER1]
+    assert _reason(lambda t: list(pem.blocks(t)), flat[:-30]) == "bad_pem"
+    assert _reason(lambda t: list(pem.blocks(t)), flat.replace(b"-----END", b"-----BEGIN")) == "bad_pem"
+    long_line = b"-----BEGIN CERTIFICATE-----" + b"A" * (4 * pem.MAX_PEM // 3 + 8) + b"-----END CERTIFICATE-----"
+    assert _reason(lambda t: list(pem.blocks(t)), long_line) == "too_large"

@@ -103,6 +103,17 @@ def test_each_refusal():
     x509.check_issued(cert("fw_expired"), cert("root_rsa"))  # no clock: dates skipped
 
 
+def test_issued_by_any_of_the_installed_roots():
+    leaf = cert("fw_pss")
+    other, impostor, real = cert("other_root"), cert("impostor_root"), cert("root_rsa")
+    assert x509.check_issued_by_any(leaf, [other, impostor, real, cert("root_ec")], NOW) is real
+    assert x509.check_issued_by_any(leaf, [real, impostor], NOW) is real
+    assert _reason(x509.check_issued_by_any, leaf, [other, cert("root_ec")], NOW) == "issuer_mismatch"
+    assert _reason(x509.check_issued_by_any, leaf, [], NOW) == "issuer_mismatch"
+    assert _reason(x509.check_issued_by_any, leaf, [other, impostor], NOW) == "bad_signature"
+    assert _reason(x509.check_issued_by_any, cert("fw_expired"), [impostor, real], NOW) == "expired"
+
+
 def test_a_damaged_signature_or_tbs_is_refused():
     for leaf, root in (("fw_pss", "root_rsa"), ("fw_v15", "root_rsa"), ("fw_ec", "root_ec")):
         good = next(pem.blocks(pkivec.cert_pem(leaf)))

@@ -10,9 +10,9 @@ micropython process on `upile build`'s .mpy files (tests/host/pki_mem.py). Figur
 - heap: the smallest `-X heapsize` (2 KB steps) from which every larger one up to 96K works,
   with gc.threshold(4096) as the OTA service runs, and with the default (collect only when
   full), where the live objects of a parse scatter over the heap and fragment it.
-The ESP32 differs: small ints are 31-bit there (63-bit here), so every 32-bit word of a
-hash or key is a big int, and its big-int arithmetic runs on a 240 MHz core without this
-PC's caches: expect each time several tens of times longer (docs/pki.md).
+The ESP32 differs (not measured here): small ints are 31-bit there (63-bit here), so more
+values are heap big ints, and its big-int arithmetic runs 32 bits at a time on a 240 MHz
+core: expect every time many times longer (docs/pki.md, "Memory and speed").
 """
 import subprocess
 import sys

@@ -71,12 +71,12 @@ class Station:
         return self.pile
 
     def _call(self, fn, *args):
-        from firmware.charging.pile import ChargeError  # loaded already: a pile exists
-
         try:
             return fn(*args)
-        except ChargeError as e:  # the domain's refusal keeps its code
-            raise Refused(e.args[0], "")
+        except Exception as e:  # the domain's refusal (ChargeError) keeps its code
+            if type(e).__name__ == "ChargeError":
+                raise Refused(e.args[0], "")
+            raise
 
     # ---- who we are
     def identity(self):

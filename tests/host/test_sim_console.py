@@ -3,6 +3,7 @@ Ctrl-C into main.py, soft reset (Ctrl-D) running boot.py and main.py again."""
 import hashlib
 import os
 import socket
+import struct
 import time
 
 from simkit import board, mpremote
@@ -70,6 +71,34 @@ def test_mpremote_gets_in_when_main_takes_time_to_stop():
         r = mpremote(b.console_port, "resume", "exec", "print(6 * 7)")
         assert r.returncode == 0, r.stderr
         assert "42" in r.stdout
+
+
+CHATTY = b"""
+import time
+print('chatty')
+while True:
+    print('x' * 60)
+    time.sleep_ms(2)
+"""
+
+
+def test_bytes_typed_just_before_the_client_hangs_up_still_reach_the_chip():
+    # `upile status` ends with Ctrl-B then Ctrl-D and closes at once, never reading the
+    # banner the chip prints meanwhile; the bridge's next send to it fails (reset), and
+    # what the client typed before must not go down with it
+    with board(main=CHATTY) as b:
+        b.wait_console("chatty")
+        for _ in range(10):
+            mark = b.console_mark()
+            s = socket.create_connection(("127.0.0.1", b.console_port))
+            b.wait_console("x" * 60, since=b.console_mark())  # output flows to us, unread
+            s.sendall(b"\x03")
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()  # a reset right behind the byte
+            b.wait_console(r"KeyboardInterrupt(.|\r|\n)*>>> $", since=mark)
+            mark = b.console_mark()
+            b.console.loop.call(b.console.to_chip, b"\x04")
+            b.wait_console("chatty", since=mark)
 
 
 def test_ctrl_d_at_the_repl_soft_resets_and_runs_boot_and_main_again():

@@ -177,7 +177,7 @@ class SimBoard:
             self.console.emit(b"MPY: soft reboot\r\n")
         self._start(cause, mode)
 
-    def _start(self, cause, mode=""):
+    def _start(self, cause, mode="", typed=b""):
         if cause != SOFT or self.running_slot is None:
             self.running_slot, note = bootloader.boot(self.parts_path)
             if note:
@@ -195,6 +195,7 @@ class SimBoard:
             flashimg.install(self.flash_path, self.flash_size, {})
         self.chip = ChipProcess(paths.tool("micropython"), env, heap=self.heap, cwd=str(self.workdir))
         self.console.attach(self.chip.master, self.chip.pid)
+        self.console.to_chip(typed)  # typed behind a Ctrl-C the chip died of: still typed
         self.reset_cause = cause
         self.net.on_chip_start()
         self.event("reset", CAUSE_NAMES[cause])
@@ -270,8 +271,9 @@ class SimBoard:
                 # Ctrl-C in the instant the Unix port has no handler (between the start-up
                 # script and its REPL): a board would just show the REPL, so restart into it
                 self.event("sigint_restart", None)
+                typed = self.console.pending_input()
                 self._stop()
-                self._start(self.reset_cause, "repl")
+                self._start(self.reset_cause, "repl", typed)
             else:
                 self.event("panic", rc)
                 self.console.emit(b"\r\nsim: chip died (signal %d): hard reset\r\n" % -rc)

@@ -48,7 +48,8 @@ class SimBoard:
         self.console = Console(self.loop, self.log_path, console_port)
         self.link = ControlLink(self.loop, self._on_line)
         self.uarts = {}
-        self.uart_server = UartServer(self.loop, self._link_for)
+        self.boots = 0  # chip starts so far: UART sockets name theirs
+        self.uart_server = UartServer(self.loop, self._link_for, lambda: self.boots)
         self.pins = Pins(self)
         self.wdt = Watchdog()
         self.net = NetModel(self)
@@ -193,6 +194,8 @@ class SimBoard:
         })
         if not self.flash_path.exists():
             flashimg.install(self.flash_path, self.flash_size, {})
+        self.boots += 1
+        env["UPILE_SIM_BOOT"] = str(self.boots)
         self.chip = ChipProcess(paths.tool("micropython"), env, heap=self.heap, cwd=str(self.workdir))
         self.console.attach(self.chip.master, self.chip.pid)
         self.console.to_chip(typed)  # typed behind a Ctrl-C the chip died of: still typed
@@ -211,7 +214,7 @@ class SimBoard:
         self.console.detach()
         self.link.drop()
         for link in self.uarts.values():
-            link.disconnect()
+            link.chip_reset()
         self.pins.chip_reset()
 
     def _peers(self, method, *args):
@@ -235,9 +238,12 @@ class SimBoard:
             self.wdt.feed(now)
         elif kind == "uart":
             uid, baud, bits, parity, stop = int(args[1]), int(args[2]), int(args[3]), args[4], int(args[5])
-            self._link_for(uid).configure(baud, bits, parity, stop)
+            self._link_for(uid).configure(baud, bits, parity, stop, int(args[6]) if len(args) > 6 else None)
             self.event("uart_open", (uid, baud, bits, parity, stop))
+        elif kind == "uartlost":
+            self.event("uart_overflow", (int(args[1]), int(args[2])))
         elif kind == "uartoff":
+            self._link_for(int(args[1])).closed(int(args[2]) if len(args) > 2 else None)
             self.event("uart_close", int(args[1]))
         elif kind == "wdt":
             self.wdt.arm(int(args[1]), now)

@@ -1,10 +1,19 @@
 # The service port's line protocol over a fake stream, on a real Pile (fake ports board over
 # the sim physics, fake clock): every command, bad input, event push, the command hook.
 import asyncio
+import time
 
 from chgsim import Rig, physics
 from firmware import config, service
 from firmware.events import Hub
+
+
+async def until(cond, ms=5000):
+    """Yield to the other tasks until cond() holds (AssertionError after `ms` ms)."""
+    t0 = time.ticks_ms()
+    while not cond():
+        assert time.ticks_diff(time.ticks_ms(), t0) < ms, "condition not met in %d ms" % ms
+        await asyncio.sleep_ms(0)
 
 
 class FakeStream:
@@ -16,6 +25,7 @@ class FakeStream:
         self.closed = False
         self.ev = asyncio.Event()
         self.reads = 0
+        self.waiting = False  # the reader is blocked on an empty input
 
     def feed(self, data):
         self.inp += data
@@ -31,7 +41,9 @@ class FakeStream:
             if self.closed:
                 return b""
             self.ev.clear()
+            self.waiting = True
             await self.ev.wait()
+            self.waiting = False
         out = bytes(self.inp[:n])
         self.inp = self.inp[n:]
         return out
@@ -60,21 +72,16 @@ class Port:
         self.task = asyncio.create_task(self.svc.serve(self.s))
 
     async def settle(self):
-        for _ in range(20):
-            await asyncio.sleep_ms(0)
+        """Until the port has taken all input and answered it (it writes every reply before
+        reading on) and has pushed every queued event."""
+        s, svc = self.s, self.svc
+        await until(lambda: s.closed or (not s.inp and s.waiting and not svc._q and not svc.dropped))
 
     async def cmd(self, line):
-        """Reply lines (ok/err, with continuation lines) to one line typed at the port:
-        whatever came out once the input is consumed and the port stayed quiet 10 ms."""
+        """Reply lines (ok/err, with continuation lines) to what is typed at the port."""
         mark = len(self.s.out)
         self.s.feed(line if isinstance(line, bytes) else line.encode() + b"\r\n")
-        quiet, last = 0, -1
-        while quiet < 10:
-            await asyncio.sleep_ms(1)
-            if self.s.inp or len(self.s.out) != last:
-                quiet, last = 0, len(self.s.out)
-            else:
-                quiet += 1
+        await self.settle()
         return [l for l in self.s.lines(mark) if not l.startswith("evt ")]
 
     def events(self):
@@ -212,8 +219,7 @@ async def test_event_queue_is_bounded_and_counts_drops():
     assert len(svc._q) == 16 and svc.dropped == 84
     s = FakeStream()
     t = asyncio.create_task(svc.serve(s))
-    for _ in range(50):
-        await asyncio.sleep_ms(0)
+    await until(lambda: not svc._q and s.waiting)
     lines = s.lines()
     assert lines[0] == "evt dropped n=84" and len(lines) == 17 and svc.dropped == 0
     s.close()
@@ -275,8 +281,7 @@ async def test_without_pile_and_start_from_config():
     svc = service.start(cfg, None, hub, stream=s)
     hub("status", 3, {"status": "Faulted", "prev": "Available", "cause": "meter_silent"})
     s.feed(b"status\n")
-    for _ in range(30):
-        await asyncio.sleep_ms(0)
+    await until(lambda: len(s.lines()) >= 2 and not s.inp and s.waiting)
     assert s.lines() == ["ok version=%s charging=off" % svc.version, "evt status 3 Faulted prev=Available cause=meter_silent"] \
         or s.lines() == ["evt status 3 Faulted prev=Available cause=meter_silent", "ok version=%s charging=off" % svc.version]
     s.close()

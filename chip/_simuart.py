@@ -14,8 +14,8 @@ stash and RX interrupts stop; the FIFO fills, and on its overflow the driver res
 so what came meanwhile is lost in 129-byte steps. A read frees ring space, the stash goes
 in and interrupts resume, handing the FIFO's bytes over in one piece. Bytes reach the
 chip's socket at the baud rate, so all arrivals before a read are applied before it takes
-anything: the same order as on the board. init() discards pending input (uart_flush_input
-at the end of every init in MicroPython >= 1.24), and rxbuf must exceed the FIFO (128).
+anything: the same order as on the board. init() discards pending input (the current
+machine_uart.c ends every init with uart_flush_input), and rxbuf must exceed the FIFO (128).
 """
 import io
 import os

@@ -37,19 +37,24 @@ class _Dir:
         self.sent = 0       # bytes delivered (to the chip's RX pin, or to the peer)
         self.sent_t = 0.0   # when the last of them went
 
-    def take(self, now, rate, burst):
+    def put(self, data, now):
         if not self.queue:
-            # an idle line: the next byte's start bit can go out at once
+            # an idle line: the first byte's start bit goes at once
             self.last = now
             self.credit = 1.0
+        self.queue += data
+
+    def take(self, now, rate):
+        if not self.queue:
             return b""
-        if self.last is None:
-            self.last = now
-        self.credit = min(self.credit + (now - self.last) * rate, burst)
-        self.last = now
         if now < self.stall_until:
             self.credit = 0.0
+            self.last = now
             return b""
+        # the wire runs in real time: a tick that comes late (a loaded host) delivers what
+        # went meanwhile, so bytes never arrive before their time and the rate holds
+        self.credit += (now - self.last) * rate
+        self.last = now
         n = min(int(self.credit), len(self.queue))
         if n <= 0:
             return b""
@@ -140,7 +145,7 @@ class UartLink:
             self.sock = None
 
     def _from_chip_bytes(self, data):
-        self._dir[FROM_CHIP].queue += data
+        self._dir[FROM_CHIP].put(data, time.monotonic())
 
     def readable(self, sock):
         data = recv_nowait(sock)
@@ -195,7 +200,10 @@ class UartLink:
             d.stall_until = self.board.now() + seconds
         else:
             junk = bytes(self._rng.randrange(256) for _ in range(count))
-            d.queue[0:0] = junk
+            if d.queue:
+                d.queue[0:0] = junk
+            else:
+                d.put(junk, self.board.now())
         self.board.event("uart_fault", (self.id, kind, direction, count if kind != "stall" else seconds))
 
     def _apply_faults(self, d, data):
@@ -218,11 +226,10 @@ class UartLink:
             self._last_poll = now
             more = self.peer.poll(now)
             if more:
-                self._dir[TO_CHIP].queue += more
+                self._dir[TO_CHIP].put(more, now)
         rate = self.byte_rate()
-        burst = max(2.0, rate * 0.02)
         d = self._dir[TO_CHIP]
-        out = d.take(now, rate, burst)
+        out = d.take(now, rate)
         if out:
             out = self._apply_faults(d, out)
             if out:
@@ -230,7 +237,7 @@ class UartLink:
                 d.sent_t = now
                 self._arrive(out)
         d = self._dir[FROM_CHIP]
-        out = d.take(now, rate, burst)
+        out = d.take(now, rate)
         if out:
             out = self._apply_faults(d, out)
             d.sent += len(out)

@@ -213,11 +213,11 @@ class Console:
 
     def _ctrl_c_taken(self):
         """True once the chip ran after the last Ctrl-C (so it has raised KeyboardInterrupt
-        or read the byte) and waits in the kernel again."""
+        or read the byte); _safe_to_interrupt then picks the instant for the next one."""
         if self._ctrl_c_sw is None or self.chip_pid is None:
             return True
         sw = switches(self.chip_pid)
-        if sw is None or (sw > self._ctrl_c_sw and waiting_in_kernel(self.chip_pid)):
+        if sw is None or sw > self._ctrl_c_sw:
             self._ctrl_c_sw = None
             return True
         return False

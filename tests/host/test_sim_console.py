@@ -6,6 +6,8 @@ import socket
 import struct
 
 from simkit import board, mpremote
+from upile.sim.console import Console
+from upile.sim.ioloop import IOLoop
 
 
 def test_mpremote_exec_runs_code_on_the_chip():
@@ -133,3 +135,21 @@ def test_console_log_keeps_what_the_chip_printed():
         # the bridge writes the log (unbuffered) before exec can see the output
         log = (b.workdir / "console.log").read_bytes()
         assert b"main.py running" in log and b"logged line" in log
+
+
+def test_ctrl_cs_typed_together_go_over_as_one_interrupt(tmp_path):
+    # a board's UART interrupt sees "\x03\x03" in one FIFO read: one KeyboardInterrupt
+    loop = IOLoop()
+    console = Console(loop, tmp_path / "console.log")
+    r, w = os.pipe()
+    try:
+        loop.call(console.attach, w)  # no chip process: every instant is safe
+        loop.call(console.release)
+        loop.call(console.to_chip, b"\r\x03\x03\x03\x01x\x03")
+        assert os.read(r, 100) == b"\r\x03\x01x\x03"
+    finally:
+        loop.call(console.detach)
+        console.close()
+        loop.close()
+        os.close(r)
+        os.close(w)

@@ -1,9 +1,9 @@
 """The sim chip's wire to its harness: one line-based TCP link (env UPILE_SIM_LINK=port).
 
-Chip -> harness lines: `pin N LEVEL`, `uart ID BAUD BITS PARITY STOP`, `uartoff ID`,
-`reset hard|soft`, `deepsleep MS`, `wdt MS`, `feed`, `rtc OFFSET`,
-`wlan active 0|1`, `wlan connect SSID KEY`, `wlan disconnect`, `ppp connect UART_ID`,
-`ppp disconnect`. Harness -> chip lines: `pin N LEVEL`, `adc N RAW`, `net JSON` (link
+Chip -> harness lines: `pin N LEVEL`, `uart ID BAUD BITS PARITY STOP SEQ`, `uartoff ID SEQ`,
+`uartlost ID TOTAL` (RX overflow), `reset hard|soft`, `deepsleep MS`, `wdt MS`, `feed`,
+`rtc OFFSET`, `wlan active 0|1`, `wlan connect SSID KEY`, `wlan disconnect`,
+`ppp connect UART_ID`, `ppp disconnect`. Harness -> chip lines: `pin N LEVEL`, `adc N RAW`, `net JSON` (link
 state). Incoming lines are drained without blocking whenever a shim asks for state, so the
 chip never needs a thread (the Unix port's threads have no GIL).
 """

@@ -4,6 +4,7 @@ One board for the file (booted from an `upile fsimage` image); the tests run in 
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -58,6 +59,17 @@ def board():
     shutil.rmtree(work, ignore_errors=True)
 
 
+# the app's start line after the last soft reboot (upile status/logs/provision restart it)
+_APP_UP = re.compile(r"soft reboot\r\n(?:(?!soft reboot)[\s\S])*?uPile \S+ on \w+: [^\r\n]* \d+ ports"
+                     r"(?![\s\S]*soft reboot)")
+
+
+def wait_app_up(b):
+    """Until the app restarted by the previous command runs (a Ctrl-C into boot.py would
+    find neither its slot on sys.path nor the app)."""
+    b.wait_console(_APP_UP, timeout=60)
+
+
 def read_device_file(b, path):
     from upile.device import Device
 
@@ -88,6 +100,7 @@ def test_status_is_one_readable_screen(board):
 
 
 def test_plain_mpremote_interrupts_the_app_with_ctrl_c_and_runs_code(board):
+    wait_app_up(board)
     mark = len(board.console_text())
     p = subprocess.run([str(BIN / "mpremote"), "connect", board.url, "resume", "exec",
                         "import sys; print('path', sys.path)"], capture_output=True, text=True, timeout=60)
@@ -124,6 +137,7 @@ def test_logs_print_the_ring_oldest_first(board):
     with Device(board.url) as d:
         d.exec("import log, fsatomic\nfsatomic.mkdirs('/data/log')\nlog.enable_ring('/data/log', 200)\n_l = log.get('bench')\n"
                "for i in range(20):\n    _l.warn('line %d of the ring', i)\nlog.flush()")
+    wait_app_up(board)
     r = upile("logs", "--port", board.url)
     assert r.returncode == 0, r.stderr
     lines = [ln for ln in r.stdout.splitlines() if "bench: line" in ln]
@@ -132,6 +146,7 @@ def test_logs_print_the_ring_oldest_first(board):
 
 
 def test_port_sim_finds_the_running_sim_board(board, tmp_path):
+    wait_app_up(board)
     (tmp_path / "board.json").write_text(json.dumps({"console_port": board.console_port, "pid": os.getpid()}))
     r = upile("status", "--port", "sim", "--json", env={"UPILE_SIM_DIR": str(tmp_path)})
     assert r.returncode == 0, r.stderr
@@ -139,6 +154,7 @@ def test_port_sim_finds_the_running_sim_board(board, tmp_path):
 
 
 def test_deploy_that_breaks_the_app_rolls_back_then_only_changed_files_are_sent(board, tmp_path):
+    wait_app_up(board)
     src = board.src
     app = src / "firmware" / "app.py"
     good = app.read_text()

@@ -1,7 +1,5 @@
 """Pins and ADC on the sim board: chip outputs seen by the harness (and peers), harness
 inputs read by the chip, all in one time-ordered event log."""
-import time
-
 from simkit import board
 from upile.sim.peers.loopback import LoopbackPeer
 
@@ -50,14 +48,19 @@ def test_adc_reading_set_by_harness():
 
 def test_irq_runs_on_edge():
     with board() as b:
-        b.exec("import machine\nhits = []\np = machine.Pin(4, machine.Pin.IN)\n"
+        b.exec("import machine, time\nhits = []\np = machine.Pin(4, machine.Pin.IN)\n"
                "p.irq(lambda pin: hits.append(pin.value()), machine.Pin.IRQ_RISING)")
         b.set_pin(4, 1)
         b.set_pin(4, 0)
         b.set_pin(4, 1)
-        time.sleep(0.1)
+        b.set_pin(5, 1)  # a marker behind the edges: the harness's lines reach the chip in order
         # two rising edges; IRQs run when the chip next touches the sim (here machine.idle)
-        assert b.exec("machine.idle()\nprint(hits)").strip() == "[1, 1]"
+        out = b.exec("m = machine.Pin(5, machine.Pin.IN)\n"
+                     "t = time.ticks_ms()\n"
+                     "while not m.value() and time.ticks_diff(time.ticks_ms(), t) < 10000:\n"
+                     "    machine.idle()\n"
+                     "print(m.value(), hits)")
+        assert out.strip() == "1 [1, 1]"
 
 
 def test_event_log_orders_chip_and_harness_changes():

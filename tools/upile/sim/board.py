@@ -49,7 +49,8 @@ class SimBoard:
         self.console = Console(self.loop, self.log_path, console_port)
         self.link = ControlLink(self.loop, self._on_line)
         self.uarts = {}
-        self.uart_server = UartServer(self.loop, self._link_for)
+        self.boots = 0  # chip starts so far: UART sockets name theirs
+        self.uart_server = UartServer(self.loop, self._link_for, lambda: self.boots)
         self.pins = Pins(self)
         self.wdt = Watchdog()
         self.net = NetModel(self)
@@ -178,7 +179,7 @@ class SimBoard:
             self.console.emit(b"MPY: soft reboot\r\n")
         self._start(cause, mode)
 
-    def _start(self, cause, mode=""):
+    def _start(self, cause, mode="", typed=b""):
         if cause != SOFT or self.running_slot is None:
             self.running_slot, note = bootloader.boot(self.parts_path)
             if note:
@@ -194,8 +195,11 @@ class SimBoard:
         })
         if not self.flash_path.exists():
             flashimg.install(self.flash_path, self.flash_size, {})
+        self.boots += 1
+        env["UPILE_SIM_BOOT"] = str(self.boots)
         self.chip = ChipProcess(paths.tool("micropython"), env, heap=self.heap, cwd=str(self.workdir))
         self.console.attach(self.chip.master, self.chip.pid)
+        self.console.to_chip(typed)  # typed behind a Ctrl-C the chip died of: still typed
         self.reset_cause = cause
         self.net.on_chip_start()
         self.event("reset", CAUSE_NAMES[cause])
@@ -212,7 +216,7 @@ class SimBoard:
         self.console.detach()
         self.link.drop()
         for link in self.uarts.values():
-            link.disconnect()
+            link.chip_reset()
         self.pins.chip_reset()
 
     def _peers(self, method, *args):
@@ -236,9 +240,12 @@ class SimBoard:
             self.wdt.feed(now)
         elif kind == "uart":
             uid, baud, bits, parity, stop = int(args[1]), int(args[2]), int(args[3]), args[4], int(args[5])
-            self._link_for(uid).configure(baud, bits, parity, stop)
+            self._link_for(uid).configure(baud, bits, parity, stop, int(args[6]) if len(args) > 6 else None)
             self.event("uart_open", (uid, baud, bits, parity, stop))
+        elif kind == "uartlost":
+            self.event("uart_overflow", (int(args[1]), int(args[2])))
         elif kind == "uartoff":
+            self._link_for(int(args[1])).closed(int(args[2]) if len(args) > 2 else None)
             self.event("uart_close", int(args[1]))
         elif kind == "wdt":
             self.wdt.arm(int(args[1]), now)
@@ -273,8 +280,9 @@ class SimBoard:
                 # Ctrl-C in the instant the Unix port has no handler (between the start-up
                 # script and its REPL): a board would just show the REPL, so restart into it
                 self.event("sigint_restart", None)
+                typed = self.console.pending_input()
                 self._stop()
-                self._start(self.reset_cause, "repl")
+                self._start(self.reset_cause, "repl", typed)
             else:
                 self.event("panic", rc)
                 self.console.emit(b"\r\nsim: chip died (signal %d): hard reset\r\n" % -rc)

@@ -99,6 +99,10 @@ class Ports:
         self._cur = k
         for b, pin in enumerate(self._mux):
             pin.value((k >> b) & 1)
+        # switched first, then flushed: what the UART holds now came before the switch (a
+        # neighbour's frame), and the new meter's parser starts from nothing
+        self._uart.read()
+        self._meters[k].cut()
         self._since = time.ticks_ms()
         self._seq0 = self._meters[k].channels()[0].seq
         req = self._meters[k].request()
@@ -139,7 +143,6 @@ class Ports:
             return
         got = m.channels()[0].seq != self._seq0
         if got or time.ticks_diff(time.ticks_ms(), self._since) >= _DWELL_MAX_MS:
-            self._uart.read()  # drop the tail of this meter's frame
             self._select((self._cur + 1) % len(self._meters))
 
     # ---- temperatures

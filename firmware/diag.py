@@ -56,9 +56,9 @@ def _running_slot():
 
 
 def _ota_state():
-    import fsatomic
+    import thisboot
 
-    return fsatomic.read_json("/ota/state.json")
+    return thisboot.read_state()
 
 
 def _slot(d):

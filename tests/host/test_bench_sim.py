@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import tempfile
 from pathlib import Path
 
@@ -59,15 +60,19 @@ def board():
     shutil.rmtree(work, ignore_errors=True)
 
 
-# the app's start line after the last soft reboot (upile status/logs/provision restart it)
-_APP_UP = re.compile(r"soft reboot\r\n(?:(?!soft reboot)[\s\S])*?uPile \S+ on \w+: [^\r\n]* \d+ ports"
-                     r"(?![\s\S]*soft reboot)")
-
-
-def wait_app_up(b):
-    """Until the app restarted by the previous command runs (a Ctrl-C into boot.py would
-    find neither its slot on sys.path nor the app)."""
-    b.wait_console(_APP_UP, timeout=60)
+def wait_app_up(b, timeout=60):
+    """Until the app of the board's latest boot runs (a Ctrl-C into boot.py would find
+    neither its slot on sys.path nor the app): after the last soft reboot if a command
+    restarted the board, else since power-on (reads through the app restart nothing)."""
+    rx = re.compile(r"uPile \S+ on \w+: [^\r\n]* \d+ ports")
+    deadline = time.monotonic() + timeout
+    while True:
+        text = b.console_text()
+        i = text.rfind("soft reboot")
+        if rx.search(text, i + 1 if i >= 0 else 0):
+            return
+        assert time.monotonic() < deadline, "the app did not start: %s" % text[-800:]
+        time.sleep(0.05)
 
 
 def read_device_file(b, path):

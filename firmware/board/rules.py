@@ -51,6 +51,14 @@ def uses(cfg, pmap, name):
     gp.append(("charging.board", "meter_tx of " + src, pmap["meter_tx"], "out"))
     gp.append(("charging.board", "meter_rx of " + src, pmap["meter_rx"], "in"))
     ua.append(("charging.board", "the meters (%s)" % src, pmap["meter_uart"]))
+    f = cfg.get("front")
+    if f is not None and f["enabled"] and pmap.get("front_i2c"):
+        scl, sda = pmap["front_i2c"]
+        # SDA is driven both ways: it needs an output-capable GPIO like SCL
+        gp.append(("front.enabled", "the front's I2C SCL (%s)" % src, scl, "out"))
+        gp.append(("front.enabled", "the front's I2C SDA (%s)" % src, sda, "out"))
+        if cfg["coin"]["enabled"] and pmap.get("coin") is not None:
+            gp.append(("coin.enabled", "the coin acceptor (%s)" % src, pmap["coin"], "in"))
     m = cfg["modem"]
     # firmware/board/radio.py drives PWRKEY (released) whenever the net domain starts
     gp.append(("modem.pwrkey_pin", "modem.pwrkey_pin", m["pwrkey_pin"], "out"))
@@ -81,12 +89,15 @@ def problems(cfg, pmap, name):
     out = []
     n = cfg["pile"]["ports"]
     relays = SHIFT_OUTPUTS if pmap.get("hc595") else len(pmap.get("relay") or ())
+    muxq = pmap.get("meter_mux_q") or ()
+    if muxq:
+        relays = min(relays, min(muxq))  # the mux selects take the chain's last outputs
     if n > relays:
         out.append("pile.ports: %d ports, board %s has %d relays" % (n, name, relays))
     chip = cfg["meter"]["chip"]
     per = 2 if chip == "bl0939" else 1  # a BL0939 meters two ports
     meters = (n + per - 1) // per
-    mux = 1 << len(pmap.get("meter_mux") or ())  # no mux: one meter on the UART
+    mux = 1 << len(pmap.get("meter_mux") or muxq)  # no mux: one meter on the UART
     if meters > mux:
         out.append("pile.ports: %d ports need %d %s meters, the meter mux of board %s selects %d"
                    % (n, meters, chip, name, mux))
@@ -97,7 +108,7 @@ def problems(cfg, pmap, name):
         if err is None and p in seen:
             err = "GPIO%d is already used by %s" % (p, seen[p])
         if err:
-            out.append("%s: %s" % (key or "charging.board", err if key != "charging.board" else what + ": " + err))
+            out.append("%s: %s" % (key or "charging.board", err if what == key else what + ": " + err))
         seen.setdefault(p, what)
     seen = {}
     for key, what, u in ua:
@@ -112,5 +123,8 @@ def check_board(cfg):
     pmap = pins.PINS.get(name)
     if pmap is None:  # firmware/charging/rules.py names the unknown board
         return "charging.board: unknown board %r" % name
+    f = cfg.get("front")
+    if f is not None and f["enabled"] and not pmap.get("front_i2c"):
+        return "front.enabled: board %s has no front (no front_i2c in its pin map)" % name
     found = problems(cfg, pmap, name)
     return found[0] if found else None

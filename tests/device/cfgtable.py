@@ -98,7 +98,7 @@ RULES = [
     # budget
     ({"budget": {"defer": "some"}}, "budget.defer: 'some' is not one of image, all"),
     # charging (firmware/charging/rules.py)
-    ({"charging": {"board": "esp32-99p"}}, "charging.board: unknown board 'esp32-99p' (known: esp32-10p, esp32-2p)"),
+    ({"charging": {"board": "esp32-99p"}}, "charging.board: unknown board 'esp32-99p' (known: esp32-10p, esp32-10p-f, esp32-2p)"),
     ({"charging": {"admit_w": 9000}}, "charging.admit_w: 9000 is above charging.cap_w 8700"),
     ({"charging": {"volt_min_dv": 2700}}, "charging.volt_min_dv: 2700 is not below charging.volt_max_dv 2700"),
     ({"charging": {"overtemp_c": 40, "temp_hyst_c": 40}}, "charging.temp_hyst_c: 40 is not below charging.overtemp_c 40"),
@@ -159,6 +159,37 @@ RULES = [
     ({"service": {"tx": 12, "rx": 39}, "modem": {"enabled": False, "pwrkey_pin": 0}, "charging": {"board": "esp32-2p"},
       "pile": {"ports": 2}},
      "service.tx: GPIO12 must stay low at reset (flash voltage strap): only modem.pwrkey_pin may use it"),
+    # the front's pins (firmware/board/rules.py) and the 10-port front revision's mux on the relay chain
+    ({"front": {"enabled": True}}, "front.enabled: board esp32-10p has no front (no front_i2c in its pin map)"),
+    ({"charging": {"board": "esp32-10p-f"}, "pile": {"ports": 13}},
+     "pile.ports: 13 ports, board esp32-10p-f has 12 relays"),
+    ({"front": {"enabled": True}, "charging": {"board": "esp32-2p"}, "pile": {"ports": 2},
+      "service": {"tx": 21, "rx": 39}, "modem": {"enabled": False}},
+     "service.tx: GPIO21 is already used by the front's I2C SDA (pin map esp32-2p)"),
+    ({"front": {"enabled": True}, "charging": {"board": "esp32-2p"}, "pile": {"ports": 2},
+      "modem": {"enabled": False, "pwrkey_pin": 32}},
+     "modem.pwrkey_pin: GPIO32 is already used by the coin acceptor (pin map esp32-2p)"),
+    # front, card, code, coin, alarm, loadcheck (firmware/front/rules.py)
+    ({"front": {"lang": "fr"}}, "front.lang: 'fr': expected zh or en"),
+    ({"front": {"quiet": "22:00-22:00"}}, "front.quiet: '22:00-22:00': starts and ends at the same minute (an empty window)"),
+    ({"front": {"quiet": "late"}}, "front.quiet: 'late': expected HH:MM-HH:MM"),
+    ({"front": {"qr_url": "https://x.example/ c/"}}, "front.qr_url: has a character that is not printable ASCII or is a space"),
+    ({"front": {"volume": 5, "quiet_volume": 6}}, "front.quiet_volume: 6 is above front.volume 5"),
+    ({"card": {"check": "cloud"}}, "card.check: 'cloud': expected local or backend"),
+    ({"card": {"list": "/config/cards.txt"}}, "card.list: '/config/cards.txt': not a file path under /data/"),
+    ({"card": {"kind": "beer"}}, "card.kind: 'beer': expected time, energy, money or full"),
+    ({"card": {"kind": "money"}}, "card.amount: a money budget needs an amount above 0"),
+    ({"code": {"secret": "abc"}}, "code.secret: expected an even number (16-64) of hex digits"),
+    ({"code": {"secret": "zz" * 8}}, "code.secret: expected an even number (16-64) of hex digits"),
+    ({"code": {"kind": "time", "amount": 0}}, "code.amount: a time budget needs an amount above 0"),
+    ({"code": {"journal": "/data/../x"}}, "code.journal: '/data/../x': not a file path under /data/"),
+    ({"coin": {"journal": "/data/"}}, "coin.journal: '/data/': not a file path under /data/"),
+    ({"alarm": {"water_io": 0}}, "alarm.water_io: bridge GPIO0 is already alarm.smoke_io"),
+    ({"alarm": {"smoke_io": -1}}, "alarm.smoke_test_io: a self-test needs the detector's input (alarm.smoke_io)"),
+    ({"alarm": {"journal": "alarms.jnl"}}, "alarm.journal: 'alarms.jnl': not a file path under /data/"),
+    ({"loadcheck": {"pf_charger": 970}}, "loadcheck.pf_charger: 970 is not below loadcheck.pf_resistive 965"),
+    ({"loadcheck": {"min_s": 180}}, "loadcheck.min_s: 180 is not below loadcheck.window_s 180"),
+    ({"loadcheck": {"sample_ms": 6000}}, "loadcheck.sample_ms: 6000 leaves fewer than 4 samples in loadcheck.min_s"),
 ]
 
 # configs that must pass (every board, the sim scenes' shapes, edge values of the rules)
@@ -179,6 +210,14 @@ GOOD = [
     {"backend": {"host": "csms.example.com"}, "net": {"ntp_host": "10.0.0.1", "order": "cellular,wifi"}},
     # the service header on the modem's pins: fine while the modem's UART is not opened
     {"service": {"tx": 18, "rx": 39}, "net": {"order": "wifi"}, "meter": {"chip": "bl0942"}},
+    # the front on both boards that have one, every part configured
+    {"charging": {"board": "esp32-10p-f"}, "front": {"enabled": True}},
+    {"charging": {"board": "esp32-10p-f"}, "pile": {"ports": 12}, "front": {"enabled": True, "lang": "en", "quiet": ""}},
+    {"pile": {"ports": 2}, "charging": {"board": "esp32-2p"}, "front": {"enabled": True},
+     "service": {"uart": 1, "tx": 4, "rx": 5}, "modem": {"enabled": False}, "net": {"order": "wifi"},
+     "card": {"check": "backend", "kind": "money", "amount": 500},
+     "code": {"secret": "00112233445566778899aabbccddeeff", "kind": "full", "amount": 0},
+     "alarm": {"smoke_io": 7, "water_io": -1, "door_io": -1, "smoke_test_io": -1}},
 ]
 
 

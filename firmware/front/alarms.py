@@ -1,0 +1,214 @@
+"""Smoke, water and door sensors on the bridge's GPIOs: debounced, self-tested at boot where
+the part allows (a smoke detector with a test input), acted on, journalled, reported.
+
+Smoke or water: every port stops (reason EmergencyStop, cause smoke/water), the pile goes
+Unavailable so no start is accepted from anyone (card, code, coin, back end), an alarm
+event goes up (alarm.smoke / alarm.water {on, id}) and the voice says it. The door is an
+event only unless alarm.door_stops. An alarm clears after its input has been normal for
+alarm.clear_ms; the pile is made available again only if this module made it unavailable
+and no other stopping alarm is active.
+
+Every alarm change is journalled before it is published, and stays pending until a back
+end acknowledges it (station.pending_alarms() / ack_alarm(id)): a pile offline during a
+fire still reports it when it is next reachable. Records: "A id what on unix" (an alarm
+change), "K id" (acknowledged), "T what ok" (self-test), "U 0|1" (pile made unavailable).
+"""
+import asyncio
+import time
+
+import log
+from firmware.station import Refused
+from journal import Journal
+
+_log = log.get("alarm")
+_WHAT = ("smoke", "water", "door")
+_KEEP = 8192
+
+
+class Alarms:
+    def __init__(self, cfg, station, bus, read_inputs, set_outputs=None, clock=time.ticks_ms):
+        a = cfg["alarm"]
+        self.c = a
+        self.station = station
+        self.bus = bus
+        self.read = read_inputs  # fn() -> byte of GPIO levels
+        self.set_outputs = set_outputs
+        self.clock = clock
+        self.io = {w: a[w + "_io"] for w in _WHAT if a[w + "_io"] >= 0}
+        self.level = {w: a[w + "_level"] for w in _WHAT}
+        self.stops = {"smoke": True, "water": True, "door": a["door_stops"]}
+        self.active = {}  # what -> alarm id while on
+        self._since = {}  # what -> ticks the raw input last changed
+        self._raw = {}
+        self.j = Journal(a["journal"], 96)
+        self.next_id = 1
+        self.disabled_by_us = False
+        self.pending = []  # ids not yet acknowledged, oldest first
+        recs = {}
+        for rec in self.j.records():
+            w = rec.decode().split()
+            if w[0] == "A":
+                aid = int(w[1])
+                recs[aid] = w
+                self.next_id = max(self.next_id, aid + 1)
+                if w[3] == "1":
+                    self.active[w[2]] = aid
+                else:
+                    self.active.pop(w[2], None)
+            elif w[0] == "K":
+                recs.pop(int(w[1]), None)
+            elif w[0] == "U":
+                self.disabled_by_us = w[1] == "1"
+            elif w[0] == "N":
+                self.next_id = max(self.next_id, int(w[1]))
+        self.pending = sorted(recs)
+        self.testing = False
+        self.test_result = None
+
+    # ---- what the rest of the front and the back end ask
+    def blocking(self):
+        """The stopping alarm in force (its name) or None."""
+        for w, aid in self.active.items():
+            if self.stops.get(w):
+                return w
+        return None
+
+    def pending_alarms(self, limit=20):
+        out = []
+        for rec in self.j.records():
+            w = rec.decode().split()
+            if w[0] == "A" and int(w[1]) in self.pending:
+                out.append({"id": int(w[1]), "what": w[2], "on": w[3] == "1",
+                            "unix": None if w[4] == "-" else int(w[4])})
+                if len(out) >= limit:
+                    break
+        return out
+
+    def ack(self, aid):
+        if aid not in self.pending:
+            return False
+        self.j.append("K %d" % aid)
+        self.pending.remove(aid)
+        self._compact()
+        return True
+
+    # ---- the inputs
+    def _level(self, bits, w):
+        return 1 if bits & (1 << self.io[w]) else 0
+
+    def _change(self, w, on):
+        aid = self.next_id
+        self.next_id += 1
+        unix = self.bus.now()
+        self.j.append("A %d %s %d %s" % (aid, w, 1 if on else 0, "-" if unix is None else unix))  # durable first
+        self.pending.append(aid)
+        if on:
+            self.active[w] = aid
+        else:
+            self.active.pop(w, None)
+        _log.warn("%s alarm %s (id %d)", w, "ON" if on else "cleared", aid)
+        self.bus.publish("alarm." + w, {"on": on, "id": aid})
+        if on and self.stops[w]:
+            self.station.stop_all("EmergencyStop", w)
+            if not self.disabled_by_us:
+                self.j.append("U 1")
+                self.disabled_by_us = True
+            self._available(False)
+        elif not on and self.disabled_by_us and self.blocking() is None:
+            self.j.append("U 0")
+            self.disabled_by_us = False
+            self._available(True)
+
+    def _available(self, on):
+        try:
+            self.station.set_available(0, on)
+        except Refused as e:  # no_pile: nothing charges anyway
+            _log.warn("set_available(%s): %s", on, e.code)
+
+    def step(self, now=None):
+        """One poll: debounce each input, act on changes. Returns the raw input byte."""
+        now = self.clock() if now is None else now
+        bits = self.read()
+        if bits is None:
+            return None
+        for w in self.io:
+            if self.testing and w == "smoke":
+                continue
+            raw = self._level(bits, w) == self.level[w]
+            if self._raw.get(w) != raw:
+                self._raw[w] = raw
+                self._since[w] = now
+            held = time.ticks_diff(now, self._since[w])
+            on = w in self.active
+            if raw and not on and held >= self.c["debounce_ms"]:
+                self._change(w, True)
+            elif not raw and on and held >= self.c["clear_ms"]:
+                self._change(w, False)
+        return bits
+
+    async def self_test(self):
+        """Drive the smoke detector's test input: it must raise its alarm within test_ms and
+        drop it again within test_ms of the release. Journalled and published either way."""
+        t_io = self.c["smoke_test_io"]
+        if t_io < 0 or "smoke" not in self.io or self.set_outputs is None:
+            return None
+        self.testing = True
+        ok = False
+        try:
+            self.set_outputs(1 << t_io, 1 << t_io)
+            ok = await self._until(True)
+            self.set_outputs(1 << t_io, 0)
+            ok = await self._until(False) and ok
+        finally:
+            self.set_outputs(1 << t_io, 0)
+            self.testing = False
+        self.test_result = ok
+        self.j.append("T smoke %d" % (1 if ok else 0))
+        if not ok:
+            _log.error("smoke detector failed its self-test")
+        self.bus.publish("alarm.selftest", {"what": "smoke", "ok": ok})
+        return ok
+
+    async def _until(self, want):
+        t0 = self.clock()
+        while time.ticks_diff(self.clock(), t0) < self.c["test_ms"]:
+            bits = self.read()
+            if bits is not None and (self._level(bits, "smoke") == self.level["smoke"]) == want:
+                return True
+            await asyncio.sleep_ms(self.c["poll_ms"])
+        return False
+
+    def resume(self):
+        """At boot: alarms left on by a power cut stay on until their inputs clear (step()
+        does that); the pile stays unavailable meanwhile."""
+        if self.blocking() is not None and not self.disabled_by_us:
+            self.j.append("U 1")
+            self.disabled_by_us = True
+        if self.disabled_by_us:
+            self._available(False)
+        for w in self.active:
+            self._raw[w] = True
+            self._since[w] = self.clock()
+
+    async def run(self, beat=None):
+        self.resume()
+        await self.self_test()
+        while True:
+            self.step()
+            await asyncio.sleep_ms(self.c["poll_ms"])
+
+    def _compact(self):
+        if self.j.size() < _KEEP:
+            return
+        keep_ids = set(self.pending) | set(self.active.values())
+        # the flag and the next id first, kept with the open alarms: a cut in between loses nothing
+        self.j.append("U %d" % (1 if self.disabled_by_us else 0))
+        self.j.append("N %d" % self.next_id)
+        last, seen = self.j.count, [0]
+
+        def keep(rec):
+            seen[0] += 1
+            w = rec.decode().split()
+            return seen[0] > last - 2 or (w[0] == "A" and int(w[1]) in keep_ids)
+
+        self.j.compact(keep)

@@ -1,0 +1,199 @@
+"""The front's hub: builds each part from the config and the board's objects, answers the
+keypad and the station, and hands every long-running part to the supervisor."""
+import asyncio
+
+import log
+from firmware.station import Refused
+
+_log = log.get("front")
+
+
+class Front:
+    def __init__(self, cfg, station, bus, hw):
+        from firmware.front.starts import Starts
+
+        self.cfg = cfg
+        self.station = station
+        self.bus = bus
+        self.hw = hw
+        self.alarms = None
+        if cfg["alarm"]["enabled"] and hw.bridge is not None:
+            from firmware.front.alarms import Alarms
+
+            self.alarms = Alarms(cfg, station, bus, hw.sensors, hw.set_outputs)
+        self.starts = Starts(station, bus, self.alarms.blocking if self.alarms else None)
+        self.cards = self.reader = None
+        if cfg["card"]["enabled"] and hw.card is not None:
+            from firmware.front.cards import Cards
+            from firmware.front.pn532 import PN532
+
+            self.cards = Cards(cfg, self.starts, bus)
+            self.reader = PN532(hw.card)
+            self.card_sub = bus.subscribe("session.stopped", size=cfg["pile"]["ports"] + 4)
+        self.codes = None
+        if cfg["code"]["enabled"]:
+            from firmware.front.codes import Codes
+
+            self.codes = Codes(cfg, bus.now)
+        self.coins = None
+        if cfg["coin"]["enabled"] and hw.coins is not None:
+            from firmware.front.coins import Coins
+
+            self.coins = Coins(cfg, hw.coins)
+        self.voice = None
+        if cfg["front"]["voice"] and hw.voice is not None:
+            from firmware.front.voice import Voice
+
+            self.voice = Voice(cfg, hw.voice, bus)
+        self.display = self.keypad = None
+        if hw.panel is not None:
+            from firmware.front.display import Display
+            from firmware.front.keypad import Keypad
+
+            self.display = Display(cfg, hw.panel, station)
+            self.keypad = Keypad(cfg, self)
+            self.panel_sub = bus.subscribe("session.", "port.status", "alarm.", "front.say", size=16)
+
+    # ---- what the keypad asks for
+    def select(self, port):
+        self.starts.say("choose", port)
+
+    def bad_input(self):
+        self.starts.say("bad_input")
+
+    def show_entry(self, text):
+        if self.display is not None:
+            self.display.entry = text
+
+    def code(self, port, code):
+        from firmware.front.codes import CodeError
+
+        if self.codes is None:
+            self.starts.refuse(port, "code_bad")
+            return None
+        try:
+            kind, amount = self.codes.check(port, code)
+        except CodeError as e:
+            self.starts.refuse(port, e.args[0])
+            return None
+        try:
+            return self.starts.start(port, "code", "code-" + code, kind, amount)
+        except Refused:
+            self.codes.release(port, code)  # the pile said no: the code stays good
+            return None
+
+    def coin_start(self, port):
+        c = self.coins
+        if c is None or c.credit <= 0:
+            self.starts.refuse(port, "no_credit")
+            return None
+        fen, tag = c.reserve()
+        try:
+            sid = self.starts.start(port, "coin", tag, "money", fen)
+        except Refused:
+            c.refund(fen)
+            return None
+        c.started(tag, sid)
+        return sid
+
+    # ---- what a back end asks for (through the station)
+    def card_answer(self, req, accepted, kind=None, amount=0, balance=None, reason=None):
+        return self.cards is not None and self.cards.answer(req, accepted, kind, amount, balance, reason)
+
+    def set_card(self, tag, kind, amount, balance=None):
+        if self.cards is None:
+            raise Refused("no_front", "no card reader")
+        self.cards.set_card(tag, kind, amount, balance)
+
+    def issue_code(self, code, port=0, kind="full", amount=0, expires=0):
+        if self.codes is None:
+            raise Refused("no_front", "codes are off")
+        self.codes.issue(code, port, kind, amount, expires)
+
+    def pending_alarms(self, limit=20):
+        return self.alarms.pending_alarms(limit) if self.alarms is not None else []
+
+    def ack_alarm(self, aid):
+        return self.alarms is not None and self.alarms.ack(aid)
+
+    def status(self):
+        d = {}
+        if self.cards is not None:
+            d["card"] = {"taps": self.cards.taps, "repeats": self.cards.repeats, "reader": self.reader.firmware,
+                         "errors": self.reader.errors, "garbage": self.reader.garbage}
+        if self.coins is not None:
+            d["coin"] = {"credit": self.coins.credit, "pulses": self.coins.pulses}
+        if self.voice is not None:
+            v = self.voice
+            d["voice"] = {"spoken": v.spoken, "rejected": v.rejected, "garbage": v.garbage, "silent": v.silent}
+        if self.alarms is not None:
+            d["alarm"] = {"active": list(self.alarms.active), "pending": len(self.alarms.pending),
+                          "selftest": self.alarms.test_result}
+        d["missing"] = self.hw.missing
+        return d
+
+    # ---- the tasks
+    async def card_task(self, beat=None):
+        from firmware.front.pn532 import ReaderError
+
+        c = self.cards
+        for b in self.station.each_pending_bill() if self.station.pile is not None else ():
+            c.debit(b)  # bills a power cut kept from being debited
+        fails = 0
+        while True:
+            try:
+                if self.reader.firmware is None or fails >= 3:
+                    await self.reader.begin()
+                    fails = 0
+                    _log.info("card reader PN532 firmware %s", self.reader.firmware)
+                found = await self.reader.search()
+                fails = 0
+            except ReaderError as e:
+                fails += 1
+                found = None
+                if fails >= 3:
+                    _log.warn("card reader: %s", e.args[0])
+                    self.reader.firmware = None
+                    await asyncio.sleep_ms(2000)
+            if found is not None:
+                await c.tap(found[0], self.keypad.selected() if self.keypad is not None else None)
+            while True:
+                ev = self.card_sub.get_nowait()
+                if ev is None:
+                    break
+                c.debit(ev.data)
+            await asyncio.sleep_ms(self.cfg["card"]["poll_ms"])
+
+    async def panel_task(self, beat=None):
+        d, k, p = self.display, self.keypad, self.hw.panel
+        ms = self.cfg["front"]["poll_ms"]
+        while True:
+            k.feed(p.keys())
+            while True:
+                ev = self.panel_sub.get_nowait()
+                if ev is None:
+                    break
+                d.event(ev)
+            d.tick()
+            await asyncio.sleep_ms(ms)
+
+    async def coin_task(self, beat=None):
+        c = self.coins
+        while True:
+            if c.poll():
+                self.starts.say("coin_in", fen=c.credit)
+            await asyncio.sleep_ms(100)
+
+    def start(self, sup):
+        """Hand every part's task to the supervisor."""
+        if self.coins is not None:
+            self.coins.settle_boot(self.station)
+            sup.add("coins", self.coin_task)
+        if self.alarms is not None:
+            sup.add("alarms", self.alarms.run)
+        if self.cards is not None:
+            sup.add("card", self.card_task)
+        if self.voice is not None:
+            sup.add("voice", self.voice.run)
+        if self.display is not None:
+            sup.add("panel", self.panel_task)

@@ -192,7 +192,7 @@ SCHEMA = {
         "repeat_ms": (int, 3000, 0, 60000),  # the same card again within this: one tap
         "check": (str, "local", 5, 7),  # local (the list) | backend (card.ask event; the list when no answer)
         "answer_ms": (int, 5000, 100, 60000),  # how long a back end may take to answer
-        "list": (str, "/data/front/cards.json", 1, 64),  # {uid: {kind, amount, balance?}}
+        "list": (str, "/data/front/cards.txt", 1, 64),  # lines "UID KIND AMOUNT [BALANCE LASTSESSION]"
         "kind": (str, "full", 4, 6),  # budget of a card start the list does not give
         "amount": (int, 0, 0, 10000000),
     },

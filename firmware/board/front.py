@@ -40,6 +40,12 @@ class Hardware:
         self.coins = None  # .value(): pulses counted since power-on
         self.missing = []  # parts that did not answer: (what, reason)
 
+    def rtc_unix(self):
+        """The RTC's time when plausible (kept over resets, lost with the power), or None."""
+        from firmware.board.clock import rtc_unix
+
+        return rtc_unix()
+
     def sensors(self):
         """The bridge's GPIO levels as a byte (bit n = GPIOn), or None without a bridge."""
         return self.bridge.gpio() if self.bridge is not None else None

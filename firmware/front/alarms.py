@@ -11,7 +11,8 @@ and no other stopping alarm is active.
 Every alarm change is journalled before it is published, and stays pending until a back
 end acknowledges it (station.pending_alarms() / ack_alarm(id)): a pile offline during a
 fire still reports it when it is next reachable. Records: "A id what on unix" (an alarm
-change), "K id" (acknowledged), "T what ok" (self-test), "U 0|1" (pile made unavailable).
+change), "K id" (acknowledged), "T what ok" (self-test), "U 1,3,.." (the ports this module
+made unavailable; "U -" none: ports an operator had closed stay closed).
 """
 import asyncio
 import time
@@ -42,7 +43,7 @@ class Alarms:
         self._raw = {}
         self.j = Journal(a["journal"], 96)
         self.next_id = 1
-        self.disabled_by_us = False
+        self.closed = []  # ports this module made unavailable (and only these it reopens)
         self.pending = []  # ids not yet acknowledged, oldest first
         recs = {}
         for rec in self.j.records():
@@ -58,7 +59,7 @@ class Alarms:
             elif w[0] == "K":
                 recs.pop(int(w[1]), None)
             elif w[0] == "U":
-                self.disabled_by_us = w[1] == "1"
+                self.closed = [] if w[1] == "-" else [int(x) for x in w[1].split(",")]
             elif w[0] == "N":
                 self.next_id = max(self.next_id, int(w[1]))
         self.pending = sorted(recs)
@@ -110,20 +111,34 @@ class Alarms:
         self.bus.publish("alarm." + w, {"on": on, "id": aid})
         if on and self.stops[w]:
             self.station.stop_all("EmergencyStop", w)
-            if not self.disabled_by_us:
-                self.j.append("U 1")
-                self.disabled_by_us = True
-            self._available(False)
-        elif not on and self.disabled_by_us and self.blocking() is None:
-            self.j.append("U 0")
-            self.disabled_by_us = False
-            self._available(True)
+            self._close()
+        elif not on and self.closed and self.blocking() is None:
+            ports, self.closed = self.closed, []
+            self.j.append("U -")
+            for n in ports:
+                self._available(n, True)
 
-    def _available(self, on):
+    def _close(self):
+        """Every port that is open now becomes unavailable, journalled first."""
+        opened = []
+        for n in range(1, self.station.ports() + 1):
+            try:
+                if self.station.port(n).get("available"):
+                    opened.append(n)
+            except Refused:
+                pass
+        add = [n for n in opened if n not in self.closed]
+        if add:
+            self.closed = sorted(self.closed + add)
+            self.j.append("U " + ",".join(str(n) for n in self.closed))
+        for n in add:
+            self._available(n, False)
+
+    def _available(self, n, on):
         try:
-            self.station.set_available(0, on)
+            self.station.set_available(n, on)
         except Refused as e:  # no_pile: nothing charges anyway
-            _log.warn("set_available(%s): %s", on, e.code)
+            _log.warn("set_available(%d, %s): %s", n, on, e.code)
 
     def step(self, now=None):
         """One poll: debounce each input, act on changes. Returns the raw input byte."""
@@ -180,12 +195,9 @@ class Alarms:
 
     def resume(self):
         """At boot: alarms left on by a power cut stay on until their inputs clear (step()
-        does that); the pile stays unavailable meanwhile."""
-        if self.blocking() is not None and not self.disabled_by_us:
-            self.j.append("U 1")
-            self.disabled_by_us = True
-        if self.disabled_by_us:
-            self._available(False)
+        does that); the pile stays unavailable meanwhile (its state is persisted anyway)."""
+        if self.blocking() is not None:
+            self._close()
         for w in self.active:
             self._raw[w] = True
             self._since[w] = self.clock()
@@ -202,7 +214,7 @@ class Alarms:
             return
         keep_ids = set(self.pending) | set(self.active.values())
         # the flag and the next id first, kept with the open alarms: a cut in between loses nothing
-        self.j.append("U %d" % (1 if self.disabled_by_us else 0))
+        self.j.append("U " + (",".join(str(n) for n in self.closed) or "-"))
         self.j.append("N %d" % self.next_id)
         last, seen = self.j.count, [0]
 

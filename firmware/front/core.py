@@ -16,6 +16,9 @@ class Front:
         self.station = station
         self.bus = bus
         self.hw = hw
+        rtc = getattr(hw, "rtc_unix", None)
+        # the synced clock, else the RTC a reset kept (an offline pile still checks codes)
+        self.now = lambda: bus.now() or (rtc() if rtc is not None else None)
         self.alarms = None
         if cfg["alarm"]["enabled"] and hw.bridge is not None:
             from firmware.front.alarms import Alarms
@@ -34,7 +37,7 @@ class Front:
         if cfg["code"]["enabled"]:
             from firmware.front.codes import Codes
 
-            self.codes = Codes(cfg, bus.now)
+            self.codes = Codes(cfg, self.now)
         self.coins = None
         if cfg["coin"]["enabled"] and hw.coins is not None:
             from firmware.front.coins import Coins
@@ -44,7 +47,7 @@ class Front:
         if cfg["front"]["voice"] and hw.voice is not None:
             from firmware.front.voice import Voice
 
-            self.voice = Voice(cfg, hw.voice, bus)
+            self.voice = Voice(cfg, hw.voice, bus, self.now)
         self.display = self.keypad = None
         if hw.panel is not None:
             from firmware.front.display import Display
@@ -156,7 +159,10 @@ class Front:
                     self.reader.firmware = None
                     await asyncio.sleep_ms(2000)
             if found is not None:
-                await c.tap(found[0], self.keypad.selected() if self.keypad is not None else None)
+                k = self.keypad
+                what = await c.tap(found[0], k.selected() if k is not None else None)
+                if k is not None and what in ("started", "stopped"):
+                    k.forget()  # the chosen port was used
             while True:
                 ev = self.card_sub.get_nowait()
                 if ev is None:
@@ -178,10 +184,18 @@ class Front:
             await asyncio.sleep_ms(ms)
 
     async def coin_task(self, beat=None):
+        """Credit every pulse as it is counted; say the credit once a coin's pulse train has
+        ended (no pulse for 400 ms), not once per pulse."""
         c = self.coins
+        quiet = -1
         while True:
             if c.poll():
-                self.starts.say("coin_in", fen=c.credit)
+                quiet = 0
+            elif quiet >= 0:
+                quiet += 1
+                if quiet >= 4:
+                    quiet = -1
+                    self.starts.say("coin_in", fen=c.credit)
             await asyncio.sleep_ms(100)
 
     def start(self, sup):

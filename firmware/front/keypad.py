@@ -3,8 +3,10 @@
   <port digits> #          choose a port (1..N): "tap a card, enter a code or insert coins"
   then  <6 digits> #       start with a one-time code (code.py checks it)
   or    #                  start with the coins inserted (the whole credit)
+  or    <port digits> #    choose another port
+  or    a card tap         start / stop (cards.py)
   *                        clear what was typed / forget the chosen port
-A chosen port is forgotten after front.select_ms. Wrong input (a port that does not exist,
+A chosen port is forgotten after front.select_ms and once used. Wrong input (a port that does not exist,
 a code of the wrong length) is refused with a prompt and nothing else happens. A key held
 down is one press (keys() reports it at every poll until released).
 """
@@ -83,12 +85,18 @@ class Keypad:
             return
         port = self.port
         if not buf:
+            self.port = None
             self._show()
             self.front.coin_start(port)
         elif len(buf) == 6:
             self.port = None
             self._show()
             self.front.code(port, buf)
+        elif len(buf) <= 2 and 1 <= int(buf) <= self.n:
+            self.port = int(buf)  # another port chosen instead
+            self._until = time.ticks_add(now, self.hold_ms)
+            self._show()
+            self.front.select(self.port)
         else:
             self._show()
             self.front.bad_input()

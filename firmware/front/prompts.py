@@ -5,88 +5,99 @@ key. Placeholders: {port} {yuan} {min} {kwh} {code} {reason} (filled by text()).
 The display column uses the 7-segment font of display.py (digits, - _ and the letters
 A b C d E F H I J L n o P r t U y); {port} there is two digits.
 """
-# key: (zh, en, display)
-TABLE = {
-    "ready": ("欢迎使用充电桩，请选择端口", "Welcome. Choose a port", "-- rEAdy"),
-    "choose": ("{port}号端口，请刷卡、输入充电码或投币", "Port {port}: tap a card, enter a code or insert coins", "P{port} -  "),
-    "card_ok": ("刷卡成功", "Card accepted", "CArd  on"),
-    "card_wait": ("正在验证，请稍候", "Checking the card, please wait", "CArd ..."),
-    "started": ("{port}号端口开始充电", "Port {port} is charging", "P{port}  on"),
-    "budget_min": ("可充电{min}分钟", "{min} minutes paid", "P{port} {min}"),
-    "budget_yuan": ("预付{yuan}元", "{yuan} yuan paid", "P{port}{yuan}"),
-    "budget_full": ("充满自停", "Charging until full", "P{port} FULL"),
-    "stopped": ("{port}号端口停止充电，{reason}", "Port {port} stopped: {reason}", "P{port} OFF"),
-    "bill": ("本次消费{yuan}元", "You paid {yuan} yuan", "P{port}{yuan}"),
-    "balance": ("卡内余额{yuan}元", "Card balance {yuan} yuan", "bAL{yuan}"),
-    "card_busy": ("此卡正在{port}号端口充电", "This card is charging on port {port}", "P{port} on"),
-    "no_port": ("请先选择端口", "Choose a port first", "P-- ?"),
-    "enter_code": ("请输入六位充电码", "Enter your 6-digit code", "P{port} ------"),
-    "coin_in": ("已投币{yuan}元", "{yuan} yuan inserted", "C {yuan}"),
-    "coin_full": ("投币已达上限", "Coin limit reached", "C FULL"),
-    "fault": ("{port}号端口故障", "Port {port} has a fault", "E-{port}"),
-    "alarm_smoke": ("烟雾报警，停止所有充电", "Smoke alarm: every port stopped", "AL SnoHE"),
-    "alarm_water": ("水浸报警，停止所有充电", "Water alarm: every port stopped", "AL UAtEr"),
-    "alarm_door": ("柜门已打开", "The cabinet door is open", "AL door"),
-    "alarm_clear": ("报警解除", "Alarm cleared", "AL  OFF"),
-    "alarm_hot": ("温度过高，停止所有充电", "Pile too hot: every port stopped", "AL  hot"),
-    "alarm_test_failed": ("烟感自检失败", "Smoke detector failed its self-test", "AL tESt"),
-    "not_a_charger": ("{port}号端口检测到非电动车充电器，已停止", "Port {port}: not an e-bike charger, stopped", "P{port} Err"),
-    "refused": ("{port}号端口无法充电，{reason}", "Port {port} cannot start: {reason}", "P{port} no"),
-    "bad_input": ("输入有误，请重新输入", "Wrong input, try again", "Err  in"),
-    "version": ("固件版本{reason}", "Firmware {reason}", "U{reason}"),
-}
+# One line per text: key|zh|en|display (reasons: r.<code>|zh|en|). One string, so the
+# table costs one object in RAM (none when frozen into the firmware image), not hundreds.
+TABLE = """
+ready|欢迎使用充电桩，请选择端口|Welcome. Choose a port|-- rEAdy
+choose|{port}号端口，请刷卡、输入充电码或投币|Port {port}: tap a card, enter a code or insert coins|P{port} -  
+card_ok|刷卡成功|Card accepted|CArd  on
+card_wait|正在验证，请稍候|Checking the card, please wait|CArd ...
+started|{port}号端口开始充电|Port {port} is charging|P{port}  on
+budget_min|可充电{min}分钟|{min} minutes paid|P{port} {min}
+budget_yuan|预付{yuan}元|{yuan} yuan paid|P{port}{yuan}
+budget_full|充满自停|Charging until full|P{port} FULL
+stopped|{port}号端口停止充电，{reason}|Port {port} stopped: {reason}|P{port} OFF
+bill|本次消费{yuan}元|You paid {yuan} yuan|P{port}{yuan}
+balance|卡内余额{yuan}元|Card balance {yuan} yuan|bAL{yuan}
+card_busy|此卡正在{port}号端口充电|This card is charging on port {port}|P{port} on
+no_port|请先选择端口|Choose a port first|P-- ?
+enter_code|请输入六位充电码|Enter your 6-digit code|P{port} ------
+coin_in|已投币{yuan}元|{yuan} yuan inserted|C {yuan}
+fault|{port}号端口故障|Port {port} has a fault|E-{port}
+alarm_smoke|烟雾报警，停止所有充电|Smoke alarm: every port stopped|AL SnoHE
+alarm_water|水浸报警，停止所有充电|Water alarm: every port stopped|AL UAtEr
+alarm_door|柜门已打开|The cabinet door is open|AL door
+alarm_clear|报警解除|Alarm cleared|AL  OFF
+alarm_hot|温度过高，停止所有充电|Pile too hot: every port stopped|AL  hot
+alarm_test_failed|烟感自检失败|Smoke detector failed its self-test|AL tESt
+not_a_charger|{port}号端口检测到非电动车充电器，已停止|Port {port}: not an e-bike charger, stopped|P{port} Err
+refused|{port}号端口无法充电，{reason}|Port {port} cannot start: {reason}|P{port} no
+bad_input|输入有误，请重新输入|Wrong input, try again|Err  in
+version|固件版本{reason}|Firmware {reason}|U{reason}
+r.full|已充满|full|
+r.budget|余额用完|budget used up|
+r.unplugged|充电器已拔出|charger unplugged|
+r.no_load|未检测到充电器|no charger connected|
+r.max_time|已达最长时间|maximum time reached|
+r.overpower|功率过大|power too high|
+r.overcurrent|电流过大|current too high|
+r.voltage|电压异常|voltage out of range|
+r.remote|远程停止|stopped remotely|
+r.card|刷卡停止|stopped by card|
+r.service|维护停止|stopped by service|
+r.power_loss|断电|power cut|
+r.not_a_charger|非电动车充电器|not an e-bike charger|
+r.smoke|烟雾报警|smoke alarm|
+r.water|水浸报警|water alarm|
+r.door|柜门打开|cabinet door open|
+r.port_busy|端口已占用|port in use|
+r.port_faulted|端口故障|port fault|
+r.unavailable|端口停用|port out of service|
+r.reserved|端口已预约|port reserved|
+r.over_temperature|温度过高|too hot|
+r.total_power_exceeded|总功率超限|pile power limit reached|
+r.no_such_port|没有此端口|no such port|
+r.unknown_card|未登记的卡|unknown card|
+r.card_refused|此卡不能使用|card refused|
+r.no_balance|余额不足|balance too low|
+r.not_your_session|不是本卡的充电|another card's session|
+r.unsupported_card|不支持的卡|card type not supported|
+r.code_bad|充电码无效|invalid code|
+r.code_used|充电码已使用|code already used|
+r.code_port|充电码不是此端口的|code is for another port|
+r.code_time|时间未同步，无法验证充电码|time unknown, cannot check the code|
+r.no_credit|请先投币|insert coins first|
+r.alarm|报警中|alarm active|
+r.no_pile|充电系统未运行|charging is not running|
+r.bad_budget|金额不足|budget too small|
+r.?|其他原因|other reason|
+"""
 
-# reasons: stop causes (session.stopped cause) and refusal codes (station.Refused / front)
-REASONS = {
-    "full": ("已充满", "full"),
-    "budget": ("余额用完", "budget used up"),
-    "unplugged": ("充电器已拔出", "charger unplugged"),
-    "no_load": ("未检测到充电器", "no charger connected"),
-    "max_time": ("已达最长时间", "maximum time reached"),
-    "overpower": ("功率过大", "power too high"),
-    "overcurrent": ("电流过大", "current too high"),
-    "voltage": ("电压异常", "voltage out of range"),
-    "remote": ("远程停止", "stopped remotely"),
-    "card": ("刷卡停止", "stopped by card"),
-    "service": ("维护停止", "stopped by service"),
-    "power_loss": ("断电", "power cut"),
-    "not_a_charger": ("非电动车充电器", "not an e-bike charger"),
-    "smoke": ("烟雾报警", "smoke alarm"),
-    "water": ("水浸报警", "water alarm"),
-    "door": ("柜门打开", "cabinet door open"),
-    "port_busy": ("端口已占用", "port in use"),
-    "port_faulted": ("端口故障", "port fault"),
-    "unavailable": ("端口停用", "port out of service"),
-    "reserved": ("端口已预约", "port reserved"),
-    "over_temperature": ("温度过高", "too hot"),
-    "total_power_exceeded": ("总功率超限", "pile power limit reached"),
-    "no_such_port": ("没有此端口", "no such port"),
-    "unknown_card": ("未登记的卡", "unknown card"),
-    "card_refused": ("此卡不能使用", "card refused"),
-    "no_balance": ("余额不足", "balance too low"),
-    "not_your_session": ("不是本卡的充电", "another card's session"),
-    "unsupported_card": ("不支持的卡", "card type not supported"),
-    "code_bad": ("充电码无效", "invalid code"),
-    "code_used": ("充电码已使用", "code already used"),
-    "code_port": ("充电码不是此端口的", "code is for another port"),
-    "code_time": ("时间未同步，无法验证充电码", "time unknown, cannot check the code"),
-    "no_credit": ("请先投币", "insert coins first"),
-    "alarm": ("报警中", "alarm active"),
-    "no_pile": ("充电系统未运行", "charging is not running"),
-    "bad_budget": ("金额不足", "budget too small"),
-}
-_OTHER = ("其他原因", "other reason")
+
+def _row(key):
+    """The fields of key's line (key, zh, en, display) or None."""
+    i = TABLE.find("\n" + key + "|")
+    if i < 0:
+        return None
+    j = TABLE.find("\n", i + 1)
+    return TABLE[i + 1: j].split("|")
+
+
+def has(key):
+    return _row(key) is not None
 
 
 def reason(code, lang):
-    r = REASONS.get(code, _OTHER)
-    return r[0] if lang == "zh" else r[1]
+    r = _row("r." + code) or _row("r.?")
+    return r[1] if lang == "zh" else r[2]
 
 
 def text(key, lang="zh", port=None, fen=None, minutes=None, why=None):
     """The prompt `key` in `lang` ("zh" | "en" | "seg" for the display), filled in."""
-    row = TABLE[key]
-    t = row[0] if lang == "zh" else row[1] if lang == "en" else row[2]
+    row = _row(key)
+    if row is None:
+        raise KeyError(key)
+    t = row[1] if lang == "zh" else row[2] if lang == "en" else row[3]
     if port is not None:
         t = t.replace("{port}", ("%02d" % port) if lang == "seg" else str(port))
     if fen is not None:
@@ -94,7 +105,7 @@ def text(key, lang="zh", port=None, fen=None, minutes=None, why=None):
     if minutes is not None:
         t = t.replace("{min}", str(minutes))
     if why is not None:
-        t = t.replace("{reason}", why if lang == "seg" else reason(why, lang) if why in REASONS else why)
+        t = t.replace("{reason}", why if lang == "seg" or key == "version" else reason(why, lang))
     return t
 
 

@@ -59,7 +59,7 @@ def quiet_now(win, unix, tz_min):
 
 
 class Voice:
-    def __init__(self, cfg, stream, bus):
+    def __init__(self, cfg, stream, bus, now=None):
         from firmware.ota.policy import parse_window
 
         f = cfg["front"]
@@ -70,6 +70,7 @@ class Voice:
         self.tz = f["tz_min"]
         self.s = stream
         self.bus = bus
+        self.now = now or bus.now
         self.sub = bus.subscribe("session.", "port.status", "alarm.", "front.say", size=f["queue"])
         self._frame = bytearray(208)
         self._rx = bytearray(16)
@@ -128,7 +129,7 @@ class Voice:
     async def say(self, text, urgent=False):
         """Speak text now (after the one playing, or cutting it when urgent)."""
         vol = self.volume
-        if quiet_now(self.win, self.bus.now(), self.tz):
+        if quiet_now(self.win, self.now(), self.tz):
             vol = self.quiet_volume
         if vol == 0:
             self.silent += 1

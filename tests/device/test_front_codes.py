@@ -1,3 +1,4 @@
+# heapsize: 512K
 # One-time start codes (firmware/front/codes.py): HMAC-SHA256 against RFC 4231, derived
 # codes against values computed with CPython's hmac, issued codes, each code used once
 # (also after a power cut), the port, the window, the clock, a refused start.

@@ -68,6 +68,8 @@ class SC16IS752(I2CDevice):
         self.rng = random.Random(seed)
         self.resets = 0
         self.nack = False  # tests: the device stops answering (unplugged / dead)
+        self.smoke = None  # a smoke detector with a test input (smoke_detector())
+        self.smoke_on = False  # the room is smoky: the detector alarms (tests set it)
 
     def attach(self, board, bus, addr):
         super().attach(board, bus, addr)
@@ -79,6 +81,27 @@ class SC16IS752(I2CDevice):
     def set_gpio(self, n, level):
         with self.lock:
             self.io_in = (self.io_in & ~(1 << n)) | ((1 if level else 0) << n)
+
+    def smoke_detector(self, alarm_io=0, test_io=3, level=1, delay_s=0.4, working=True):
+        """A cabinet smoke detector on the GPIOs: its alarm output (NC relay contact: `level`
+        on alarm) on alarm_io, its TEST input on test_io; driving TEST makes it alarm after
+        delay_s (a detector that fails its self-test: working=False). smoke_on = real smoke."""
+        self.smoke = [alarm_io, test_io, level, delay_s, working, None]
+
+    def _detector(self, now):
+        # caller holds the lock
+        d = self.smoke
+        if d is None:
+            return
+        alarm_io, test_io, level, delay, working, since = d
+        testing = bool(self.iodir & (1 << test_io)) and bool(self.io_out & (1 << test_io))
+        if testing and since is None:
+            d[5] = since = now
+        elif not testing:
+            d[5] = since = None
+        on = self.smoke_on or (working and since is not None and now - since >= delay)
+        bit = 1 << alarm_io
+        self.io_in = (self.io_in | bit) if (on == bool(level)) else (self.io_in & ~bit)
 
     def gpio_out(self, n):
         """Level the chip drives on GPIOn (None while it is an input)."""
@@ -241,6 +264,8 @@ class SC16IS752(I2CDevice):
 
     # ---- the wires, paced at each channel's baud rate
     def tick(self, now):
+        with self.lock:
+            self._detector(now)
         for k in range(2):
             c = self.ch[k]
             if c.peer is None:

@@ -35,7 +35,8 @@ def render(text, out):
 
 
 class Display:
-    def __init__(self, cfg, panel, station):
+    def __init__(self, cfg, panel, station, clock=time.ticks_ms):
+        self.clock = clock
         self.panel = panel
         self.station = station
         self.n = cfg["pile"]["ports"]
@@ -48,7 +49,7 @@ class Display:
         self.alarm = None  # seg text of an active alarm
         self._digits = bytearray(8)
         self._page = 0
-        self._next = time.ticks_ms()
+        self._next = clock()
         self.shown = ""
 
     def event(self, ev):
@@ -64,7 +65,7 @@ class Display:
             self.show(prompts.text(key, "seg", port, fen, mins, why))
 
     def show(self, text, ms=None):
-        self.msg = (text, time.ticks_add(time.ticks_ms(), ms or self.rotate))
+        self.msg = (text, time.ticks_add(self.clock(), ms or self.rotate))
 
     def _idle_page(self):
         """Pages in turn: the pile number (for the app), the version, then each busy port's
@@ -90,7 +91,7 @@ class Display:
         return "P%02d  on" % p
 
     def tick(self, now=None):
-        now = time.ticks_ms() if now is None else now
+        now = self.clock() if now is None else now
         if self.entry is not None:
             text = self.entry
         elif self.alarm is not None:

@@ -10,7 +10,8 @@ bytes that follow are written with auto-increment, COM n = bytes 2n (ROW0-7) and
 (ROW8-15)); 0x40 points at the key data RAM (6 bytes: KS0 K1-K8, K9-K13, then KS1, KS2),
 0x60 at the INT flag. Key scan runs every display cycle (~9.5 ms); a key must be seen in
 two scans in a row (debounce). Key data bits stay set until the key RAM is read (a press
-between two reads is not lost); a read then shows the keys still down.
+between two reads is not lost); a read clears them and the next scan sets the keys still
+down again.
 
 Wiring of the uPile front (docs/hardware.md): digit i (left to right) on COM i, ROW0-7 =
 segments a-g and the decimal point; LED L (0-63) on COM L//8, ROW 8 + L%8, port n green
@@ -127,8 +128,8 @@ class HT16K33(I2CDevice):
                     word |= 1 << r
             v = (word >> 8) if (p - 0x40) & 1 else word & 0xFF
             self.ptr = p + 1 if p < 0x45 else 0x40
-            if p == 0x45:  # the whole key RAM was read: it now shows what is still down
-                self._latched = set(self._debounced)
+            if p == 0x45:  # the whole key RAM was read: cleared, the next scan sets what is down
+                self._latched = set()
             return v
         if p == 0x60:
             return 0xFF if self._latched else 0x00
@@ -151,7 +152,7 @@ class HT16K33(I2CDevice):
                     self._seen[k] = self._seen.get(k, 0) + 1
                     if self._seen[k] >= 2:
                         self._debounced.add(k)
-                        self._latched.add(k)
+                self._latched |= self._debounced
 
     def on_power(self, on):
         with self.lock:

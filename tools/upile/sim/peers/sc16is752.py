@@ -113,6 +113,11 @@ class SC16IS752(I2CDevice):
         with self.lock:
             self.ch[k].wire_in += bytes(self.rng.randrange(256) for _ in range(count))
 
+    def corrupt_tx(self, k, count):
+        """Flip a bit in each of the next `count` bytes the chip sends on channel k."""
+        with self.lock:
+            self.ch[k].corrupt = getattr(self.ch[k], "corrupt", 0) + count
+
     def baud(self, k):
         c = self.ch[k]
         div = c.dll | c.dlh << 8
@@ -309,6 +314,10 @@ class SC16IS752(I2CDevice):
                     del c.tx[:n]
                     if not ok:
                         out = self._corrupt(out)
+                    elif getattr(c, "corrupt", 0):
+                        k2 = min(c.corrupt, len(out))
+                        c.corrupt -= k2
+                        out = self._corrupt(out[:k2]) + out[k2:]
             if out:
                 c.peer.on_rx(out)
 

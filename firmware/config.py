@@ -210,7 +210,6 @@ SCHEMA = {
         "fen_per_pulse": (int, 100, 1, 100000),  # the acceptor's pulses per coin = its value
         "filter_ns": (int, 12000, 0, 12787),  # PCNT glitch filter (ESP32 maximum ~12.8 us)
         "unit": (int, 0, 0, 7),  # PCNT unit
-        "max_fen": (int, 10000, 100, 1000000),  # credit above this is refused (kept, spoken)
         "journal": (str, "/data/front/coins.jnl", 1, 64),
     },
     "alarm": {

@@ -59,11 +59,7 @@ def check_code(cfg):
 
 
 def check_coin(cfg):
-    c = cfg["coin"]
-    if c["max_fen"] < c["fen_per_pulse"]:
-        return "coin.max_fen: %d is below coin.fen_per_pulse %d (not even one coin fits)" % (
-            c["max_fen"], c["fen_per_pulse"])
-    return _path("coin", "journal", c)
+    return _path("coin", "journal", cfg["coin"])
 
 
 def check_alarm(cfg):

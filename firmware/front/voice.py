@@ -60,13 +60,12 @@ def quiet_now(win, unix, tz_min):
 
 class Voice:
     def __init__(self, cfg, stream, bus, now=None):
-        from firmware.ota.policy import parse_window
-
         f = cfg["front"]
         self.lang = f["lang"]
         self.volume = f["volume"]
         self.quiet_volume = f["quiet_volume"]
-        self.win = parse_window(f["quiet"])
+        q = f["quiet"]  # "HH:MM-HH:MM" (front/rules.py checked it) or ""
+        self.win = (int(q[:2]) * 60 + int(q[3:5]), int(q[6:8]) * 60 + int(q[9:])) if q else None
         self.tz = f["tz_min"]
         self.s = stream
         self.bus = bus

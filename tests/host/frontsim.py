@@ -91,10 +91,13 @@ class Front:
 
 
 @contextlib.contextmanager
-def pile(extra=None, files=None, heap="512K", detector_works=True):
+def pile(extra=None, files=None, heap="512K", detector_works=True, board="esp32-2p", service=None):
     cfg = json.loads(json.dumps(CONFIG))
     for sec, vals in (extra or {}).items():
         cfg.setdefault(sec, {}).update(vals)
+    cfg["charging"]["board"] = board
+    if service:
+        cfg["service"].update(service)
     with tempfile.TemporaryDirectory(prefix="upile-front-") as tmp:
         b = SimBoard(tmp, heap=heap)
         try:
@@ -102,20 +105,21 @@ def pile(extra=None, files=None, heap="512K", detector_works=True):
             app["/config/pile.json"] = json.dumps(cfg).encode()
             app.update(files or {})
             b.install_files(app)
-            pins = demo_charging.board_pins("esp32-2p")
-            meter, svc = MeterPeer(pins, n=2), ServicePeer()
+            pins = demo_charging.board_pins(board)
+            meter, svc = MeterPeer(pins, n=cfg["pile"]["ports"]), ServicePeer()
             reader, voice, panel = PN532Peer(), SYN6288Peer(), HT16K33()
             bridge = SC16IS752(reader, voice)
             b.attach_uart(2, meter)
             b.attach_uart(1, svc)
             b.attach_i2c(0x48, bridge)
             b.attach_i2c(0x70, panel)
-            b.set_pin(COIN_PIN, 1)
+            b.set_pin(pins["coin"], 1)
             for io in range(8):  # sensors normal: NC contacts closed, inputs low
                 bridge.set_gpio(io, 0)
             bridge.smoke_detector(alarm_io=0, test_io=3, working=detector_works)
             b.power_on()
             f = Front(b, meter, svc, reader, voice, panel, bridge)
+            f.pins = pins
             b.wait_console(r"front: card on, voice on, panel on, coins on, alarms on", timeout=60)
             yield f
         finally:

@@ -204,9 +204,23 @@ class Alarms:
 
     async def run(self, beat=None):
         self.resume()
-        await self.self_test()
+        try:
+            await self.self_test()
+        except OSError as e:
+            _log.error("smoke detector self-test: the bridge did not answer: %r", e)
+        fails = 0
         while True:
-            self.step()
+            try:
+                self.step()
+                if fails >= 10:
+                    _log.info("alarm inputs readable again")
+                    self.bus.publish("alarm.sensors", {"on": False})
+                fails = 0
+            except OSError as e:  # the bridge's I2C: the sensors cannot be read
+                fails += 1
+                if fails == 10:  # ~1 s: say it once (the back end must know the pile is blind)
+                    _log.error("alarm inputs unreadable: %r", e)
+                    self.bus.publish("alarm.sensors", {"on": True, "reason": "bridge"})
             await asyncio.sleep_ms(self.c["poll_ms"])
 
     def _compact(self):

@@ -48,6 +48,7 @@ class Front:
             from firmware.front.voice import Voice
 
             self.voice = Voice(cfg, hw.voice, bus, self.now)
+        self.io_errors = 0  # bus errors the parts rode over (a loose panel cable...)
         self.display = self.keypad = None
         if hw.panel is not None:
             from firmware.front.display import Display
@@ -133,6 +134,7 @@ class Front:
             d["alarm"] = {"active": list(self.alarms.active), "pending": len(self.alarms.pending),
                           "selftest": self.alarms.test_result}
         d["missing"] = self.hw.missing
+        d["io_errors"] = self.io_errors
         return d
 
     # ---- the tasks
@@ -151,11 +153,12 @@ class Front:
                     _log.info("card reader PN532 firmware %s", self.reader.firmware)
                 found = await self.reader.search()
                 fails = 0
-            except ReaderError as e:
+            except (ReaderError, OSError) as e:  # OSError: the bridge itself (I2C) failed
                 fails += 1
                 found = None
+                self.io_errors += isinstance(e, OSError)
                 if fails >= 3:
-                    _log.warn("card reader: %s", e.args[0])
+                    _log.warn("card reader: %r", e)
                     self.reader.firmware = None
                     await asyncio.sleep_ms(2000)
             if found is not None:
@@ -174,14 +177,24 @@ class Front:
         d, k, p = self.display, self.keypad, self.hw.panel
         ms = self.cfg["front"]["poll_ms"]
         while True:
-            k.feed(p.keys())
             while True:
                 ev = self.panel_sub.get_nowait()
                 if ev is None:
                     break
                 d.event(ev)
-            d.tick()
+            try:
+                k.feed(p.keys())
+                d.tick()
+            except OSError as e:  # the panel's I2C: not a reason to crash (the supervisor
+                self._io_error("panel", e)  # counts crashes pile-wide and reboots)
+                await asyncio.sleep_ms(1000)
+                continue
             await asyncio.sleep_ms(ms)
+
+    def _io_error(self, what, e):
+        self.io_errors += 1
+        if self.io_errors & (self.io_errors - 1) == 0:  # 1st, 2nd, 4th, 8th...: the log stays small
+            _log.warn("%s: %r (%d I/O errors)", what, e, self.io_errors)
 
     async def coin_task(self, beat=None):
         """Credit every pulse as it is counted; say the credit once a coin's pulse train has

@@ -81,6 +81,7 @@ class Voice:
         self.silent = 0  # prompts not spoken (quiet hours at volume 0)
         self.dropped = 0
         self.booted = 0  # 4A seen: the module restarted
+        self.io_errors = 0
 
     def _pump(self):
         n = self.s.readinto(self._rx)
@@ -154,4 +155,9 @@ class Voice:
             ev = await self.sub.get()
             self.dropped += self.sub.take_dropped()
             for key, port, fen, mins, why, urgent in prompts.from_event(ev):
-                await self.say(prompts.text(key, self.lang, port, fen, mins, why), urgent)
+                try:
+                    await self.say(prompts.text(key, self.lang, port, fen, mins, why), urgent)
+                except OSError:  # the bridge's I2C: this prompt is lost, the next one tries again
+                    self.io_errors += 1
+                    self.speaking = False
+                    await asyncio.sleep_ms(1000)

@@ -109,6 +109,21 @@ def test_garbage_on_the_reader_and_voice_lines(tmp_path):
         f.wait(lambda: f.relay(1) == 1, what="port 1's relay through the noise")
         f.said("1号端口开始充电")
         assert f.voice.rejected >= 1  # the damaged frame: answered 45, the prompts went on
+
+        # the bridge stops answering for a while (a loose cable): no crash loop, no reboot;
+        # the back end hears that the alarm inputs are blind, then that they are back
+        resets = len([e for e in f.b.events if e[1] == "reset"])
+        f.bridge.nack = True
+        f.svc.wait_event(r"^alarm sensors .*on=1", timeout=10)
+        time.sleep(3)
+        f.bridge.nack = False
+        f.svc.wait_event(r"^alarm sensors .*on=0", timeout=10)
+        f.svc.ok("stop 1")
+        f.wait(lambda: f.relay(1) == 0, what="port 1 off")
+        f.keys("1#")
+        f.reader.tap(UID, hold_s=1.0)
+        f.wait(lambda: f.relay(1) == 1, what="a card start after the bridge came back", timeout=30)
+        assert len([e for e in f.b.events if e[1] == "reset"]) == resets
         assert "Traceback" not in f.b.console_text()
 
 

@@ -39,8 +39,8 @@ r.budget|余额用完|budget used up|
 r.unplugged|充电器已拔出|charger unplugged|
 r.no_load|未检测到充电器|no charger connected|
 r.max_time|已达最长时间|maximum time reached|
-r.overpower|功率过大|power too high|
-r.overcurrent|电流过大|current too high|
+r.over_power|功率过大|power too high|
+r.over_current|电流过大|current too high|
 r.voltage|电压异常|voltage out of range|
 r.remote|远程停止|stopped remotely|
 r.card|刷卡停止|stopped by card|
@@ -55,6 +55,12 @@ r.port_faulted|端口故障|port fault|
 r.unavailable|端口停用|port out of service|
 r.reserved|端口已预约|port reserved|
 r.over_temperature|温度过高|too hot|
+r.pile_over_temperature|桩体温度过高|the pile is too hot|
+r.relay_welded|继电器粘连|relay welded|
+r.relay_readback|继电器故障|relay fault|
+r.meter_silent|电表无响应|meter not answering|
+r.supervisor|系统故障|system fault|
+r.no_front|功能未启用|not fitted|
 r.total_power_exceeded|总功率超限|pile power limit reached|
 r.no_such_port|没有此端口|no such port|
 r.unknown_card|未登记的卡|unknown card|

@@ -1,5 +1,6 @@
 """What the front panel shows: eight 7-segment digits (prompts, keypad entry, remaining
-time or money, error codes, the pile number for the app, the firmware version) and a pair
+time or money, a faulted port's error code, the pile number for the app, the firmware
+version) and a pair
 of LEDs per port (green free, red busy, red blinking faulted, both reserved, dark out of
 service). Drawn into firmware/board/ht16k33.py's Panel; the panel task (front/__init__.py)
 calls tick() and feeds it the bus events.
@@ -15,6 +16,14 @@ _SEG = {"0": 0x3F, "1": 0x06, "2": 0x5B, "3": 0x4F, "4": 0x66, "5": 0x6D, "6": 0
         "O": 0x3F, "P": 0x73, "r": 0x50, "S": 0x6D, "t": 0x78, "U": 0x3E, "u": 0x1C, "y": 0x6E, "-": 0x40,
         "_": 0x08, " ": 0x00, "?": 0x53}
 _BUSY = ("Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing")
+# the error code a faulted port shows (E-nn; docs/front.md): its fault cause's place here
+ERRORS = ("meter_silent", "relay_readback", "relay_welded", "pile_over_temperature", "over_power", "over_current",
+          "voltage", "supervisor")
+
+
+def error_code(cause):
+    """1.. for a known fault cause, 99 for any other."""
+    return ERRORS.index(cause) + 1 if cause in ERRORS else 99
 
 
 def render(text, out):
@@ -44,6 +53,7 @@ class Display:
         pid = "".join(c for c in cfg["pile"]["id"] if "0" <= c <= "9")[-4:]
         self.pages = ["id " + (pid or "----"), "U" + station.version]
         self.status = ["Available"] * (self.n + 1)
+        self.cause = [None] * (self.n + 1)
         self.msg = None  # (seg text, until ticks)
         self.entry = None  # keypad text while typing
         self.alarm = None  # seg text of an active alarm
@@ -57,12 +67,16 @@ class Display:
         d = ev.data
         if t == "port.status" and 1 <= d.get("port", 0) <= self.n:
             self.status[d["port"]] = d["status"]
+            self.cause[d["port"]] = d.get("cause")
         if t.startswith("alarm.") and t[6:] in ("smoke", "water", "door", "over_temperature"):
             what = t[6:]
             self.alarm = prompts.text("alarm_" + ("hot" if what == "over_temperature" else what), "seg") \
                 if d.get("on") else None
         for key, port, fen, mins, why, _ in prompts.from_event(ev):
-            self.show(prompts.text(key, "seg", port, fen, mins, why))
+            if key == "fault":
+                self.show("P%02d E-%02d" % (port, error_code(why)))
+            else:
+                self.show(prompts.text(key, "seg", port, fen, mins, why))
 
     def show(self, text, ms=None):
         self.msg = (text, time.ticks_add(self.clock(), ms or self.rotate))
@@ -72,7 +86,9 @@ class Display:
         remaining time or money."""
         pages = list(self.pages)
         for n in range(1, self.n + 1):
-            if self.status[n] in _BUSY:
+            if self.status[n] == "Faulted":
+                pages.append("P%02d E-%02d" % (n, error_code(self.cause[n])))
+            elif self.status[n] in _BUSY:
                 pages.append(n)
         self._page = (self._page + 1) % len(pages)
         p = pages[self._page]

@@ -23,7 +23,7 @@ card_busy|此卡正在{port}号端口充电|This card is charging on port {port}
 no_port|请先选择端口|Choose a port first|P-- ?
 enter_code|请输入六位充电码|Enter your 6-digit code|P{port} ------
 coin_in|已投币{yuan}元|{yuan} yuan inserted|C {yuan}
-fault|{port}号端口故障|Port {port} has a fault|E-{port}
+fault|{port}号端口故障，{reason}|Port {port} has a fault: {reason}|P{port} E
 alarm_smoke|烟雾报警，停止所有充电|Smoke alarm: every port stopped|AL SnoHE
 alarm_water|水浸报警，停止所有充电|Water alarm: every port stopped|AL UAtEr
 alarm_door|柜门已打开|The cabinet door is open|AL door

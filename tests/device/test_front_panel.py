@@ -142,7 +142,14 @@ def test_idle_pages_busy_ports_prompts_alarms_and_leds():
     d.event(Event("alarm.smoke", {"on": False, "id": 2}, 0, None))
     d.event(Event("port.status", {"port": 2, "status": "Faulted", "prev": "Available", "cause": "relay_welded"}, 0, None))
     d.tick()
-    assert _text(p) == "E-02    ", _text(p)  # the fault's prompt
+    assert _text(p) == "P02 E-03", _text(p)  # the fault's prompt: port 2, error 3 (relay welded)
+    d.msg = None
+    pages = set()
+    for _ in range(6):  # the fault stays on the idle pages with its code
+        d.at[0] += 1000
+        d.tick()
+        pages.add(_text(p))
+    assert "P02 E-03" in pages, pages
     d.at[0] += 500
     d.tick()
     red_on = p.leds[3]

@@ -45,8 +45,8 @@ class Coins:
 
     def settle_boot(self, station):
         """A reservation left open by a power cut: spent if its session exists, else back."""
-        if self.open is None:
-            return None
+        if self.open is None or station.pile is None:
+            return None  # without charging nothing can be looked up: it stays open till then
         fen, token = self.open
         tag = "coin-" + token
         sid = None

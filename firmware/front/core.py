@@ -104,15 +104,34 @@ class Front:
     def card_answer(self, req, accepted, kind=None, amount=0, balance=None, reason=None):
         return self.cards is not None and self.cards.answer(req, accepted, kind, amount, balance, reason)
 
+    def _budget_args(self, kind, amount):
+        if kind not in ("time", "energy", "money", "full") or type(amount) is not int or amount < 0 \
+                or (kind != "full" and amount == 0):
+            raise Refused("bad_budget", "%s %s" % (kind, amount))
+
     def set_card(self, tag, kind, amount, balance=None):
         if self.cards is None:
             raise Refused("no_front", "no card reader")
+        # the tag becomes a line of the list file: printable, no spaces, as a UID's hex is
+        if type(tag) is not str or not 1 <= len(tag) <= 20 or any(not "!" <= ch <= "~" for ch in tag):
+            raise Refused("bad_args", "id_tag")
+        self._budget_args(kind, amount)
+        if balance is not None and (type(balance) is not int or balance < 0):
+            raise Refused("bad_args", "balance")
         self.cards.set_card(tag, kind, amount, balance)
 
     def issue_code(self, code, port=0, kind="full", amount=0, expires=0):
         if self.codes is None:
             raise Refused("no_front", "codes are off")
-        self.codes.issue(code, port, kind, amount, expires)
+        if type(port) is not int or not 0 <= port <= self.cfg["pile"]["ports"]:
+            raise Refused("no_such_port", str(port))
+        if type(expires) is not int or expires < 0:
+            raise Refused("bad_args", "expires")
+        self._budget_args(kind, amount)
+        try:
+            self.codes.issue(code, port, kind, amount, expires)
+        except ValueError as e:
+            raise Refused("bad_args", e.args[0])
 
     def pending_alarms(self, limit=20):
         return self.alarms.pending_alarms(limit) if self.alarms is not None else []

@@ -168,3 +168,42 @@ def test_the_keypad_code_starts_a_session_and_a_refused_start_keeps_the_code():
     info = k.station.port(1)
     assert info["id_tag"] == "code-369043" and info["method"] == "code" and info["kind"] == "time"
     assert f.code(1, "369043") is None and k.says()[-1] == ("refused", 1, "code_used", None)
+
+
+def test_a_back_end_cannot_write_nonsense_into_the_codes_or_the_card_list():
+    from frontkit import Wire
+    from firmware.station import Refused
+
+    k = Kit()
+
+    class Hw:
+        bridge = voice = panel = coins = None
+        card = Wire()
+        missing = []
+
+        def sensors(self):
+            return None
+
+    f = Front(k.cfg, k.station, k.bus, Hw())
+    k.station.attach(front=f)
+    bad = [
+        (k.station.issue_code, ("12345",), "bad_args"),
+        (k.station.issue_code, ("123456", 9), "no_such_port"),
+        (k.station.issue_code, ("123456", 1, "beer", 5), "bad_budget"),
+        (k.station.issue_code, ("123456", 1, "time", 0), "bad_budget"),
+        (k.station.issue_code, ("123456", 1, "full", 0, -1), "bad_args"),
+        (k.station.set_card, ("A1B2 C3D4", "full", 0), "bad_args"),
+        (k.station.set_card, ("A1B2C3D4\nFFFFFFFF", "full", 0), "bad_args"),
+        (k.station.set_card, ("A1B2C3D4", "money", 0), "bad_budget"),
+        (k.station.set_card, ("A1B2C3D4", "money", 500, -3), "bad_args"),
+    ]
+    for fn, args, code in bad:
+        try:
+            fn(*args)
+            assert False, args
+        except Refused as e:
+            assert e.code == code, (args, e.code)
+    k.station.set_card("A1B2C3D4", "money", 500, 2000)
+    k.station.issue_code("123456", 1, "time", 30, 0)
+    assert f.cards.lookup("A1B2C3D4") == ["A1B2C3D4", "money", 500, 2000, 0]
+    assert f.codes.check(1, "123456") == ("time", 30)

@@ -140,7 +140,9 @@ class Front:
         return self.alarms is not None and self.alarms.ack(aid)
 
     def status(self):
-        d = {}
+        from firmware.front import qr_payload
+
+        d = {"qr": qr_payload(self.cfg, 0)}
         if self.cards is not None:
             d["card"] = {"taps": self.cards.taps, "repeats": self.cards.repeats, "reader": self.reader.firmware,
                          "errors": self.reader.errors, "garbage": self.reader.garbage}

@@ -156,3 +156,12 @@ def test_idle_pages_busy_ports_prompts_alarms_and_leds():
     d.at[0] += 500
     d.tick()
     assert p.leds[3] != red_on  # a faulted port blinks red
+
+
+def test_the_qr_payloads_name_the_pile_and_the_port():
+    from firmware.front import qr_payload
+
+    k = Kit()
+    k.cfg["pile"]["id"] = "PILE-0042"
+    assert qr_payload(k.cfg, 3) == "https://upile.example/c/PILE-0042/3"
+    assert qr_payload(k.cfg) == "https://upile.example/c/PILE-0042/0"  # the pile's own code

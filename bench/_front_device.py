@@ -28,8 +28,6 @@ from firmware.front.loadcheck import LoadCheck  # noqa: E402
 import os  # noqa: E402
 
 tmp = os.getenv("UPILE_TMP") or "."
-for sec, key in (("card", "list"), ("code", "journal"), ("coin", "journal"), ("alarm", "journal")):
-    cfg[sec][key] = tmp + "/" + cfg[sec][key].rsplit("/", 1)[1]
 
 
 class Part:
@@ -70,11 +68,11 @@ bus = Bus()
 st = Station(cfg, bus)
 gc.collect()
 b0 = gc.mem_alloc()
-front = Front(cfg, st, bus, Hw())
+front = Front(cfg, st, bus, Hw(), root=tmp)
 lc = LoadCheck(cfg, st, bus)
 for i in range(10):  # ten sessions being watched, the voice's and panel's queues full
-    lc.watch[i + 1] = [i, __import__("firmware.front.classify", None, None, ["Classifier"]).Classifier(cfg["loadcheck"]), 0]
-for i in range(cfg["front"]["queue"]):
+    lc.watch[i + 1] = [i, __import__("firmware.front.classify", None, None, ["Classifier"]).Classifier(), 0]
+for i in range(8):
     bus.publish("front.say", {"key": "coin_in", "port": None, "fen": 100 * i, "min": None, "why": None, "urgent": False})
 gc.collect()
 objs = gc.mem_alloc() - b0
@@ -89,7 +87,9 @@ import time  # noqa: E402
 from firmware.front.classify import Classifier  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 150
-lcfg = cfg["loadcheck"]
+from firmware.front.classify import DEFAULTS  # noqa: E402
+
+lcfg = DEFAULTS
 for steady in (False, True):
     t0 = time.ticks_ms()
     r = loadgen.measure(lcfg, Classifier, n=N, steady=steady)
@@ -113,5 +113,5 @@ t0 = time.ticks_us()
 for i in range(2000):  # samples of a PFC charger on a moving mains (decided, then begun again)
     if cl.add(i * 1000, 200 + i % 3, 2200 + (i % 9) * 6, 990):
         cl.reset()
-print("classifier CPU per sample: %.1f us (one sample per port per loadcheck.sample_ms)"
+print("classifier CPU per sample: %.1f us (one sample per watched port per second)"
       % (time.ticks_diff(time.ticks_us(), t0) / 2000))

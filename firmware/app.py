@@ -124,8 +124,9 @@ def start_front(cfg, station, bus):
         from firmware.board import front as hwfront, pins
         from firmware.front.core import Front
 
-        for path in (cfg["card"]["list"], cfg["code"]["journal"], cfg["coin"]["journal"], cfg["alarm"]["journal"]):
-            fsatomic.mkdirs(path[: path.rfind("/")])
+        from firmware.front.core import ROOT
+
+        fsatomic.mkdirs(ROOT)
         hw = hwfront.open_hw(cfg, pins.get(cfg["charging"]["board"]))
         front = Front(cfg, station, bus, hw)
     except (ImportError, ValueError, OSError) as e:
@@ -140,7 +141,7 @@ def start_front(cfg, station, bus):
 
 def start_loadcheck(cfg, station, bus):
     """Malicious-load detection (docs/front.md): needs no front hardware, only the station."""
-    if not cfg["loadcheck"]["enabled"]:
+    if cfg["front"]["loadcheck"] == "off":
         return None
     from firmware.front.loadcheck import LoadCheck
 

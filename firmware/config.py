@@ -163,84 +163,22 @@ SCHEMA = {
         "backoff_ms": (int, 1000, 10, 600000),  # a crashed task restarts after this, doubling...
         "backoff_max_ms": (int, 60000, 10, 3600000),  # ...up to this
     },
-    # the pile's front (owner: front; firmware/front/, docs/front.md): the I2C bus with the
-    # UART bridge (card reader, voice, alarm inputs) and the panel (digits, port LEDs, keys)
+    # the pile's front (owner: front; firmware/front/, docs/front.md): only what an operator
+    # chooses; the parts' addresses, timings and thresholds are constants of the board and of
+    # the modules (the whole config sits in the heap at boot: every key costs there)
     "front": {
-        "enabled": (bool, False, None, None),  # an assembly option: the board's pin map has the bus
-        "i2c_id": (int, 0, 0, 1),
-        "i2c_hz": (int, 400000, 10000, 1000000),
-        "bridge_addr": (int, 0x48, 0x48, 0x57),  # SC16IS752 (A1/A0 straps)
-        "bridge_xtal_hz": (int, 14745600, 1000000, 80000000),
-        "display": (bool, True, None, None),  # HT16K33 panel fitted
-        "display_addr": (int, 0x70, 0x70, 0x77),
-        "dim": (int, 8, 0, 15),
-        "poll_ms": (int, 30, 5, 1000),  # keypad and card-reader stream
-        "rotate_ms": (int, 3000, 500, 60000),  # idle display pages
-        "select_ms": (int, 20000, 1000, 300000),  # a port chosen on the keypad waits this long
+        "enabled": (bool, False, None, None),  # an assembly option: the board's pin map has its bus
         "lang": (str, "zh", 2, 2),  # voice: zh | en (the display shows codes and numbers)
-        "tz_min": (int, 480, -720, 840),  # local time = UTC + this (quiet hours, code windows are UTC)
-        "voice": (bool, True, None, None),
-        "volume": (int, 10, 0, 16),  # SYN6288 [vN]
-        "quiet": (str, "22:00-07:00", 0, 11),  # local HH:MM-HH:MM; "" = never
+        "volume": (int, 10, 0, 16),  # SYN6288 [vN]; 0: no voice
+        "quiet": (str, "22:00-07:00", 0, 11),  # HH:MM-HH:MM China time (UTC+8); "" = never
         "quiet_volume": (int, 3, 0, 16),  # 0: silent at night
-        "queue": (int, 8, 1, 32),  # prompts waiting (the oldest is dropped beyond)
-        "qr_url": (str, "https://upile.example/c/", 0, 96),  # QR payload prefix, then <pile id>/<port>
-    },
-    "card": {
-        "enabled": (bool, True, None, None),
-        "poll_ms": (int, 300, 50, 5000),  # a card search (InListPassiveTarget) this often
-        "repeat_ms": (int, 3000, 0, 60000),  # the same card again within this: one tap
-        "check": (str, "local", 5, 7),  # local (the list) | backend (card.ask event; the list when no answer)
-        "answer_ms": (int, 5000, 100, 60000),  # how long a back end may take to answer
-        "list": (str, "/data/front/cards.txt", 1, 64),  # lines "UID KIND AMOUNT [BALANCE LASTSESSION]"
-        "kind": (str, "full", 4, 6),  # budget of a card start the list does not give
-        "amount": (int, 0, 0, 10000000),
-    },
-    "code": {
-        "enabled": (bool, True, None, None),
-        "secret": (str, "", 0, 64),  # hex key of derived codes ("" = issued codes only)
-        "window_s": (int, 3600, 60, 604800),  # a derived code is valid in its window...
-        "windows": (int, 1, 0, 48),  # ...and this many windows after it
-        "kind": (str, "time", 4, 6),  # what a derived code buys
-        "amount": (int, 240, 0, 10000000),
-        "journal": (str, "/data/front/codes.jnl", 1, 64),
-    },
-    "coin": {
-        "enabled": (bool, True, None, None),
-        "fen_per_pulse": (int, 100, 1, 100000),  # the acceptor's pulses per coin = its value
-        "filter_ns": (int, 12000, 0, 12787),  # PCNT glitch filter (ESP32 maximum ~12.8 us)
-        "unit": (int, 0, 0, 7),  # PCNT unit
-        "journal": (str, "/data/front/coins.jnl", 1, 64),
-    },
-    "alarm": {
-        "enabled": (bool, True, None, None),
-        "smoke_io": (int, 0, -1, 7),  # bridge GPIO of each sensor; -1: not fitted
-        "water_io": (int, 1, -1, 7),
-        "door_io": (int, 2, -1, 7),
-        "smoke_test_io": (int, 3, -1, 7),  # drives the detector's test input; -1: no self-test
-        "smoke_level": (int, 1, 0, 1),  # input level that means alarm (NC contact: open = 1)
-        "water_level": (int, 1, 0, 1),
-        "door_level": (int, 1, 0, 1),
-        "debounce_ms": (int, 500, 0, 60000),
-        "clear_ms": (int, 10000, 0, 3600000),  # clear this long before starts are allowed again
-        "test_ms": (int, 3000, 100, 60000),  # the detector must answer its test within this
-        "door_stops": (bool, False, None, None),  # door: event only unless set
-        "poll_ms": (int, 100, 10, 5000),
-        "journal": (str, "/data/front/alarms.jnl", 1, 64),
-    },
-    # malicious-load detection (docs/front.md): classify each session in its first minutes
-    "loadcheck": {
-        "enabled": (bool, True, None, None),
-        "stop": (bool, True, None, None),  # stop a non-charger (else report only)
-        "sample_ms": (int, 1000, 200, 60000),
-        "window_s": (int, 180, 20, 3600),  # decide within this of the load appearing
-        "min_s": (int, 20, 5, 3600),  # never decide before
-        "min_w": (int, 30, 1, 5000),  # below this nothing is judged
-        "pf_charger": (int, 880, 100, 1000),  # median PF (thousandths) below: a switched-mode charger
-        "pf_resistive": (int, 965, 100, 1000),  # above: resistive-looking...
-        "heater_w": (int, 700, 50, 10000),  # ...and this much or more: no e-bike charger draws it
-        "elastic_x100": (int, 130, 10, 400),  # dP/P over dV/V above this: follows V squared
-        "dv_permille": (int, 15, 1, 100),  # voltage steps must add up to this before elasticity counts
+        "card_check": (str, "local", 5, 7),  # local (the card list) | backend (card.ask; the list if no answer)
+        "code_secret": (str, "", 0, 64),  # hex key of derived start codes ("" = issued codes only)
+        "code_min": (int, 240, 0, 100000),  # what a derived code buys: minutes (0 = until full)
+        "coin_fen": (int, 100, 1, 100000),  # value of one pulse of the coin acceptor
+        "alarms": (int, 15, 0, 15),  # sensors fitted: 1 smoke, 2 water, 4 door, 8 smoke self-test
+        "door_stops": (bool, False, None, None),  # the door: an event only unless set
+        "loadcheck": (str, "stop", 3, 6),  # malicious loads: stop | report | off (front or not)
     },
     # ota (owner: OTA). Release directory URL: <url>/manifest.dsse.json, bundle.bin | image.bin.
     "ota": {
@@ -286,11 +224,6 @@ RULES = (
     ("pile", "firmware.board.rules", "check_pile"),
     ("service", "firmware.board.rules", "check_service"),
     ("front", "firmware.front.rules", "check_front"),
-    ("card", "firmware.front.rules", "check_card"),
-    ("code", "firmware.front.rules", "check_code"),
-    ("coin", "firmware.front.rules", "check_coin"),
-    ("alarm", "firmware.front.rules", "check_alarm"),
-    ("loadcheck", "firmware.front.rules", "check_loadcheck"),
     # across sections: the ports fit the pin map, every GPIO and UART exists and is used once
     ("board", "firmware.board.rules", "check_board"),
 )

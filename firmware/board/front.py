@@ -8,8 +8,20 @@ open_hw(cfg, pmap) -> Hardware; raises OSError / ValueError when a part does not
 app logs it and the pile charges without its front).
 """
 from machine import I2C, Pin
+from micropython import const
 
 from firmware.board.sc16is752 import Bridge
+
+# the front board's parts (docs/hardware.md "The front"): not config, they are the PCB's
+_I2C_ID = const(0)
+_I2C_HZ = const(400000)
+_BRIDGE = const(0x48)  # SC16IS752, A1/A0 to VDD
+_XTAL_HZ = const(14745600)
+_PANEL = const(0x70)  # HT16K33
+_DIM = const(8)
+_PCNT_UNIT = const(0)
+_COIN_FILTER_NS = const(12000)  # PCNT glitch filter: spikes on the acceptor's cable are not coins
+_SMOKE_TEST_IO = const(3)  # the bridge GPIO driving the smoke detector's TEST input
 
 try:
     from machine import Counter  # ESP32 port >= 1.25: PCNT
@@ -56,36 +68,30 @@ class Hardware:
 
 
 def open_hw(cfg, pmap):
-    f = cfg["front"]
     scl, sda = pmap["front_i2c"]
-    i2c = I2C(f["i2c_id"], scl=Pin(scl), sda=Pin(sda), freq=f["i2c_hz"])
+    i2c = I2C(_I2C_ID, scl=Pin(scl), sda=Pin(sda), freq=_I2C_HZ)
     hw = Hardware()
     try:
-        br = Bridge(i2c, f["bridge_addr"], f["bridge_xtal_hz"])
+        br = Bridge(i2c, _BRIDGE, _XTAL_HZ)
         br.reset()
         hw.card = br.setup(0, 115200)  # PN532 HSU default
         hw.voice = br.setup(1, 9600)  # SYN6288 default
-        a = cfg["alarm"]
-        out = 0
-        if a["smoke_test_io"] >= 0:
-            out |= 1 << a["smoke_test_io"]
+        out = (1 << _SMOKE_TEST_IO) if cfg["front"]["alarms"] & 8 else 0
         br.gpio_set(0)
         br.gpio_dir(out)
         hw.bridge = br
     except OSError as e:
         hw.missing.append(("bridge", repr(e)))
-    if cfg["front"]["display"]:
-        try:
-            from firmware.board.ht16k33 import Panel
+    try:
+        from firmware.board.ht16k33 import Panel
 
-            hw.panel = Panel(i2c, f["display_addr"], f["dim"])
-        except OSError as e:
-            hw.missing.append(("panel", repr(e)))
-    c = cfg["coin"]
-    if c["enabled"] and pmap.get("coin") is not None:
+        hw.panel = Panel(i2c, _PANEL, _DIM)
+    except OSError as e:  # a pile without the panel: no display, no keypad
+        hw.missing.append(("panel", repr(e)))
+    if pmap.get("coin") is not None:
         pin = Pin(pmap["coin"], Pin.IN, Pin.PULL_UP)
         if Counter is not None:
-            hw.coins = Counter(c["unit"], pin, edge=Counter.FALLING, filter_ns=c["filter_ns"])
+            hw.coins = Counter(_PCNT_UNIT, pin, edge=Counter.FALLING, filter_ns=_COIN_FILTER_NS)
         else:
             hw.coins = _IrqCounter(pin)
     return hw

@@ -29,22 +29,6 @@ PINS = {
         "meter_mux": (32, 33, 2, 0),
         "temp_adc": (36,),
     },
-    # 10-port pile, front revision: the meter mux selects move to the relay chain's spare
-    # outputs Q12-Q15 (at most 12 ports), which frees GPIO0/2/32/33: the front's I2C bus on
-    # 0 (SCL: only the controller drives it, so its pull-up keeps the boot strap high) and
-    # 32 (SDA: a device holding SDA low across a reset must not sit on a strap), the coin
-    # acceptor on 33; GPIO2 stays free (a strap that must not be pulled up)
-    "esp32-10p-f": {
-        "hc595": (13, 14, 15, 5),
-        "relay_fb": (4, 19, 21, 22, 23, 25, 26, 27, 34, 35),
-        "meter_uart": 2,
-        "meter_tx": 17,
-        "meter_rx": 16,
-        "meter_mux_q": (12, 13, 14, 15),
-        "temp_adc": (36,),
-        "front_i2c": (0, 32),
-        "coin": 33,
-    },
     # 2-port board: GPIO relays; both meters share UART2 through a 1-bit mux; the front on
     # the ESP32's usual I2C pins
     "esp32-2p": {
@@ -59,6 +43,14 @@ PINS = {
         "coin": 32,
     },
 }
+# 10-port pile, front revision: the meter mux selects move to the relay chain's spare
+# outputs Q12-Q15 (at most 12 ports), which frees GPIO0/2/32/33: the front's I2C bus on
+# 0 (SCL: only the controller drives it, so its pull-up keeps the boot strap high) and
+# 32 (SDA: a device holding SDA low across a reset must not sit on a strap), the coin
+# acceptor on 33; GPIO2 stays free (a strap that must not be pulled up). The rest (and its
+# tuples) is esp32-10p's.
+PINS["esp32-10p-f"] = {k: v for k, v in PINS["esp32-10p"].items() if k != "meter_mux"}
+PINS["esp32-10p-f"].update(meter_mux_q=(12, 13, 14, 15), front_i2c=(0, 32), coin=33)
 
 
 def get(board):

@@ -57,8 +57,8 @@ def uses(cfg, pmap, name):
         # SDA is driven both ways: it needs an output-capable GPIO like SCL
         gp.append(("front.enabled", "the front's I2C SCL (%s)" % src, scl, "out"))
         gp.append(("front.enabled", "the front's I2C SDA (%s)" % src, sda, "out"))
-        if cfg["coin"]["enabled"] and pmap.get("coin") is not None:
-            gp.append(("coin.enabled", "the coin acceptor (%s)" % src, pmap["coin"], "in"))
+        if pmap.get("coin") is not None:
+            gp.append(("front.enabled", "the coin acceptor (%s)" % src, pmap["coin"], "in"))
     m = cfg["modem"]
     # firmware/board/radio.py drives PWRKEY (released) whenever the net domain starts
     gp.append(("modem.pwrkey_pin", "modem.pwrkey_pin", m["pwrkey_pin"], "out"))

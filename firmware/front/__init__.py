@@ -12,7 +12,8 @@ loadcheck.py; rules.py (config rules, CPython too). This module imports none of 
 """
 
 
-def qr_payload(cfg, port=0):
-    """What the pile's (port 0) or a port's QR code holds: <front.qr_url><pile id>/<port>
-    (the app's back end starts the session through the protocol: method remote)."""
-    return "%s%s/%d" % (cfg["front"]["qr_url"], cfg["pile"]["id"], port)
+def qr_payload(cfg, port=0, url="https://upile.example/c/"):
+    """What the pile's (port 0) or a port's QR code holds: <the operator's app URL><pile
+    id>/<port> (the app's back end starts the session through its protocol: method remote).
+    The URL is the operator's, printed with the code: not the pile's config."""
+    return "%s%s/%d" % (url, cfg["pile"]["id"], port)

@@ -1,12 +1,13 @@
-"""Smoke, water and door sensors on the bridge's GPIOs: debounced, self-tested at boot where
-the part allows (a smoke detector with a test input), acted on, journalled, reported.
+"""Smoke, water and door sensors on the bridge's GPIOs 0, 1, 2 (front.alarms says which are
+fitted; NC contacts: open = alarm, so a cut wire is one): debounced, self-tested at boot
+where the part allows (a smoke detector with a TEST input on GPIO3), acted on, journalled,
+reported.
 
 Smoke or water: every port stops (reason EmergencyStop, cause smoke/water), the pile goes
 Unavailable so no start is accepted from anyone (card, code, coin, back end), an alarm
 event goes up (alarm.smoke / alarm.water {on, id}) and the voice says it. The door is an
-event only unless alarm.door_stops. An alarm clears after its input has been normal for
-alarm.clear_ms; the pile is made available again only if this module made it unavailable
-and no other stopping alarm is active.
+event only unless front.door_stops. An alarm clears after its input has been normal for
+10 s; the ports this module closed (only those) open again when no stopping alarm is left.
 
 Every alarm change is journalled before it is published, and stays pending until a back
 end acknowledges it (station.pending_alarms() / ack_alarm(id)): a pile offline during a
@@ -23,25 +24,29 @@ from journal import Journal
 
 _log = log.get("alarm")
 _WHAT = ("smoke", "water", "door")
+_POLL_MS = 100
+_ALARM = 1  # the input level of an alarm: NC contacts open (a cut wire is an alarm too)
 _KEEP = 8192
 
 
 class Alarms:
-    def __init__(self, cfg, station, bus, read_inputs, set_outputs=None, clock=time.ticks_ms):
-        a = cfg["alarm"]
-        self.c = a
+    def __init__(self, cfg, station, bus, read_inputs, set_outputs=None, clock=time.ticks_ms,
+                 path="/data/front/alarms.jnl", debounce_ms=500, clear_ms=10000, test_ms=3000):
+        f = cfg["front"]
         self.station = station
         self.bus = bus
         self.read = read_inputs  # fn() -> byte of GPIO levels
         self.set_outputs = set_outputs
         self.clock = clock
-        self.io = {w: a[w + "_io"] for w in _WHAT if a[w + "_io"] >= 0}
-        self.level = {w: a[w + "_level"] for w in _WHAT}
-        self.stops = {"smoke": True, "water": True, "door": a["door_stops"]}
+        self.debounce_ms, self.clear_ms, self.test_ms = debounce_ms, clear_ms, test_ms
+        fitted = f["alarms"]  # bits: 1 smoke, 2 water, 4 door, 8 smoke self-test
+        self.io = {w: i for i, w in enumerate(_WHAT) if fitted & (1 << i)}  # sensor -> bridge GPIO
+        self.test_io = 3 if fitted & 8 else -1
+        self.stops = {"smoke": True, "water": True, "door": f["door_stops"]}
         self.active = {}  # what -> alarm id while on
         self._since = {}  # what -> ticks the raw input last changed
         self._raw = {}
-        self.j = Journal(a["journal"], 96)
+        self.j = Journal(path, 96)
         self.next_id = 1
         self.closed = []  # ports this module made unavailable (and only these it reopens)
         self.pending = []  # ids not yet acknowledged, oldest first
@@ -149,22 +154,22 @@ class Alarms:
         for w in self.io:
             if self.testing and w == "smoke":
                 continue
-            raw = self._level(bits, w) == self.level[w]
+            raw = self._level(bits, w) == _ALARM
             if self._raw.get(w) != raw:
                 self._raw[w] = raw
                 self._since[w] = now
             held = time.ticks_diff(now, self._since[w])
             on = w in self.active
-            if raw and not on and held >= self.c["debounce_ms"]:
+            if raw and not on and held >= self.debounce_ms:
                 self._change(w, True)
-            elif not raw and on and held >= self.c["clear_ms"]:
+            elif not raw and on and held >= self.clear_ms:
                 self._change(w, False)
         return bits
 
     async def self_test(self):
         """Drive the smoke detector's test input: it must raise its alarm within test_ms and
         drop it again within test_ms of the release. Journalled and published either way."""
-        t_io = self.c["smoke_test_io"]
+        t_io = self.test_io
         if t_io < 0 or "smoke" not in self.io or self.set_outputs is None:
             return None
         self.testing = True
@@ -186,11 +191,11 @@ class Alarms:
 
     async def _until(self, want):
         t0 = self.clock()
-        while time.ticks_diff(self.clock(), t0) < self.c["test_ms"]:
+        while time.ticks_diff(self.clock(), t0) < self.test_ms:
             bits = self.read()
-            if bits is not None and (self._level(bits, "smoke") == self.level["smoke"]) == want:
+            if bits is not None and (self._level(bits, "smoke") == _ALARM) == want:
                 return True
-            await asyncio.sleep_ms(self.c["poll_ms"])
+            await asyncio.sleep_ms(_POLL_MS)
         return False
 
     def resume(self):
@@ -221,7 +226,7 @@ class Alarms:
                 if fails == 10:  # ~1 s: say it once (the back end must know the pile is blind)
                     _log.error("alarm inputs unreadable: %r", e)
                     self.bus.publish("alarm.sensors", {"on": True, "reason": "bridge"})
-            await asyncio.sleep_ms(self.c["poll_ms"])
+            await asyncio.sleep_ms(_POLL_MS)
 
     def _compact(self):
         if self.j.size() < _KEEP:

@@ -4,12 +4,12 @@
   is free -> start, if the card is authorised; another card's session -> refused.
 - Without a port: a balance query (charges nothing): the balance, and the port this card
   charges on.
-- A card left on the reader, or tapped again within card.repeat_ms, is one tap.
-Authorisation: the local list (card.list, one line per card "UID KIND AMOUNT [BALANCE
-LASTSESSION]", streamed, never loaded whole), or with card.check "backend" the back end:
+- A card left on the reader, or tapped again within 3 s, is one tap.
+Authorisation: the local list (/data/front/cards.txt, one line per card "UID KIND AMOUNT [BALANCE
+LASTSESSION]", streamed, never loaded whole), or with front.card_check "backend" the back end:
 the front publishes card.ask {req, id_tag, port, purpose} and a protocol answers with
-station.card_answer(req, accepted, kind, amount, balance, reason); no answer within
-card.answer_ms (offline) and the local list decides. A card with a BALANCE in the list is
+station.card_answer(req, accepted, kind, amount, balance, reason); no answer within 5 s
+(offline) and the local list decides. A card with a BALANCE in the list is
 a prepaid card: its start is a money budget of the balance, and each of its bills is
 debited once (LASTSESSION, so a bill seen again after a power cut is not debited twice).
 """
@@ -28,10 +28,12 @@ def uid_hex(uid):
 
 
 class Cards:
-    def __init__(self, cfg, starts, bus, clock=time.ticks_ms):
-        c = cfg["card"]
-        self.c = c
-        self.path = c["list"]
+    def __init__(self, cfg, starts, bus, clock=time.ticks_ms, path="/data/front/cards.txt", repeat_ms=3000,
+                 answer_ms=5000):
+        self.check = cfg["front"]["card_check"]
+        self.repeat_ms = repeat_ms  # the same card again within this: one tap
+        self.answer_ms = answer_ms  # how long a back end may take to answer
+        self.path = path
         self.starts = starts
         self.bus = bus
         self.clock = clock
@@ -119,7 +121,7 @@ class Cards:
         t0 = time.ticks_ms()
         try:
             while self._answers[req] is None:
-                left = self.c["answer_ms"] - time.ticks_diff(time.ticks_ms(), t0)
+                left = self.answer_ms - time.ticks_diff(time.ticks_ms(), t0)
                 if left <= 0:
                     return None
                 self._answered.clear()
@@ -133,7 +135,7 @@ class Cards:
 
     async def _authorise(self, tag, port, purpose):
         """(accepted, kind, amount, balance, reason)."""
-        if self.c["check"] == "backend":
+        if self.check == "backend":
             self.starts.say("card_wait", port)
             a = await self._ask(tag, port, purpose)
             if a is not None:
@@ -156,7 +158,7 @@ class Cards:
         """True when this read is the same card still there / tapped again too soon."""
         last = self.last
         self.last = (uid, now)
-        return last is not None and last[0] == uid and time.ticks_diff(now, last[1]) < self.c["repeat_ms"]
+        return last is not None and last[0] == uid and time.ticks_diff(now, last[1]) < self.repeat_ms
 
     async def tap(self, uid, port):
         """A card was read; port chosen on the keypad or None. Returns what it did:
@@ -198,7 +200,7 @@ class Cards:
             return "refused"
         st.say("card_ok", port)
         try:
-            st.start(port, "card", tag, kind or self.c["kind"], amount if kind else self.c["amount"])
+            st.start(port, "card", tag, kind or "full", amount if kind else 0)
         except Refused:
             return "refused"
         return "started"

@@ -8,21 +8,26 @@ The physics it leans on (docs/front.md "Malicious loads"):
 - A heater or kettle is a resistance: PF 1 and P = V^2/R, so its elasticity is 2. A
   charger and a heater on one extension lead: the elasticity is 2 x the heater's share of
   the power, the PF in between.
-- No e-bike charger draws heater_w (700 W by default) or more at near-unity PF.
+- No e-bike charger draws 700 W or more at near-unity PF.
 The mains moves by itself (other loads in the building, other ports of this pile): every
 pair of consecutive samples whose voltage moved by at least 0.5 V adds to the elasticity
 estimate sum(x*y)/sum(x*x) (x = dV/V, y = dP/P), which counts once three such steps add
-up to dv_permille of the voltage.
+up to 1.5 % of the voltage.
 
-Decisions, from min_s on (never "not a charger" on doubt):
+Decisions, from 20 s on (never "not a charger" on doubt):
 - CHARGER once the median PF is below 0.75 (a heater's share would lift it);
-- NOT_CHARGER when the elasticity is over elastic_x100/100 with enough voltage movement,
-  or the median PF is at least pf_resistive with the power at heater_w or more;
+- NOT_CHARGER when the elasticity is over 1.3 with enough voltage movement, or the median
+  PF is at least 0.965 with the power at 700 W or more;
 - CHARGER when the elasticity is known and low (under a third of the threshold), or at the
-  end of the window with a median PF below pf_charger;
+  end of the window (180 s) with a median PF below 0.88;
 - UNKNOWN at the end of the window otherwise (a PFC charger on a steady mains looks like a
   small heater: it keeps charging, and the back end hears "unknown").
 """
+_MIN_W = 30  # below this nothing is judged (no load yet, or a charger's pause)
+_DV_PERMILLE = 15  # the voltage steps must add up to this (1.5 %) before the elasticity counts
+# the decision thresholds (docs/front.md): measured against the generated set, not config
+DEFAULTS = {"window_s": 180, "min_s": 20, "pf_charger": 880, "pf_resistive": 965, "heater_w": 700,
+            "elastic_x100": 130}
 UNDECIDED = 0
 CHARGER = 1
 NOT_CHARGER = 2
@@ -32,8 +37,8 @@ _BINS = 101  # PF histogram, 0.01 wide
 
 
 class Classifier:
-    def __init__(self, c):
-        self.c = c
+    def __init__(self, c=None):
+        self.c = c or DEFAULTS
         self.reset()
 
     def reset(self):
@@ -65,7 +70,7 @@ class Classifier:
 
     def elasticity_x100(self):
         """dP/P over dV/V x 100 when the voltage moved enough, else None."""
-        if self.steps < 3 or self.sabs * 1000 < self.c["dv_permille"]:
+        if self.steps < 3 or self.sabs * 1000 < _DV_PERMILLE:
             return None
         return int(100 * self.sxy / self.sxx)
 
@@ -75,7 +80,7 @@ class Classifier:
         c = self.c
         if self.result != UNDECIDED:
             return self.result
-        if w < c["min_w"] or v_dv <= 0:
+        if w < _MIN_W or v_dv <= 0:
             self.prev = None  # no load (yet, or the charger paused): judge only loaded time
             return UNDECIDED
         if self.t0 is None:

@@ -1,10 +1,10 @@
 """One-time 6-digit start codes typed on the keypad with their port, checked offline:
 - issued by the back end (station.issue_code(): a code, its port or 0 for any, its budget,
   an expiry), kept in a journal until used or expired;
-- or derived: HMAC-SHA256(code.secret, "<pile id>|<port>|<window>") truncated to 6 digits
-  as HOTP does (RFC 4226 5.3), window = unix time // code.window_s. The back end computes
-  the same code for the customer, so a pile that lost its link still checks it; a code is
-  good in its window and code.windows after it (an app shows it at the end of a window).
+- or derived: HMAC-SHA256(front.code_secret, "<pile id>|<port>|<window>") truncated to 6
+  digits as HOTP does (RFC 4226 5.3), window = unix time // 3600. The back end
+  computes the same code for the customer, so a pile that lost its link still checks it; a
+  code is good in its window and the next (an app may show it at the end of a window).
 Every code is used once: the use is journalled (durable) before the session starts, so a
 replay after a power cut is refused too.
 """
@@ -13,6 +13,7 @@ import hashlib
 from journal import Journal
 
 _KEEP_BYTES = 8192  # compact the journal beyond this
+WINDOW_S = 3600  # a derived code's time window: an hour (and the next)
 
 
 def hmac_sha256(key, msg):
@@ -45,15 +46,15 @@ class CodeError(Exception):
 
 
 class Codes:
-    def __init__(self, cfg, now):
-        c = cfg["code"]
+    def __init__(self, cfg, now, path="/data/front/codes.jnl"):
+        f = cfg["front"]
         self.pile = cfg["pile"]["id"]
-        self.secret = bytes.fromhex(c["secret"]) if c["secret"] else None
-        self.window = c["window_s"]
-        self.windows = c["windows"]
-        self.budget = (c["kind"], c["amount"])
+        self.secret = bytes.fromhex(f["code_secret"]) if f["code_secret"] else None
+        self.window = WINDOW_S
+        self.windows = 1  # a code shown near the end of its window still works in the next
+        self.budget = ("time", f["code_min"]) if f["code_min"] else ("full", 0)
         self.now = now  # fn() -> unix seconds or None
-        self.j = Journal(c["journal"], 128)
+        self.j = Journal(path, 128)
         self._last = None
 
     def issue(self, code, port=0, kind="full", amount=0, expires=0):

@@ -1,5 +1,5 @@
 """Coins: a pulse-output coin acceptor (each coin N pulses, N = its value in
-coin.fen_per_pulse units) counted in hardware (a PCNT unit, machine.Counter, behind its
+front.coin_fen units) counted in hardware (a PCNT unit, machine.Counter, behind its
 glitch filter), turned into a credit in fen that a start on a chosen port spends as a
 money budget under the tariff.
 
@@ -20,11 +20,10 @@ _KEEP = 4096
 
 
 class Coins:
-    def __init__(self, cfg, counter):
-        c = cfg["coin"]
-        self.per = c["fen_per_pulse"]
+    def __init__(self, cfg, counter, path="/data/front/coins.jnl"):
+        self.per = cfg["front"]["coin_fen"]
         self.counter = counter
-        self.j = Journal(c["journal"], 64)
+        self.j = Journal(path, 64)
         self.credit = 0
         self.open = None  # (fen, token) of a reservation a power cut left unsettled
         for rec in self.j.records():

@@ -1,6 +1,7 @@
 """The front's hub: builds each part from the config and the board's objects, answers the
 keypad and the station, and hands every long-running part to the supervisor."""
 import asyncio
+from micropython import const
 
 import log
 from firmware.station import Refused
@@ -8,8 +9,14 @@ from firmware.station import Refused
 _log = log.get("front")
 
 
+ROOT = "/data/front"  # the front's files: cards.txt, codes.jnl, coins.jnl, alarms.jnl
+_PANEL_MS = const(30)  # keypad and display poll
+_CARD_MS = const(300)  # a card search this often (PN532 InListPassiveTarget)
+_COIN_MS = const(100)
+
+
 class Front:
-    def __init__(self, cfg, station, bus, hw):
+    def __init__(self, cfg, station, bus, hw, root=ROOT):
         from firmware.front.starts import Starts
 
         self.cfg = cfg
@@ -20,31 +27,29 @@ class Front:
         # the synced clock, else the RTC a reset kept (an offline pile still checks codes)
         self.now = lambda: bus.now() or (rtc() if rtc is not None else None)
         self.alarms = None
-        if cfg["alarm"]["enabled"] and hw.bridge is not None:
+        if hw.bridge is not None and cfg["front"]["alarms"]:
             from firmware.front.alarms import Alarms
 
-            self.alarms = Alarms(cfg, station, bus, hw.sensors, hw.set_outputs)
+            self.alarms = Alarms(cfg, station, bus, hw.sensors, hw.set_outputs, path=root + "/alarms.jnl")
         self.starts = Starts(station, bus, self.alarms.blocking if self.alarms else None)
         self.cards = self.reader = None
-        if cfg["card"]["enabled"] and hw.card is not None:
+        if hw.card is not None:
             from firmware.front.cards import Cards
             from firmware.front.pn532 import PN532
 
-            self.cards = Cards(cfg, self.starts, bus)
+            self.cards = Cards(cfg, self.starts, bus, path=root + "/cards.txt")
             self.reader = PN532(hw.card)
             self.card_sub = bus.subscribe("session.stopped", size=cfg["pile"]["ports"] + 4)
-        self.codes = None
-        if cfg["code"]["enabled"]:
-            from firmware.front.codes import Codes
+        from firmware.front.codes import Codes
 
-            self.codes = Codes(cfg, self.now)
+        self.codes = Codes(cfg, self.now, root + "/codes.jnl")
         self.coins = None
-        if cfg["coin"]["enabled"] and hw.coins is not None:
+        if hw.coins is not None:
             from firmware.front.coins import Coins
 
-            self.coins = Coins(cfg, hw.coins)
+            self.coins = Coins(cfg, hw.coins, root + "/coins.jnl")
         self.voice = None
-        if cfg["front"]["voice"] and hw.voice is not None:
+        if cfg["front"]["volume"] and hw.voice is not None:
             from firmware.front.voice import Voice
 
             self.voice = Voice(cfg, hw.voice, bus, self.now)
@@ -192,11 +197,11 @@ class Front:
                 if ev is None:
                     break
                 c.debit(ev.data)
-            await asyncio.sleep_ms(self.cfg["card"]["poll_ms"])
+            await asyncio.sleep_ms(_CARD_MS)
 
     async def panel_task(self, beat=None):
         d, k, p = self.display, self.keypad, self.hw.panel
-        ms = self.cfg["front"]["poll_ms"]
+        ms = _PANEL_MS
         while True:
             while True:
                 ev = self.panel_sub.get_nowait()
@@ -230,7 +235,7 @@ class Front:
                 if quiet >= 4:
                     quiet = -1
                     self.starts.say("coin_in", fen=c.credit)
-            await asyncio.sleep_ms(100)
+            await asyncio.sleep_ms(_COIN_MS)
 
     def start(self, sup):
         """Hand every part's task to the supervisor."""

@@ -44,12 +44,12 @@ def render(text, out):
 
 
 class Display:
-    def __init__(self, cfg, panel, station, clock=time.ticks_ms):
+    def __init__(self, cfg, panel, station, clock=time.ticks_ms, rotate_ms=3000):
         self.clock = clock
         self.panel = panel
         self.station = station
         self.n = cfg["pile"]["ports"]
-        self.rotate = cfg["front"]["rotate_ms"]
+        self.rotate = rotate_ms  # a prompt shows this long, then the idle pages turn
         pid = "".join(c for c in cfg["pile"]["id"] if "0" <= c <= "9")[-4:]
         self.pages = ["id " + (pid or "----"), "U" + station.version]
         self.status = ["Available"] * (self.n + 1)

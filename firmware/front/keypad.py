@@ -6,7 +6,7 @@
   or    <port digits> #    choose another port
   or    a card tap         start / stop (cards.py)
   *                        clear what was typed / forget the chosen port
-A chosen port is forgotten after front.select_ms and once used. Wrong input (a port that does not exist,
+A chosen port is forgotten after 20 s and once used. Wrong input (a port that does not exist,
 a code of the wrong length) is refused with a prompt and nothing else happens. A key held
 down is one press (keys() reports it at every poll until released).
 """
@@ -14,10 +14,10 @@ import time
 
 
 class Keypad:
-    def __init__(self, cfg, front, clock=time.ticks_ms):
+    def __init__(self, cfg, front, clock=time.ticks_ms, hold_ms=20000):
         self.front = front  # select(port), code(port, code), coin_start(port), show_entry(text)
         self.n = cfg["pile"]["ports"]
-        self.hold_ms = cfg["front"]["select_ms"]
+        self.hold_ms = hold_ms
         self.clock = clock
         self.buf = ""
         self.port = None

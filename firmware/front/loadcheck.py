@@ -4,24 +4,28 @@
 heater on the charger's extension lead) is stopped with the cause "not_a_charger" (reason
 Other): the bill carries it to the back end, the voice and display say it (session.stopped),
 and load.class {port, id, class, why, at_s, pf, w, e} reports every decision, charger and
-unknown included. loadcheck.stop false only reports. Runs without the front's hardware.
+unknown included. front.loadcheck "report" only reports ("off": not started). Runs without
+the front's hardware.
 """
 import asyncio
 import time
 
 import log
-from firmware.front.classify import NOT_CHARGER, NAMES, Classifier
+from firmware.front.classify import DEFAULTS, NOT_CHARGER, NAMES, Classifier
 from firmware.station import Refused
 
 _log = log.get("load")
+SAMPLE_MS = 1000  # one sample of each watched port per second
 
 
 class LoadCheck:
-    def __init__(self, cfg, station, bus, clock=time.ticks_ms):
-        self.c = cfg["loadcheck"]
+    def __init__(self, cfg, station, bus, clock=time.ticks_ms, sample_ms=SAMPLE_MS, params=None):
+        self.c = params or DEFAULTS
+        self.stop = cfg["front"]["loadcheck"] == "stop"
         self.station = station
         self.bus = bus
         self.clock = clock
+        self.sample_ms = sample_ms
         self.sub = bus.subscribe("session.started", "session.stopped", size=2 * cfg["pile"]["ports"] + 4)
         self.watch = {}  # port -> [session id, Classifier, ticks at start]
         self.stopped = 0
@@ -65,7 +69,7 @@ class LoadCheck:
             if r == NOT_CHARGER:
                 _log.warn("port %d: session %d is not an e-bike charger (%s, pf %s, e %s)", port, sid, cl.why,
                           cl.pf_median(), e)
-                if self.c["stop"]:
+                if self.stop:
                     try:
                         self.station.stop(port, "Other", "not_a_charger")
                         self.stopped += 1
@@ -75,4 +79,4 @@ class LoadCheck:
     async def run(self, beat=None):
         while True:
             self.step()
-            await asyncio.sleep_ms(self.c["sample_ms"])
+            await asyncio.sleep_ms(self.sample_ms)

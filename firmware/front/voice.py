@@ -19,6 +19,7 @@ _MAX_CHARS = const(90)  # the module takes 200 text bytes: 90 UTF-16 characters 
 _ACCEPT_MS = const(500)
 _IDLE_MS = const(20000)  # longest prompt; a module that never says idle is asked, then skipped
 _QUERY_MS = const(500)
+_QUEUE = const(8)  # prompts waiting; beyond, the oldest is dropped
 
 
 def encode_utf16be(text, out, i):
@@ -66,11 +67,11 @@ class Voice:
         self.quiet_volume = f["quiet_volume"]
         q = f["quiet"]  # "HH:MM-HH:MM" (front/rules.py checked it) or ""
         self.win = (int(q[:2]) * 60 + int(q[3:5]), int(q[6:8]) * 60 + int(q[9:])) if q else None
-        self.tz = f["tz_min"]
+        self.tz = 480  # China time, UTC+8: the quiet hours are local hours
         self.s = stream
         self.bus = bus
         self.now = now or bus.now
-        self.sub = bus.subscribe("session.", "port.status", "alarm.", "front.say", size=f["queue"])
+        self.sub = bus.subscribe("session.", "port.status", "alarm.", "front.say", size=_QUEUE)
         self._frame = bytearray(208)
         self._rx = bytearray(16)
         self.speaking = False

@@ -19,26 +19,25 @@ def tmpdir():
     return d
 
 
-def front_cfg(d=None, **over):
-    d = d or tmpdir()
+def front_cfg(**over):
     cfg = fast_cfg(**over)
     cfg["front"]["enabled"] = True
-    cfg["card"]["list"] = d + "/cards.txt"
-    cfg["code"]["journal"] = d + "/codes.jnl"
-    cfg["coin"]["journal"] = d + "/coins.jnl"
-    cfg["alarm"]["journal"] = d + "/alarms.jnl"
     return cfg
 
 
 class Kit:
-    """Pile + station + bus; `cfg` with the front's files in a fresh folder."""
+    """Pile + station + bus; the front's files in a fresh folder `dir` (Front(root=k.dir))."""
 
     def __init__(self, n=2, cfg=None, **over):
+        self.dir = tmpdir()
         self.cfg = cfg or front_cfg(**over)
         self.rig = Rig(n=n, cfg=self.cfg)
         self.bus = self.rig.bus
         self.station = Station(self.cfg, self.bus, version="1.2.3")
         self.station.attach(pile=self.rig.pile)
+
+    def path(self, name):
+        return self.dir + "/" + name
 
     def plug(self, port, **kw):
         self.rig.plant.ports[port - 1].plug(physics.Bike(**kw))

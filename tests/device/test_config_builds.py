@@ -126,13 +126,11 @@ def _front(cfg):
     from firmware.front.loadcheck import LoadCheck
     from firmware.station import Station
 
-    f = dict(cfg, card=dict(cfg["card"], list=TMP + "/cards.txt"), code=dict(cfg["code"], journal=TMP + "/codes.jnl"),
-             coin=dict(cfg["coin"], journal=TMP + "/coins.jnl"), alarm=dict(cfg["alarm"], journal=TMP + "/alarms.jnl"))
     bus = Bus()
-    st = Station(f, bus)
-    front = Front(f, st, bus, _FrontHw())
+    st = Station(cfg, bus)
+    front = Front(cfg, st, bus, _FrontHw(), root=TMP)
     front.status()
-    LoadCheck(f, st, bus)
+    LoadCheck(cfg, st, bus)
 
 
 def test_every_config_the_validator_accepts_builds():

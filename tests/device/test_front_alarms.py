@@ -10,7 +10,7 @@ from firmware.front.alarms import Alarms
 from firmware.front.starts import Starts
 from firmware.station import Refused
 
-SMOKE, WATER, DOOR, TEST = 1, 2, 4, 8  # bridge GPIO bits (alarm.*_io defaults 0, 1, 2, 3)
+SMOKE, WATER, DOOR, TEST = 1, 2, 4, 8  # bridge GPIO bits 0, 1, 2, 3 (docs/hardware.md)
 
 
 class Inputs:
@@ -30,7 +30,7 @@ class Inputs:
 
 
 def _alarms(k, inp, clock):
-    return Alarms(k.cfg, k.station, k.bus, inp.read, inp.set, clock=lambda: clock[0])
+    return Alarms(k.cfg, k.station, k.bus, inp.read, inp.set, clock=lambda: clock[0], path=k.path("alarms.jnl"))
 
 
 def _run(a, clock, ms, step=100):
@@ -96,7 +96,7 @@ def test_the_door_is_an_event_only_unless_configured():
     assert k.station.port(1)["status"] in ("Preparing", "Charging")
     assert [d["on"] for t, d in k.topics("alarm.door")] == [True]
     k2 = Kit()
-    k2.cfg["alarm"]["door_stops"] = True
+    k2.cfg["front"]["door_stops"] = True
     a2 = _alarms(k2, inp, clock)
     k2.plug(1, cc_w=200)
     k2.station.start(1, "full", 0, "x", "remote")
@@ -138,9 +138,8 @@ def test_the_pile_made_unavailable_by_someone_else_stays_so():
 
 async def test_the_smoke_detector_is_tested_at_boot():
     k = Kit()
-    k.cfg["alarm"]["test_ms"] = 300
     inp, clock = Inputs(), [0]
-    a = Alarms(k.cfg, k.station, k.bus, inp.read, inp.set)
+    a = Alarms(k.cfg, k.station, k.bus, inp.read, inp.set, path=k.path("alarms.jnl"), test_ms=300)
     assert await a.self_test() is True and inp.out == 0
     assert not a.active  # its own test is not a fire
     inp.detector = False  # a dead detector (or its wire cut)

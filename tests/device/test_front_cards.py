@@ -108,14 +108,14 @@ async def test_a_silent_reader_is_an_error_not_a_hang():
         assert e.args[0] == "no_ack"
 
 
-def _kit(**card):
+def _kit(check="local", **kw):
     k = Kit(tariff__unit_min=1)  # 1 yuan a minute
-    k.cfg["card"].update(card)
-    with open(k.cfg["card"]["list"], "w") as f:
+    k.cfg["front"]["card_check"] = check
+    with open(k.path("cards.txt"), "w") as f:
         f.write("# uid kind amount [balance lastsession]\n%s time 30\n%s money 800 1000 0\n" % (uid_hex(UID), uid_hex(OTHER)))
     clock = [0]
     st = Starts(k.station, k.bus)
-    c = Cards(k.cfg, st, k.bus, clock=lambda: clock[0])
+    c = Cards(k.cfg, st, k.bus, clock=lambda: clock[0], path=k.path("cards.txt"), **kw)
     return k, c, clock
 
 

@@ -5,11 +5,10 @@
 # on a real pile through the station (cause not_a_charger) and never a charger.
 import loadgen
 from frontkit import Kit, physics
-from firmware import config
-from firmware.front.classify import CHARGER, NOT_CHARGER, UNKNOWN, UNDECIDED, Classifier
+from firmware.front.classify import CHARGER, DEFAULTS, NOT_CHARGER, UNKNOWN, UNDECIDED, Classifier
 from firmware.front.loadcheck import LoadCheck
 
-CFG = config.defaults()["loadcheck"]
+CFG = DEFAULTS
 
 
 def test_never_a_charger_flagged_and_nearly_every_other_load_caught():
@@ -59,7 +58,6 @@ def test_the_rules_at_their_edges():
 
 def test_a_heater_on_a_port_is_stopped_and_a_charger_is_left_alone():
     k = Kit()
-    k.cfg["loadcheck"].update({"sample_ms": 1000})
     k.rig.plant.grid = physics.Grid(5)
     lc = LoadCheck(k.cfg, k.station, k.bus, clock=k.rig.clock)
     k.plug(1, cc_w=220, pf=0.62)
@@ -75,13 +73,13 @@ def test_a_heater_on_a_port_is_stopped_and_a_charger_is_left_alone():
     assert k.station.port(1)["status"] == "Charging" and not k.rig.bills(1)
     cls = {d["port"]: d for t, d in k.topics("load.class")}
     assert cls[1]["class"] == "charger" and cls[2]["class"] == "not_a_charger"
-    assert cls[2]["at_s"] <= k.cfg["loadcheck"]["window_s"] and cls[2]["pf"] >= 960
+    assert cls[2]["at_s"] <= CFG["window_s"] and cls[2]["pf"] >= 960
     assert lc.stopped == 1 and lc.watch == {}
 
 
 def test_report_only_when_configured():
     k = Kit()
-    k.cfg["loadcheck"]["stop"] = False
+    k.cfg["front"]["loadcheck"] = "report"
     lc = LoadCheck(k.cfg, k.station, k.bus, clock=k.rig.clock)
     k.rig.plant.ports[0].loads.append(physics.Heater(1000))
     k.station.start(1, "full", 0, "t", "remote")

@@ -32,12 +32,14 @@ def test_derived_codes_match_the_back_ends_computation():
 
 
 def _codes(now, **over):
+    from frontkit import tmpdir
+
     cfg = front_cfg()
-    cfg["code"]["secret"] = SECRET
+    cfg["front"]["code_secret"] = SECRET
     for k, v in over.items():
-        cfg["code"][k] = v
+        cfg["front"][k] = v
     clock = [now]
-    return Codes(cfg, lambda: clock[0]), clock, cfg
+    return Codes(cfg, lambda: clock[0], tmpdir() + "/codes.jnl"), clock, cfg
 
 
 def test_a_derived_code_works_once_in_its_windows_and_only_for_its_port():
@@ -54,7 +56,7 @@ def test_a_derived_code_works_once_in_its_windows_and_only_for_its_port():
     except CodeError as e:
         assert e.args[0] == "code_used"
     # a power cut: the use is on flash, the replay still refused
-    c2 = Codes(cfg, lambda: clock[0])
+    c2 = Codes(cfg, lambda: clock[0], c.j.path)  # the same journal after a power cut
     try:
         c2.check(1, "369043")
         assert False, "replayed after a reboot"
@@ -90,7 +92,7 @@ def test_bad_input_and_no_clock():
 
 
 def test_issued_codes_any_port_expiry_and_one_use():
-    c, clock, cfg = _codes(W, secret="")
+    c, clock, cfg = _codes(W, code_secret="")
     c.issue("123456", 0, "money", 500, 0)
     c.issue("654321", 2, "time", 30, W + 60)
     try:
@@ -125,7 +127,7 @@ def test_issued_codes_any_port_expiry_and_one_use():
 
 
 def test_compaction_keeps_every_use_that_still_matters():
-    c, clock, cfg = _codes(W, secret=SECRET)
+    c, clock, cfg = _codes(W, code_secret=SECRET)
     c.issue("999999", 0, "full", 0, 0)
     for i in range(300):  # fill the journal past its compaction size with issued codes used
         code = "%06d" % (100000 + i)
@@ -144,7 +146,7 @@ def test_compaction_keeps_every_use_that_still_matters():
 
 def test_the_keypad_code_starts_a_session_and_a_refused_start_keeps_the_code():
     k = Kit()
-    k.cfg["code"]["secret"] = SECRET
+    k.cfg["front"]["code_secret"] = SECRET
     k.rig.wall = W + 10
     from frontkit import Counter
 
@@ -156,7 +158,7 @@ def test_the_keypad_code_starts_a_session_and_a_refused_start_keeps_the_code():
         def sensors(self):
             return None
 
-    f = Front(k.cfg, k.station, k.bus, Hw())
+    f = Front(k.cfg, k.station, k.bus, Hw(), root=k.dir)
     k.plug(1, cc_w=200)
     k.rig.pile.start(1, "full", 0, "x", "service")  # port 1 busy: the code's start is refused
     assert f.code(1, "369043") is None
@@ -184,7 +186,7 @@ def test_a_back_end_cannot_write_nonsense_into_the_codes_or_the_card_list():
         def sensors(self):
             return None
 
-    f = Front(k.cfg, k.station, k.bus, Hw())
+    f = Front(k.cfg, k.station, k.bus, Hw(), root=k.dir)
     k.station.attach(front=f)
     bad = [
         (k.station.issue_code, ("12345",), "bad_args"),

@@ -32,10 +32,9 @@ class Hub:
 def _pad(n=10, hold=20000):
     k = Kit(n=2)
     k.cfg["pile"]["ports"] = n
-    k.cfg["front"]["select_ms"] = hold
     h = Hub()
     clock = [0]
-    return Keypad(k.cfg, h, clock=lambda: clock[0]), h, clock
+    return Keypad(k.cfg, h, clock=lambda: clock[0], hold_ms=hold), h, clock
 
 
 def test_port_then_code_or_coins():
@@ -93,10 +92,9 @@ def test_render_digits_points_and_unknown_characters():
 def _disp():
     k = Kit()
     k.cfg["pile"]["id"] = "PILE-0042"
-    k.cfg["front"]["rotate_ms"] = 1000
     p = FakePanel()
     clock = [0]
-    d = Display(k.cfg, p, k.station, clock=lambda: clock[0])
+    d = Display(k.cfg, p, k.station, clock=lambda: clock[0], rotate_ms=1000)
     d.at = clock
     return k, p, d
 
@@ -165,3 +163,4 @@ def test_the_qr_payloads_name_the_pile_and_the_port():
     k.cfg["pile"]["id"] = "PILE-0042"
     assert qr_payload(k.cfg, 3) == "https://upile.example/c/PILE-0042/3"
     assert qr_payload(k.cfg) == "https://upile.example/c/PILE-0042/0"  # the pile's own code
+    assert qr_payload(k.cfg, 10, "https://op.example/p?id=") == "https://op.example/p?id=PILE-0042/10"

@@ -136,7 +136,7 @@ async def test_a_rejected_frame_is_counted_and_the_next_prompt_still_goes():
 
 async def test_quiet_hours_lower_the_volume_or_silence_it():
     k = Kit()
-    k.cfg["front"].update({"quiet": "22:00-07:00", "quiet_volume": 2, "tz_min": 480})
+    k.cfg["front"].update({"quiet": "22:00-07:00", "quiet_volume": 2})
     night = 1700000000 - 1700000000 % 86400 + 15 * 3600  # 23:00 China time
     k.rig.wall = night
     w = Wire()

@@ -29,11 +29,7 @@ CONFIG = {
     "service": {"uart": 1, "baud": 115200, "tx": 4, "rx": 5},
     "modem": {"enabled": False},
     "net": {"order": "wifi"},
-    "front": {"enabled": True, "lang": "zh", "quiet": "", "rotate_ms": 1000},
-    "card": {"poll_ms": 100, "repeat_ms": 1500},
-    "code": {"secret": SECRET},
-    "coin": {"fen_per_pulse": 100},
-    "alarm": {"debounce_ms": 200, "clear_ms": 1000, "test_ms": 2000},
+    "front": {"enabled": True, "lang": "zh", "quiet": "", "code_secret": SECRET},
 }
 
 

@@ -169,15 +169,12 @@ SCHEMA = {
     "front": {
         "enabled": (bool, False, None, None),  # an assembly option: the board's pin map has its bus
         "lang": (str, "zh", 2, 2),  # voice: zh | en (the display shows codes and numbers)
-        "volume": (int, 10, 0, 16),  # SYN6288 [vN]; 0: no voice
         "quiet": (str, "22:00-07:00", 0, 11),  # HH:MM-HH:MM China time (UTC+8); "" = never
-        "quiet_volume": (int, 3, 0, 16),  # 0: silent at night
+        "quiet_volume": (int, 3, 0, 10),  # voice volume at night (10 by day); 0: silent
         "card_check": (str, "local", 5, 7),  # local (the card list) | backend (card.ask; the list if no answer)
-        "code_secret": (str, "", 0, 64),  # hex key of derived start codes ("" = issued codes only)
-        "code_min": (int, 240, 0, 100000),  # what a derived code buys: minutes (0 = until full)
+        "code_secret": (str, "", 0, 64),  # hex key of derived start codes (until full); "" = issued codes only
         "coin_fen": (int, 100, 1, 100000),  # value of one pulse of the coin acceptor
-        "alarms": (int, 15, 0, 15),  # sensors fitted: 1 smoke, 2 water, 4 door, 8 smoke self-test
-        "door_stops": (bool, False, None, None),  # the door: an event only unless set
+        "alarms": (int, 15, 0, 31),  # fitted: 1 smoke, 2 water, 4 door, 8 smoke self-test; 16: the door stops charging
         "loadcheck": (str, "stop", 3, 6),  # malicious loads: stop | report | off (front or not)
     },
     # ota (owner: OTA). Release directory URL: <url>/manifest.dsse.json, bundle.bin | image.bin.

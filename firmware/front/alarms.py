@@ -6,7 +6,7 @@ reported.
 Smoke or water: every port stops (reason EmergencyStop, cause smoke/water), the pile goes
 Unavailable so no start is accepted from anyone (card, code, coin, back end), an alarm
 event goes up (alarm.smoke / alarm.water {on, id}) and the voice says it. The door is an
-event only unless front.door_stops. An alarm clears after its input has been normal for
+event only unless front.alarms has 16. An alarm clears after its input has been normal for
 10 s; the ports this module closed (only those) open again when no stopping alarm is left.
 
 Every alarm change is journalled before it is published, and stays pending until a back
@@ -39,10 +39,10 @@ class Alarms:
         self.set_outputs = set_outputs
         self.clock = clock
         self.debounce_ms, self.clear_ms, self.test_ms = debounce_ms, clear_ms, test_ms
-        fitted = f["alarms"]  # bits: 1 smoke, 2 water, 4 door, 8 smoke self-test
+        fitted = f["alarms"]  # bits: 1 smoke, 2 water, 4 door, 8 smoke self-test, 16 the door stops
         self.io = {w: i for i, w in enumerate(_WHAT) if fitted & (1 << i)}  # sensor -> bridge GPIO
         self.test_io = 3 if fitted & 8 else -1
-        self.stops = {"smoke": True, "water": True, "door": f["door_stops"]}
+        self.stops = {"smoke": True, "water": True, "door": bool(fitted & 16)}
         self.active = {}  # what -> alarm id while on
         self._since = {}  # what -> ticks the raw input last changed
         self._raw = {}

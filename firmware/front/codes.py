@@ -52,7 +52,7 @@ class Codes:
         self.secret = bytes.fromhex(f["code_secret"]) if f["code_secret"] else None
         self.window = WINDOW_S
         self.windows = 1  # a code shown near the end of its window still works in the next
-        self.budget = ("time", f["code_min"]) if f["code_min"] else ("full", 0)
+        self.budget = ("full", 0)  # a derived code carries no amount: it charges until full
         self.now = now  # fn() -> unix seconds or None
         self.j = Journal(path, 128)
         self._last = None

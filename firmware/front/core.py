@@ -49,7 +49,7 @@ class Front:
 
             self.coins = Coins(cfg, hw.coins, root + "/coins.jnl")
         self.voice = None
-        if cfg["front"]["volume"] and hw.voice is not None:
+        if hw.voice is not None:
             from firmware.front.voice import Voice
 
             self.voice = Voice(cfg, hw.voice, bus, self.now)

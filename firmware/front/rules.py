@@ -18,8 +18,6 @@ def check_front(cfg):
     q = f["quiet"]
     if q and (len(q) != 11 or q[5] != "-" or not _hhmm(q[:5]) or not _hhmm(q[6:]) or q[:5] == q[6:]):
         return "front.quiet: %r: expected HH:MM-HH:MM, two different times of day" % q
-    if f["quiet_volume"] > f["volume"]:
-        return "front.quiet_volume: %d is above front.volume %d" % (f["quiet_volume"], f["volume"])
     if f["card_check"] not in ("local", "backend"):
         return "front.card_check: %r: expected local or backend" % f["card_check"]
     s = f["code_secret"]

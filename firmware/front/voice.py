@@ -20,6 +20,7 @@ _ACCEPT_MS = const(500)
 _IDLE_MS = const(20000)  # longest prompt; a module that never says idle is asked, then skipped
 _QUERY_MS = const(500)
 _QUEUE = const(8)  # prompts waiting; beyond, the oldest is dropped
+VOLUME = 10  # by day, of the module's 0-16 (front.quiet_volume at night)
 
 
 def encode_utf16be(text, out, i):
@@ -63,7 +64,7 @@ class Voice:
     def __init__(self, cfg, stream, bus, now=None):
         f = cfg["front"]
         self.lang = f["lang"]
-        self.volume = f["volume"]
+        self.volume = VOLUME
         self.quiet_volume = f["quiet_volume"]
         q = f["quiet"]  # "HH:MM-HH:MM" (front/rules.py checked it) or ""
         self.win = (int(q[:2]) * 60 + int(q[3:5]), int(q[6:8]) * 60 + int(q[9:])) if q else None

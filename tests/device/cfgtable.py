@@ -165,16 +165,15 @@ RULES = [
      "pile.ports: 13 ports, board esp32-10p-f has 12 relays"),
     ({"front": {"enabled": True}, "charging": {"board": "esp32-2p"}, "pile": {"ports": 2},
       "service": {"tx": 21, "rx": 39}, "modem": {"enabled": False}},
-     "service.tx: GPIO21 is already used by the front's I2C SDA (pin map esp32-2p)"),
+     "service.tx: GPIO21 is already used by front_i2c[1] of pin map esp32-2p"),
     ({"front": {"enabled": True}, "charging": {"board": "esp32-2p"}, "pile": {"ports": 2},
       "modem": {"enabled": False, "pwrkey_pin": 32}},
-     "modem.pwrkey_pin: GPIO32 is already used by the coin acceptor (pin map esp32-2p)"),
+     "modem.pwrkey_pin: GPIO32 is already used by coin of pin map esp32-2p"),
     # the front section (firmware/front/rules.py)
     ({"front": {"lang": "fr"}}, "front.lang: 'fr': expected zh or en"),
     ({"front": {"quiet": "22:00-22:00"}}, "front.quiet: '22:00-22:00': expected HH:MM-HH:MM, two different times of day"),
     ({"front": {"quiet": "24:00-07:00"}}, "front.quiet: '24:00-07:00': expected HH:MM-HH:MM, two different times of day"),
     ({"front": {"quiet": "late"}}, "front.quiet: 'late': expected HH:MM-HH:MM, two different times of day"),
-    ({"front": {"volume": 5, "quiet_volume": 6}}, "front.quiet_volume: 6 is above front.volume 5"),
     ({"front": {"card_check": "cloud"}}, "front.card_check: 'cloud': expected local or backend"),
     ({"front": {"code_secret": "abc"}}, "front.code_secret: expected an even number (16-64) of hex digits"),
     ({"front": {"code_secret": "zz" * 8}}, "front.code_secret: expected an even number (16-64) of hex digits"),
@@ -206,7 +205,7 @@ GOOD = [
     {"pile": {"ports": 2}, "charging": {"board": "esp32-2p"},
      "service": {"uart": 1, "tx": 4, "rx": 5}, "modem": {"enabled": False}, "net": {"order": "wifi"},
      "front": {"enabled": True, "card_check": "backend", "code_secret": "00112233445566778899aabbccddeeff",
-               "code_min": 0, "alarms": 1, "loadcheck": "report", "quiet": "23:30-06:00"}},
+               "alarms": 17, "loadcheck": "report", "quiet": "23:30-06:00"}},
 ]
 
 

@@ -96,7 +96,7 @@ def test_the_door_is_an_event_only_unless_configured():
     assert k.station.port(1)["status"] in ("Preparing", "Charging")
     assert [d["on"] for t, d in k.topics("alarm.door")] == [True]
     k2 = Kit()
-    k2.cfg["front"]["door_stops"] = True
+    k2.cfg["front"]["alarms"] |= 16  # the door stops charging
     a2 = _alarms(k2, inp, clock)
     k2.plug(1, cc_w=200)
     k2.station.start(1, "full", 0, "x", "remote")

@@ -64,7 +64,7 @@ def test_card_code_coins_and_a_back_end_start(tmp_path):
         f.keys(code + "#")
         f.wait(lambda: f.relay(2) == 1, what="port 2's relay (code)")
         b = kv(f.svc.ok("stop 2"))
-        assert b["method"] == "code" and b["tag"] == "code-" + code and b["amount"] == "240"
+        assert b["method"] == "code" and b["tag"] == "code-" + code and b["kind"] == "full"
         f.keys("2#")
         f.keys(code + "#")  # replayed
         f.said("充电码已使用")

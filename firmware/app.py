@@ -130,6 +130,41 @@ def start_console(station, sup):
     return srv
 
 
+def start_front(cfg, station, bus):
+    """The pile's front (owner: front; docs/front.md): the board opens its hardware (I2C bus,
+    UART bridge, panel, coin counter), firmware/front builds on it. Built before charging so
+    its subscriptions see the pile's restore; its tasks start after (Front.start)."""
+    if not cfg["front"]["enabled"]:
+        return None
+    try:
+        import fsatomic
+        from firmware.board import front as hwfront, pins
+        from firmware.front.core import Front
+
+        from firmware.front.core import ROOT
+
+        fsatomic.mkdirs(ROOT)
+        hw = hwfront.open_hw(cfg, pins.get(cfg["charging"]["board"]))
+        front = Front(cfg, station, bus, hw)
+    except (ImportError, ValueError, OSError) as e:
+        _failed("front", e)
+        return None
+    for what, why in hw.missing:
+        _log.error("front: %s did not answer: %s", what, why)
+    print("front: card %s, voice %s, panel %s, coins %s, alarms %s" % tuple(
+        "on" if x is not None else "off" for x in (front.cards, front.voice, front.display, front.coins, front.alarms)))
+    return front
+
+
+def start_loadcheck(cfg, station, bus):
+    """Malicious-load detection (docs/front.md): needs no front hardware, only the station."""
+    if cfg["front"]["loadcheck"] == "off":
+        return None
+    from firmware.front.loadcheck import LoadCheck
+
+    return LoadCheck(cfg, station, bus)
+
+
 def _health(cfg, sup, station, ota_svc):
     """The rule that confirms a trial boot (and keeps the config as the last good one)."""
     from firmware import cfgguard, health
@@ -170,9 +205,16 @@ async def run(cfg):
     station._reset = _restart(station)
     start_maint(cfg, station, bus, sup)  # subscribers first: they see the pile's restore events
     start_console(station, sup)
+    front = start_front(cfg, station, bus)
+    load = start_loadcheck(cfg, station, bus)
     net = start_net(cfg, bus, sup)
     pile = start_charging(cfg, bus, sup)
-    station.attach(pile=pile, net=net)
+    station.attach(pile=pile, net=net, front=front)
+    if front is not None:
+        front.start(sup)
+        diag.register("front", front.status)
+    if load is not None:
+        sup.add("loadcheck", load.run)
     ota_svc = start_ota(cfg, station, bus, sup, net)
     station.attach(ota=ota_svc)
     _health(cfg, sup, station, ota_svc)

@@ -163,6 +163,20 @@ SCHEMA = {
         "backoff_ms": (int, 1000, 10, 600000),  # a crashed task restarts after this, doubling...
         "backoff_max_ms": (int, 60000, 10, 3600000),  # ...up to this
     },
+    # the pile's front (owner: front; firmware/front/, docs/front.md): only what an operator
+    # chooses; the parts' addresses, timings and thresholds are constants of the board and of
+    # the modules (the whole config sits in the heap at boot: every key costs there)
+    "front": {
+        "enabled": (bool, False, None, None),  # an assembly option: the board's pin map has its bus
+        "lang": (str, "zh", 2, 2),  # voice: zh | en (the display shows codes and numbers)
+        "quiet": (str, "22:00-07:00", 0, 11),  # HH:MM-HH:MM China time (UTC+8); "" = never
+        "quiet_volume": (int, 3, 0, 10),  # voice volume at night (10 by day); 0: silent
+        "card_check": (str, "local", 5, 7),  # local (the card list) | backend (card.ask; the list if no answer)
+        "code_secret": (str, "", 0, 64),  # hex key of derived start codes (until full); "" = issued codes only
+        "coin_fen": (int, 100, 1, 100000),  # value of one pulse of the coin acceptor
+        "alarms": (int, 15, 0, 31),  # fitted: 1 smoke, 2 water, 4 door, 8 smoke self-test; 16: the door stops charging
+        "loadcheck": (str, "stop", 3, 6),  # malicious loads: stop | report | off (front or not)
+    },
     # ota (owner: OTA). Release directory URL: <url>/manifest.dsse.json, bundle.bin | image.bin.
     "ota": {
         "url": (str, "", 0, 256),  # "" = no periodic checks (commands may still give a URL)
@@ -206,6 +220,7 @@ RULES = (
     ("supervisor", "firmware.apprules", "check_supervisor"),
     ("pile", "firmware.board.rules", "check_pile"),
     ("service", "firmware.board.rules", "check_service"),
+    ("front", "firmware.front.rules", "check_front"),
     # across sections: the ports fit the pin map, every GPIO and UART exists and is used once
     ("board", "firmware.board.rules", "check_board"),
 )

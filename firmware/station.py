@@ -18,7 +18,7 @@ _SECRET = ("key", "pass", "psk", "secret", "token", "pin", "auth", "cred")
 class Refused(Exception):
     """args: (code, detail). Codes: no_pile, no_such_port, bad_budget, bad_method, bad_ref, port_busy,
     port_faulted, unavailable, reserved, over_temperature, total_power_exceeded, no_session,
-    fault_active, bad_limit, no_ota, no_url, busy, bad_config, bad_args."""
+    fault_active, bad_limit, no_ota, no_url, busy, bad_config, bad_args, no_front, alarm."""
 
     @property
     def code(self):
@@ -52,12 +52,15 @@ class Station:
         self.pile = None
         self.ota = None  # firmware.ota.service.Ota
         self.net = None  # firmware.net.service.Net
+        self.front = None  # firmware.front.Front: cards, codes, alarms (docs/front.md)
         self._reset = reset  # fn(hard, reason): the app's orderly restart
         self.backend_ok = False  # a back end accepted us this boot (the health rule asks)
         self.t0 = time.ticks_ms()
 
-    def attach(self, pile=None, ota=None, net=None):
+    def attach(self, pile=None, ota=None, net=None, front=None):
         """The app hands over the domains it started (each may be None)."""
+        if front is not None:
+            self.front = front
         if pile is not None:
             self.pile = pile
         if ota is not None:
@@ -171,6 +174,36 @@ class Station:
     def ack_bill(self, sid):
         """The back end has bill `sid`: it leaves the pending list (False if not pending)."""
         return self._pile().ack_bill(sid)
+
+    # ---- the pile's front (docs/front.md): what a back-end protocol plugs into
+    def _front(self):
+        if self.front is None:
+            raise Refused("no_front", "the front is not running")
+        return self.front
+
+    def card_answer(self, req, accepted, kind=None, amount=0, balance=None, reason=None):
+        """The back end's answer to a card.ask event (req): accepted with a budget (kind,
+        amount; None: the pile's default) and the card's balance in fen, or refused with a
+        reason. False when nobody waits for req any more (answered too late)."""
+        return self._front().card_answer(req, accepted, kind, amount, balance, reason)
+
+    def set_card(self, id_tag, kind, amount, balance=None):
+        """Add or change a card in the pile's local list (used offline)."""
+        self._front().set_card(id_tag, kind, amount, balance)
+
+    def issue_code(self, code, port=0, kind="full", amount=0, expires=0):
+        """A one-time 6-digit start code the pile accepts once (port 0: any port; expires:
+        unix seconds, 0 never)."""
+        self._front().issue_code(code, port, kind, amount, expires)
+
+    def pending_alarms(self, limit=20):
+        """Alarm changes (smoke, water, door) not yet acknowledged, oldest first:
+        [{id, what, on, unix}]."""
+        return self.front.pending_alarms(limit) if self.front is not None else []
+
+    def ack_alarm(self, aid):
+        """The back end has alarm change `aid`: it leaves the pending list."""
+        return self.front is not None and self.front.ack_alarm(aid)
 
     # ---- configuration
     def config(self, section=None):

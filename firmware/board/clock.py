@@ -9,3 +9,11 @@ _OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
 def set_utc(unix):
     t = time.gmtime(int(unix) - _OFFSET)
     machine.RTC().datetime((t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0))
+_MIN_UNIX = 1704067200  # 2024-01-01: earlier is an RTC that lost its power
+
+
+def rtc_unix():
+    """Unix seconds from the RTC when it holds a plausible time (it survives resets, not a
+    power cut), else None: for a pile offline since its last reset."""
+    t = int(time.time()) + _OFFSET
+    return t if t >= _MIN_UNIX else None

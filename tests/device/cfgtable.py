@@ -98,7 +98,7 @@ RULES = [
     # budget
     ({"budget": {"defer": "some"}}, "budget.defer: 'some' is not one of image, all"),
     # charging (firmware/charging/rules.py)
-    ({"charging": {"board": "esp32-99p"}}, "charging.board: unknown board 'esp32-99p' (known: esp32-10p, esp32-2p)"),
+    ({"charging": {"board": "esp32-99p"}}, "charging.board: unknown board 'esp32-99p' (known: esp32-10p, esp32-10p-f, esp32-2p)"),
     ({"charging": {"admit_w": 9000}}, "charging.admit_w: 9000 is above charging.cap_w 8700"),
     ({"charging": {"volt_min_dv": 2700}}, "charging.volt_min_dv: 2700 is not below charging.volt_max_dv 2700"),
     ({"charging": {"overtemp_c": 40, "temp_hyst_c": 40}}, "charging.temp_hyst_c: 40 is not below charging.overtemp_c 40"),
@@ -159,6 +159,26 @@ RULES = [
     ({"service": {"tx": 12, "rx": 39}, "modem": {"enabled": False, "pwrkey_pin": 0}, "charging": {"board": "esp32-2p"},
       "pile": {"ports": 2}},
      "service.tx: GPIO12 must stay low at reset (flash voltage strap): only modem.pwrkey_pin may use it"),
+    # the front's pins (firmware/board/rules.py) and the 10-port front revision's mux on the relay chain
+    ({"front": {"enabled": True}}, "front.enabled: board esp32-10p has no front (no front_i2c in its pin map)"),
+    ({"charging": {"board": "esp32-10p-f"}, "pile": {"ports": 13}},
+     "pile.ports: 13 ports, board esp32-10p-f has 12 relays"),
+    ({"front": {"enabled": True}, "charging": {"board": "esp32-2p"}, "pile": {"ports": 2},
+      "service": {"tx": 21, "rx": 39}, "modem": {"enabled": False}},
+     "service.tx: GPIO21 is already used by front_i2c[1] of pin map esp32-2p"),
+    ({"front": {"enabled": True}, "charging": {"board": "esp32-2p"}, "pile": {"ports": 2},
+      "modem": {"enabled": False, "pwrkey_pin": 32}},
+     "modem.pwrkey_pin: GPIO32 is already used by coin of pin map esp32-2p"),
+    # the front section (firmware/front/rules.py)
+    ({"front": {"lang": "fr"}}, "front.lang: 'fr': expected zh or en"),
+    ({"front": {"quiet": "22:00-22:00"}}, "front.quiet: '22:00-22:00': expected HH:MM-HH:MM, two different times of day"),
+    ({"front": {"quiet": "24:00-07:00"}}, "front.quiet: '24:00-07:00': expected HH:MM-HH:MM, two different times of day"),
+    ({"front": {"quiet": "late"}}, "front.quiet: 'late': expected HH:MM-HH:MM, two different times of day"),
+    ({"front": {"card_check": "cloud"}}, "front.card_check: 'cloud': expected local or backend"),
+    ({"front": {"code_secret": "abc"}}, "front.code_secret: expected an even number (16-64) of hex digits"),
+    ({"front": {"code_secret": "zz" * 8}}, "front.code_secret: expected an even number (16-64) of hex digits"),
+    ({"front": {"alarms": 8}}, "front.alarms: the smoke self-test (8) needs the smoke detector (1)"),
+    ({"front": {"loadcheck": "kill"}}, "front.loadcheck: 'kill': expected stop, report or off"),
 ]
 
 # configs that must pass (every board, the sim scenes' shapes, edge values of the rules)
@@ -179,6 +199,13 @@ GOOD = [
     {"backend": {"host": "csms.example.com"}, "net": {"ntp_host": "10.0.0.1", "order": "cellular,wifi"}},
     # the service header on the modem's pins: fine while the modem's UART is not opened
     {"service": {"tx": 18, "rx": 39}, "net": {"order": "wifi"}, "meter": {"chip": "bl0942"}},
+    # the front on both boards that have one, every part configured
+    {"charging": {"board": "esp32-10p-f"}, "front": {"enabled": True}},
+    {"charging": {"board": "esp32-10p-f"}, "pile": {"ports": 12}, "front": {"enabled": True, "lang": "en", "quiet": ""}},
+    {"pile": {"ports": 2}, "charging": {"board": "esp32-2p"},
+     "service": {"uart": 1, "tx": 4, "rx": 5}, "modem": {"enabled": False}, "net": {"order": "wifi"},
+     "front": {"enabled": True, "card_check": "backend", "code_secret": "00112233445566778899aabbccddeeff",
+               "alarms": 17, "loadcheck": "report", "quiet": "23:30-06:00"}},
 ]
 
 

@@ -13,7 +13,7 @@ from upile.sim.peers.meter import MeterPeer
 from upile.sim.peers.service import ServicePeer
 
 PINS_2P = {"relay": (25, 26), "relay_fb": (34, 35), "meter_uart": 2, "meter_tx": 17, "meter_rx": 16,
-           "meter_mux": (27,), "temp_adc": (36,)}
+           "meter_mux": (27,), "temp_adc": (36,), "front_i2c": (22, 21), "coin": 32}
 CONFIG = {
     "pile": {"ports": 2},
     "charging": {"board": "esp32-2p", "full_pct": 50, "full_s": 10, "full_min_s": 5, "float_s": 2},

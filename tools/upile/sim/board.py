@@ -14,6 +14,7 @@ from upile import paths
 from upile.sim import bootloader, flashimg
 from upile.sim.chip import ChipProcess, CHIP_DIR
 from upile.sim.console import Console
+from upile.sim.i2c import Buses
 from upile.sim.ioloop import IOLoop
 from upile.sim.link import ControlLink
 from upile.sim.pins import Pins
@@ -52,6 +53,7 @@ class SimBoard:
         self.boots = 0  # chip starts so far: UART sockets name theirs
         self.uart_server = UartServer(self.loop, self._link_for, lambda: self.boots)
         self.pins = Pins(self)
+        self.i2c = Buses(self)
         self.wdt = Watchdog()
         self.net = NetModel(self)
         self.chip = None
@@ -123,6 +125,11 @@ class SimBoard:
         self.loop.call(do)
         return self.uarts[uart_id]
 
+    def attach_i2c(self, addr, device, bus=0):
+        """Plug an I2C device (upile.sim.i2c.I2CDevice) in at 7-bit address `addr`."""
+        self.loop.call(self.i2c.attach, addr, device, bus)
+        return device
+
     def uart(self, uart_id):
         """The UartLink of an id (for fault injection: .inject(kind, ...))."""
         return self.loop.call(self._link_for, uart_id)
@@ -132,6 +139,11 @@ class SimBoard:
 
     def set_pin(self, n, level):
         self.loop.call(self.pins.set_input, n, level)
+
+    def glitch(self, n, level, us):
+        """A pulse to `level` and back on input n, `us` microseconds long: no read sees it,
+        IRQs and pulse counters see its edges (the counter's glitch filter may drop it)."""
+        self.loop.call(self.pins.glitch, n, level, us)
 
     def set_adc(self, n, raw):
         self.loop.call(self.pins.set_adc, n, raw)
@@ -157,6 +169,7 @@ class SimBoard:
         self.wdt.disarm()
         self.event("power", "on")
         self._peers("on_power", True)
+        self.i2c.on_power(True)
         self._start(PWRON)
 
     def _power_cut(self):
@@ -168,6 +181,7 @@ class SimBoard:
         self.wdt.disarm()
         self.event("power", "off")
         self._peers("on_power", False)
+        self.i2c.on_power(False)
 
     def _restart(self, cause, mode=""):
         if not self.powered:
@@ -218,6 +232,7 @@ class SimBoard:
         for link in self.uarts.values():
             link.chip_reset()
         self.pins.chip_reset()
+        self.i2c.chip_reset()
 
     def _peers(self, method, *args):
         for link in self.uarts.values():
@@ -265,6 +280,8 @@ class SimBoard:
             self._rtc_off = int(args[1])
         elif kind in ("wlan", "ppp"):
             self.net.on_chip(args)
+        elif kind in ("i2c", "i2cbus"):
+            self.i2c.on_line(args)
 
     def _tick(self, now):
         chip = self.chip
@@ -295,6 +312,7 @@ class SimBoard:
             self._start(DEEPSLEEP)
         for link in list(self.uarts.values()):
             link.tick(now)
+        self.i2c.tick(now)
         self.net.tick(now)
 
     # --- console ------------------------------------------------------------------------------

@@ -31,6 +31,11 @@ class Pins:
         self.board.event("pin_in", (n, level))
         self.board.send_chip("pin %d %d" % (n, level))
 
+    def glitch(self, n, level, us):
+        level = 1 if level else 0
+        self.board.event("glitch", (n, level, int(us)))
+        self.board.send_chip("glitch %d %d %d" % (n, level, int(us)))
+
     def set_adc(self, n, raw):
         raw = max(0, min(4095, int(raw)))
         self.adc[n] = raw

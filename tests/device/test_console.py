@@ -1,4 +1,4 @@
-# heapsize: 320K
+# heapsize: 448K
 # The maintenance protocol on the REPL's console (firmware/proto/maint/console.py) over a fake
 # stream, through the command interface onto a real Pile: only marked lines are commands, each
 # reply line is framed with the host's tag and says whether more follow, everything else on

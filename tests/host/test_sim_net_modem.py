@@ -109,6 +109,33 @@ def test_quectel_module_corners_on_the_wire():
         ctx.__exit__(None, None, None)
 
 
+class BytewiseModem(ModemPeer):
+    """A module whose UART takes the chip's bytes one at a time. The sim's wire hands a write
+    over in whatever pieces its 2 ms ticks cut (a late tick right after the chip's write cuts
+    its first byte off alone), so this is the worst case of what a loaded host does."""
+
+    def on_rx(self, data):
+        for i in range(len(data)):
+            super().on_rx(data[i:i + 1])
+
+
+def test_hang_up_and_dial_again_when_the_escape_comes_byte_by_byte():
+    # up, down (+++ then ATH), up again on a fresh Modem over the same UART: the module must
+    # have left data mode, or it takes every later command for PPP payload and looks dead
+    peer = BytewiseModem(vendor="quectel", ready_s=1.0)
+    ctx, b = app_board(peer)
+    try:
+        st = run(b)
+        assert st["ups"] == [True], st
+        st = run(b)
+        assert st["ups"] == [True] and st["power_cycles"] == 0, st
+        s = peer.state()
+        assert s["commands"].count("ATD*99#") == 2 and s["commands"].count("ATH") == 2, s["commands"]
+        assert not s["data"] and [up for _, up in peer.links] == [True, False, True, False], peer.links
+    finally:
+        ctx.__exit__(None, None, None)
+
+
 def test_a76xx_ignores_a_short_off_press():
     peer = ModemPeer(vendor="simcom", ready_s=1.0)  # off press >= 2.5 s, like the A7670
     ctx, b = app_board(peer)

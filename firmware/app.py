@@ -113,12 +113,31 @@ def start_maint(cfg, station, bus, sup):
     return srv
 
 
+def start_backend(cfg, station, bus, sup):
+    """The back end's protocol (config backend.protocol) as a supervised task; DNY here."""
+    if cfg["backend"]["protocol"] != "dny":
+        return None
+    try:
+        from firmware.proto import dny
+
+        cli = dny.client(station, bus)
+    except (ImportError, ValueError, OSError) as e:
+        _failed("dny", e)
+        return None
+    # beats every round of its schedule (100 ms) and every second of a reconnect backoff
+    sup.add("dny", cli.run, deadline_ms=120000)
+    print("dny: back end %s:%d, physical id %08x" % (cfg["backend"]["host"], cfg["backend"]["port"], cli.phys))
+    return cli
+
+
 def _health(cfg, sup, station, ota_svc):
     """The rule that confirms a trial boot (and keeps the config as the last good one)."""
     from firmware import cfgguard, health
 
     url = cfg["ota"]["url"]
-    if ota_svc is not None and url:
+    if cfg["backend"]["protocol"] != "none":  # a back end is configured: reaching it is the proof
+        reached = lambda: station.backend_ok or (ota_svc is not None and ota_svc.server_ok)  # noqa: E731
+    elif ota_svc is not None and url:
         reached = lambda: station.backend_ok or ota_svc.server_ok  # noqa: E731 (no back end yet: the update server)
     else:
         reached = None
@@ -152,6 +171,7 @@ async def run(cfg):
                      backoff_max_ms=sc["backoff_max_ms"])
     station._reset = _restart(station)
     start_maint(cfg, station, bus, sup)  # subscribers first: they see the pile's restore events
+    start_backend(cfg, station, bus, sup)
     net = start_net(cfg, bus, sup)
     pile = start_charging(cfg, bus, sup)
     station.attach(pile=pile, net=net)

@@ -1,0 +1,409 @@
+"""The DNY session (the client): one pile (one physical id) talking to its back end (docs/dny.md).
+
+run(beat) is the supervised task: connect (link.py) with backoff and jitter, then per
+connection a reader (server requests are answered in order, answers go to the waiting
+request) and a job loop that keeps the schedule of section 3 of the sheet:
+- register 0x20 at once and every heartbeat period until answered (again whenever its
+  fields differ from the answered ones), heartbeat 0x21 every `heartbeat_s` (2 unanswered:
+  offline, said on the bus, the connection is dropped and made again), time 0x22 until
+  answered (every `retry_s`) then every `time_s`, the host frames 0x11 (every `host_s`), 0x12
+  and 0x35 (once per connection), `link` after `link_idle_ms` of silence, 0x06 reports,
+  settlements 0x03 (settle.py), alarms 0x42, cards 0x02.
+The bus is read for the whole life of the client (session.*, alarm.*, card.presented), so
+nothing that happens while the link is down is missed. A server request repeated with the
+same message id (our answer was lost) gets the same answer again, not a second action.
+"""
+import asyncio
+import random
+import time
+
+import log
+from firmware.proto.dny import charge, frame, ident, params, status
+from firmware.proto.dny.link import Link
+from firmware.proto.dny.settle import Settle
+from firmware.station import Refused
+
+_log = log.get("dny")
+_TICK = 100  # ms between two looks at the schedule
+_OFFLINE = 2  # unanswered heartbeats in a row: offline (the pile's own rule, [V])
+_LEGACY_01 = 3  # legacy heartbeats 0x01 at power-up when 0x21 is not answered ([V])
+_ALARMS = 8  # alarms kept while the link is down
+# commands the pile sends: a frame with one of them from the server is an answer
+_OURS = (0x01, 0x02, 0x03, 0x05, 0x06, 0x11, 0x12, 0x20, 0x21, 0x22, 0x35, 0x42)
+
+
+def _jitter():
+    return random.getrandbits(5) % 21  # percent off a backoff: a fleet does not reconnect in step
+
+
+class Client:
+    def __init__(self, station, bus):
+        cfg = station.cfg
+        self.st = station
+        self.c = dict(cfg["dny"])  # our running copy (0x83 changes heartbeat_s at once)
+        self.host, self.port = cfg["backend"]["host"], cfg["backend"]["port"]
+        self.n = cfg["pile"]["ports"]
+        self.phys = ident.phys_id(cfg)
+        self.dtype = ident.device_type(cfg)
+        self.fw = ident.fw_number(station.version)
+        self.work_mode = 2 if cfg["meter"]["chip"] == "bl0939" else 0  # bit 1: BL0939 metering
+        self.log = _log
+        self.link = Link(self.c, self.phys)
+        self.sub = bus.subscribe("session.", "alarm.", "card.presented", size=32)
+        self.charge = charge.Charge(self)
+        self.settle = Settle(self)
+        self.ota = None  # inband.Inband while an in-band update runs (loaded on its first packet)
+        self.written = None  # the complete config after our last change (reads 0x90-0x92)
+        self.online = False
+        self.misses = 0
+        self.reg_ok = None  # register data the server answered (this connection)
+        self.time_ok = False  # 0x22 answered this boot
+        self.legacy = False  # the server answers 0x01, not 0x21
+        self.hb21_ok = False
+        self.sent01 = 0
+        self.alarms = []
+        self.replies = []  # [message id, command, answer frame, ticks]: repeated requests
+        self.tasks = []
+        self.hb_at = self.reg_at = self.time_at = self.host_at = None
+        self._end = None
+        self._answered = [False]
+        self._crash = None  # an exception of a job: raised again once the connection is down
+        self._moved = False
+        self.connects = 0
+
+    # ---- who we are on the wire
+    def iccid(self):
+        """The preamble: the configured one, else the modem's SIM, else none (docs/dny.md)."""
+        if self.c["iccid"]:
+            return self.c["iccid"]
+        i = self.st.identity().get("iccid")
+        return i if i else None
+
+    def move_to(self, host, port):
+        """0x34: connect to another server once the answer is out."""
+        self.host, self.port = host, port
+        self._moved = True
+
+    # ---- the task
+    async def run(self, beat=None):
+        ev = asyncio.create_task(self._events())
+        delay = self.c["backoff_min_ms"]
+        try:
+            while True:
+                if beat:
+                    beat()
+                ok = await self._connection(beat)
+                if ok:
+                    delay = self.c["backoff_min_ms"]
+                wait = delay - delay * _jitter() // 100
+                end = time.ticks_add(time.ticks_ms(), wait)
+                while time.ticks_diff(end, time.ticks_ms()) > 0:
+                    if beat:
+                        beat()
+                    await asyncio.sleep_ms(min(1000, max(1, time.ticks_diff(end, time.ticks_ms()))))
+                delay = min(delay * 2, self.c["backoff_max_ms"])
+        finally:
+            ev.cancel()
+
+    async def _connection(self, beat):
+        """One connection, until it ends; True when the server answered on it."""
+        pre = self.iccid()
+        try:
+            await self.link.open(self.host, self.port, pre.encode() if pre else None)
+        except (OSError, asyncio.TimeoutError) as e:
+            self.st.backend_traffic(False)
+            _log.info("connect %s:%d failed: %r", self.host, self.port, e)
+            return False
+        self.connects += 1
+        _log.info("connected to %s:%d (preamble %s)", self.host, self.port, pre or "none")
+        self._end = asyncio.Event()
+        self.reg_ok = None
+        self.misses = 0
+        self._moved = False
+        now = time.ticks_ms()
+        self.reg_at = self.hb_at = self.time_at = self.host_at = now
+        answered = [False]
+        self._answered = answered
+        self.settle.wake(0)  # pending settlements go after every reconnect
+        self.spawn(self._reader())
+        self.spawn(self._jobs(beat))
+        try:
+            await self._end.wait()
+        finally:
+            for t in self.tasks:
+                t.cancel()
+            self.tasks = []
+            await self.link.close()
+            if self.ota is not None:
+                self.ota.link_lost()
+            self._count(False)
+            if self.online:
+                self.online = False
+                self.st.backend_state(False, "dny", "connection lost")
+                _log.warn("offline: connection lost")
+        e, self._crash = self._crash, None
+        if e is not None:
+            raise e
+        return answered[0]
+
+    def _count(self, ok):
+        tx, rx = self.link.take_bytes()
+        self.st.backend_traffic(ok, tx, rx)
+
+    def drop(self, why):
+        _log.info("dropping the connection: %s", why)
+        if self._end is not None:
+            self._end.set()
+
+    async def _reader(self):
+        try:
+            await self.link.read(self._on_frame)
+            self.drop("closed by the server")
+        except OSError as e:
+            self.drop("read failed: %r" % e)
+
+    def spawn(self, coro):
+        """A job of this connection: a bug in it ends the connection and goes up to the
+        supervisor (logged, counted, restarted) instead of dying unseen."""
+        self.tasks = [t for t in self.tasks if not t.done()]
+
+        async def guarded():
+            try:
+                await coro
+            except Exception as e:
+                if self._crash is None:
+                    self._crash = e
+                self.drop("a job failed: %r" % e)
+
+        self.tasks.append(asyncio.create_task(guarded()))
+
+    # ---- the schedule
+    def _due(self, at, now):
+        return at is not None and time.ticks_diff(now, at) >= 0
+
+    async def _jobs(self, beat):
+        busy = {}
+
+        def job(name, coro):
+            if not busy.get(name):
+                busy[name] = True
+
+                async def run():
+                    try:
+                        await coro
+                    finally:
+                        busy[name] = False
+
+                self.spawn(run())
+            else:
+                coro.close()
+
+        job("host", self._host())  # the module's host frames first, as real sockets do
+        while True:
+            if beat:
+                beat()
+            now = time.ticks_ms()
+            c = self.c
+            if self.link.idle_ms() >= c["link_idle_ms"]:
+                try:
+                    await self.link.keepalive()
+                except OSError:
+                    pass
+            if self._due(self.reg_at, now):
+                self.reg_at = time.ticks_add(now, c["heartbeat_s"] * 1000)
+                reg = status.register(self)
+                if reg != self.reg_ok:  # until answered, and again when a field changes
+                    job("reg", self._register(reg))
+            if self.hb_at is None or self._due(self.hb_at, now):
+                self.hb_at = time.ticks_add(now, c["heartbeat_s"] * 1000)
+                job("hb", self._heartbeat())
+            if self._due(self.time_at, now):
+                self.time_at = time.ticks_add(now, c["retry_s"] * 1000)
+                job("time", self._time())
+            if self._due(self.host_at, now) and self.connects and busy.get("host") is False:
+                self.host_at = time.ticks_add(now, c["host_s"] * 1000)
+                job("host", self._host_beat())
+            if self.settle.due(now):
+                job("settle", self.settle.send_one())
+            for i in self.charge.due(now):
+                d = self.charge.report(i)
+                if d is not None:
+                    self.spawn(self._send(0x06, d))
+            while self.alarms:
+                self.spawn(self._send(0x42, self.alarms.pop(0)))
+            await asyncio.sleep_ms(_TICK)
+
+    async def _send(self, cmd, data):
+        """A frame the server does not answer (0x06, 0x42, 0x05): sent once."""
+        try:
+            await self.link.send(frame.encode(self.phys, self.link.next_id(), cmd, data))
+        except OSError:
+            pass
+
+    def _online(self):
+        self._answered[0] = True
+        self.misses = 0
+        self._count(True)
+        if not self.online:
+            self.online = True
+            _log.info("online: the server answers")
+            self.st.backend_state(True, "dny")
+
+    async def _register(self, data):
+        r = await self.link.request(0x20, data)
+        if r is not None:
+            self.reg_ok = data
+            self._online()
+
+    async def _heartbeat(self):
+        r = await self.link.request(0x01 if self.legacy else 0x21, status.heartbeat01(self) if self.legacy
+                                    else status.heartbeat(self))
+        if r is not None and not self.legacy:
+            self.hb21_ok = True
+        if r is None and not self.hb21_ok and not self.legacy and self.sent01 < _LEGACY_01:
+            self.sent01 += 1  # an old server may answer only the legacy heartbeat
+            r = await self.link.request(0x01, status.heartbeat01(self))
+            if r is not None:
+                self.legacy = True
+                _log.info("the server answers the legacy heartbeat 0x01: sending 0x01 from now on")
+        if r is not None:
+            self._online()
+            return
+        self.misses += 1
+        self._count(False)
+        _log.info("heartbeat unanswered (%d in a row)", self.misses)
+        if self.misses >= _OFFLINE:
+            if self.online:
+                self.online = False
+                self.st.backend_state(False, "dny", "%d heartbeats unanswered" % self.misses)
+                _log.warn("offline: %d heartbeats unanswered", self.misses)
+            self.drop("%d heartbeats unanswered" % self.misses)
+
+    def _set_time(self, r, what):
+        t = frame.u32(r, 0) if r else None
+        if not t:
+            return False
+        try:
+            done = self.st.set_time("dny", t)
+        except Refused:
+            done = False
+        _log.info("time %d from the server (%s)%s", t, what, "" if done else ": clock kept (a better source)")
+        return True
+
+    async def _time(self):
+        if self._set_time(await self.link.request(0x22), "0x22"):
+            self.time_ok = True
+            self.time_at = time.ticks_add(time.ticks_ms(), self.c["time_s"] * 1000)
+            self._online()
+
+    async def _host(self):
+        """Once per connection: host heartbeat 0x11, host time 0x12, versions 0x35."""
+        await self._host_beat()
+        self._set_time(await self.link.request(0x12, b"", True), "0x12")
+        try:
+            await self.link.send(frame.encode(self.phys, self.link.next_id(True), 0x35, status.versions(self)))
+        except OSError:
+            pass
+
+    async def _host_beat(self):
+        self.host_at = time.ticks_add(time.ticks_ms(), self.c["host_s"] * 1000)
+        try:
+            await self.link.send(frame.encode(self.phys, self.link.next_id(True), 0x11, status.host_heartbeat(self)))
+        except OSError:
+            pass
+
+    # ---- frames from the server
+    async def _on_frame(self, phys, mid, cmd, data):
+        if phys != self.phys:
+            return  # another pile's frame (a host's slaves share links): not ours
+        if cmd in _OURS:
+            if self.link.answered(mid, cmd, data):
+                self._answered[0] = True
+            return
+        now = time.ticks_ms()
+        keep = 2 * self.c["answer_ms"] + 1000
+        self.replies = [r for r in self.replies if time.ticks_diff(now, r[3]) < keep]
+        for r in self.replies:
+            if r[0] == mid and r[1] == cmd:  # the same request again: the same answer
+                await self.link.send(r[2])
+                return
+        try:
+            out = await self._handle(cmd, data)
+        except Refused as e:
+            _log.info("command 0x%02x refused: %s", cmd, e.code)
+            out = b"\x01"
+        if out is None:
+            return
+        f = frame.encode(self.phys, mid, cmd, out)
+        self.replies.append([mid, cmd, f, now])
+        del self.replies[:-8]
+        await self.link.send(f)
+        if cmd == 0x87 or cmd == 0x31:
+            await self._reboot()
+        if self._moved:
+            self.drop("the server moved to %s:%d" % (self.host, self.port))
+
+    async def _handle(self, cmd, data):
+        """The answer's data for a server request (None: no answer)."""
+        h = _TABLE.get(cmd)
+        if h is not None:
+            return h(self, data)
+        if cmd == 0x81:  # query: register and heartbeat now
+            self.reg_ok = None
+            self.reg_at = self.hb_at = time.ticks_ms()
+            return None
+        if cmd in (0xE0, 0xE1, 0xE2, 0xE4):
+            if self.ota is None:
+                from firmware.proto.dny import inband
+
+                self.ota = inband.Inband(self)
+            return await self.ota.handle(cmd, data)
+        if cmd == 0x87 or cmd == 0x31:
+            return b"\x00"  # received; the reboot follows the answer
+        _log.info("command 0x%02x not supported: answered 1", cmd)
+        return b"\x01"
+
+    async def _reboot(self):
+        _log.warn("reboot commanded by the server")
+        await asyncio.sleep_ms(200)  # the answer leaves the socket first
+        self.st.reset(True, "dny reboot")
+
+    # ---- the bus
+    async def _events(self):
+        sub = self.sub
+        while True:
+            ev = await sub.get()
+            t, d = ev.topic, ev.data
+            try:
+                if t == "session.sample":
+                    self.charge.sample(d)
+                elif t == "session.started":
+                    self.charge.started(d)
+                elif t == "session.stopped":
+                    self.charge.stopped(d)
+                    self.settle.wake(self.c["settle_delay_ms"])
+                elif t.startswith("alarm."):
+                    a = status.alarm(t, d)
+                    if a is not None:
+                        self.alarms.append(a)
+                        del self.alarms[:-_ALARMS]
+                elif t == "card.presented":
+                    self.spawn(self._card(d))
+            except Exception as e:  # a malformed event (or a bug): logged, the next one still counts
+                _log.exc("event %s" % t, e)
+
+    async def _card(self, d):
+        uid, port = d.get("uid"), d.get("port")
+        r = await self.link.request(0x02, charge.Charge.card(d)) if self.link.up() else None
+        if r is None or len(r) < 5:
+            self.st.card_answer(uid, port, "offline")
+            return
+        code = r[4]
+        self.st.card_answer(uid, port, charge.CARD_STATUS.get(code, "rejected"), code=code,
+                            rate=frame.u8(r, 5), balance=frame.u32(r, 6))
+
+
+# server requests answered by a plain function (client, data) -> answer data
+_TABLE = {0x82: lambda cli, d: cli.charge.start_stop(d), 0x8A: lambda cli, d: cli.charge.change(d),
+          0x83: params.set83, 0x84: params.set84, 0x85: params.set85, 0x90: params.get90, 0x91: params.get91,
+          0x92: params.get92, 0x34: params.new_server}

@@ -2,6 +2,7 @@
 
 # The engine's public face (owner: OTA). The app starts it once; others call these.
 _service = None
+_push = None  # the push sink while a back end pushes a release (firmware/ota/push.py)
 
 
 class FetchError(Exception):
@@ -63,6 +64,31 @@ def request_check(url=None, request_id=None):
         _service.request_check(url, request_id)
 
 
+def push_sink():
+    """The push-fed sink for a release a back end sends in pieces (DNY's in-band update;
+    firmware/ota/push.py): the transfer in progress, or a new one that resumes what a power
+    cut interrupted. Its put(offset, bytes) -> bytes held (PushError when refused),
+    install() when complete, pause() when the sender went quiet; push_done() drops it."""
+    global _push
+    if _service is None:
+        raise FetchError("no_ota", "the OTA service is not running", False)
+    if _push is None:
+        from firmware.ota.push import Push
+
+        _push = Push(_service)
+    return _push
+
+
+def push_done():
+    """The push is over (installed, refused or abandoned): its code leaves the heap."""
+    global _push
+    if _push is not None:
+        _push.pause()
+        _push = None
+    forget("firmware.ota.push", "firmware.ota.prepare", "firmware.ota.index", "firmware.ota.fields",
+           "firmware.ota.image", "firmware.ota.download", "firmware.ota.slots")
+
+
 def status():
     """The update state in one dict: slot, trial, boot state, the service's phase and last
     event (`ota status` on the maintenance port, the command interface's update_status)."""
@@ -76,6 +102,16 @@ def status():
          "version": meta.get("version"), "counter": st.get("counter"),
          "phase": o.phase if o else "off", "result": o.last_result if o else None,
          "rolled_back": ",".join(str(c) for c in st.get("rolled_back") or ()) or None}
+    if _push is not None:
+        d["push"] = "%s %d/%s" % (_push.state, _push.pos, _push.size)
+    else:
+        import os
+
+        try:
+            os.stat("/ota/push.json")  # push.PROGRESS: a pushed release a power cut interrupted
+            d["push"] = "interrupted"
+        except OSError:
+            pass
     if o and o.last_event:
         k, r, v = o.last_event
         d["last"] = "%s/%s/%s" % (k, r or "-", v or "-")

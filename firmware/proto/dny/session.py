@@ -29,7 +29,7 @@ _OFFLINE = 2  # unanswered heartbeats in a row: offline (the pile's own rule, [V
 _LEGACY_01 = 3  # legacy heartbeats 0x01 at power-up when 0x21 is not answered ([V])
 _ALARMS = 8  # alarms kept while the link is down
 # commands the pile sends: a frame with one of them from the server is an answer
-_OURS = (0x01, 0x02, 0x03, 0x05, 0x06, 0x11, 0x12, 0x20, 0x21, 0x22, 0x35, 0x42)
+_OURS = (0x01, 0x02, 0x03, 0x06, 0x11, 0x12, 0x20, 0x21, 0x22, 0x35, 0x42)
 
 
 def _jitter():
@@ -231,6 +231,8 @@ class Client:
                     self.spawn(self._send(0x06, d))
             while self.alarms:
                 self.spawn(self._send(0x42, self.alarms.pop(0)))
+            if self.ota is not None:
+                self.ota.tick(now)
             await asyncio.sleep_ms(_TICK)
 
     async def _send(self, cmd, data):
@@ -304,6 +306,13 @@ class Client:
             await self.link.send(frame.encode(self.phys, self.link.next_id(True), 0x35, status.versions(self)))
         except OSError:
             pass
+        if self.st.update_status().get("push") == "interrupted":
+            # an in-band update a power cut interrupted: "wants upgrade", so the server pushes
+            # it again (what was written is acknowledged, not written again)
+            d = bytearray(7)
+            d[0] = self.dtype
+            frame.put16(d, 1, self.fw)
+            await self._send(0x05, bytes(d))
 
     async def _host_beat(self):
         self.host_at = time.ticks_add(time.ticks_ms(), self.c["host_s"] * 1000)
@@ -352,11 +361,14 @@ class Client:
             self.reg_ok = None
             self.reg_at = self.hb_at = time.ticks_ms()
             return None
-        if cmd in (0xE0, 0xE1, 0xE2, 0xE4):
+        if cmd in (0xE0, 0xE1, 0xE2, 0xE4, 0x05):
             if self.ota is None:
                 from firmware.proto.dny import inband
 
                 self.ota = inband.Inband(self)
+            if cmd == 0x05:  # a server asking the pile to update: our normal check, no answer
+                self.ota.check_now("0x05")
+                return None
             return await self.ota.handle(cmd, data)
         if cmd == 0x87 or cmd == 0x31:
             return b"\x00"  # received; the reboot follows the answer

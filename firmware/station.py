@@ -18,7 +18,7 @@ _SECRET = ("key", "pass", "psk", "secret", "token", "pin", "auth", "cred")
 class Refused(Exception):
     """args: (code, detail). Codes: no_pile, no_such_port, bad_budget, bad_method, bad_ref, port_busy,
     port_faulted, unavailable, reserved, over_temperature, total_power_exceeded, no_session,
-    fault_active, bad_limit, no_ota, no_url, busy, bad_config, unknown_key, bad_args, no_net."""
+    fault_active, bad_limit, no_ota, no_url, busy, bad_config, unknown_key, no_memory, bad_args, no_net."""
 
     @property
     def code(self):
@@ -194,6 +194,8 @@ class Station:
             raise Refused("unknown_key" if e.unknown else "bad_config", e.args[0])
         except OSError as e:
             raise Refused("bad_config", "not written: %r" % e)
+        except MemoryError:  # the validator did not fit the heap now: refused, nothing written
+            raise Refused("no_memory", "config change not checked: heap exhausted")
         finally:
             if not loaded:  # the validator's SCHEMA is big: the running app needs only the dict
                 config.forget(["firmware.cfgstore", "firmware.config"])

@@ -77,7 +77,8 @@ async def test_start_by_order_reports_stop_and_one_settlement():
         bill_s = frame.u16(s, 0)
         assert bill_s > 60 and frame.u16(s, 4) * 10000 <= p.rig.plant.ports[0].energy_wh * 1000
         assert frame.u16(s, 2) >= 9000  # max power ~1000 W
-        await asyncio.sleep_ms(500)  # (a bounded look: nothing more may come)
+        n = len(srv.sent(0x21))  # a later event bounds the look: two heartbeats after the ack
+        await until(lambda: len(srv.sent(0x21)) >= n + 2, 10000)
         assert len(srv.sent(0x03)) == 1
     finally:
         _done(srv, p)

@@ -61,14 +61,15 @@ async def test_connect_preamble_register_heartbeats_time_and_ids():
 async def test_an_unanswered_request_is_resent_once_with_the_same_id():
     srv = await Server(time_answer=None).start()
     srv.withhold[0x20] = 1
-    p = Pile(srv, retry_s=3600, heartbeat_s=3600)
+    p = Pile(srv, retry_s=3600, heartbeat_s=1, time_s=3600)
     try:
         await until(lambda: len(srv.sent(0x20)) >= 2 and len(srv.sent(0x22)) >= 2, 5000)
         a, b = srv.sent(0x20)[:2]
         assert a[2] == b[2] and a[4] == b[4] and b[0] - a[0] >= 300  # same id, after answer_ms
         t1, t2 = srv.sent(0x22)[:2]  # time: unanswered twice, then nothing until retry_s
         assert t1[2] == t2[2]
-        await asyncio.sleep_ms(1200)  # (a bounded look for a frame that must not come)
+        n = len(srv.sent(0x21))  # three heartbeats later (a bounded look): nothing more of either
+        await until(lambda: len(srv.sent(0x21)) >= n + 3, 10000)
         assert len(srv.sent(0x20)) == 2 and len(srv.sent(0x22)) == 2
         assert p.cli.reg_ok is not None  # the resend was answered
     finally:

@@ -62,7 +62,8 @@ def test_a_paid_order_ends_at_its_budget_with_one_settlement_despite_faults(tmp_
         srv.faults.update(split=False, dup=False, slow_s=4.0)  # answers late: the pile resends once
         until(lambda: srv.settled(order), 150, what="the settlement")
         srv.faults.update(slow_s=0.0)
-        time.sleep(3)  # (a bounded look for a second one that must not come)
+        beats = len(srv.piles[PHYS].beats)  # two heartbeats later (a bounded look): no other record
+        until(lambda: len(srv.piles[PHYS].beats) >= beats + 2, 60, what="two more heartbeats")
         got = srv.settled(order)
         assert len({s["raw"] for s in got}) == 1  # resends (if any) carry the same record
         s = got[0]

@@ -61,7 +61,8 @@ def _chain(work, seed):
         until(lambda: _all_settled(pile.all_text()), 240, what="every bill settled")
         # quiet: nothing pending is left (a pending bill would come again within settle_retry_s)
         n = len(srv.settlements)
-        time.sleep(3 * 4 + 2)  # (a bounded look for a resend that must not come)
+        beats = len(srv.piles[PHYS].beats)  # four heartbeats (16 s) > settle_retry_s + settle_next_s
+        until(lambda: len(srv.piles[PHYS].beats) >= beats + 4, 120, what="four more heartbeats")
         assert len(srv.settlements) == n, srv.settlements[n:]
         return pile.all_text(), list(srv.settlements), orders, [p.energy_wh for p in pile.meter.plant.ports]
     finally:

@@ -161,6 +161,10 @@ class Charge:
         mode, balance, cmd, value = data[0], frame.u32(data, 1), data[6], frame.u16(data, 7)
         ref = order_ref(order)
         st = self.cli.st
+        if cmd > 1:
+            out[0] = 0x0E  # neither start (1) nor stop (0): not executed
+            out[17] = port
+            return bytes(out)
         try:
             if cmd == 0:
                 port = self._stop(port, ref)

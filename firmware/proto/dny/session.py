@@ -16,6 +16,7 @@ same message id (our answer was lost) gets the same answer again, not a second a
 import asyncio
 import random
 import time
+from binascii import crc32
 
 import log
 from firmware.proto.dny import charge, frame, ident, params, status
@@ -62,7 +63,7 @@ class Client:
         self.hb21_ok = False
         self.sent01 = 0
         self.alarms = []
-        self.replies = []  # [message id, command, answer frame, ticks]: repeated requests
+        self.replies = []  # [message id, command, answer frame, ticks, crc32 of the request]: repeats
         self.tasks = []
         self.hb_at = self.reg_at = self.time_at = self.host_at = None
         self._end = None
@@ -332,8 +333,9 @@ class Client:
         now = time.ticks_ms()
         keep = 2 * self.c["answer_ms"] + 1000
         self.replies = [r for r in self.replies if time.ticks_diff(now, r[3]) < keep]
+        sig = crc32(data)
         for r in self.replies:
-            if r[0] == mid and r[1] == cmd:  # the same request again: the same answer
+            if r[0] == mid and r[1] == cmd and r[4] == sig:  # the same request again: the same answer
                 await self.link.send(r[2])
                 return
         try:
@@ -344,7 +346,7 @@ class Client:
         if out is None:
             return
         f = frame.encode(self.phys, mid, cmd, out)
-        self.replies.append([mid, cmd, f, now])
+        self.replies.append([mid, cmd, f, now, sig])
         del self.replies[:-8]
         await self.link.send(f)
         if cmd == 0x87 or cmd == 0x31:

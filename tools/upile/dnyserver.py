@@ -84,6 +84,7 @@ class DnyServer:
         self._server = None
         self._thread = None
         self.bytes_in = self.bytes_out = 0
+        self.frames_in = self.frames_out = self.links = 0  # (TCP segments, for the bench's header estimate)
 
     # ---- lifetime
     def start(self):
@@ -159,6 +160,7 @@ class DnyServer:
         if not text:
             return
         c.links += text.count(b"link")
+        self.links += text.count(b"link")
         t = text.replace(b"link", b"")
         if len(t) >= 20 and t[:20].isalnum():
             c.iccid = t[:20].decode()
@@ -185,6 +187,7 @@ class DnyServer:
             else:
                 c.w.write(data)
             self.bytes_out += len(data)
+            self.frames_out += 1
             try:
                 await c.w.drain()
             except (ConnectionError, OSError):
@@ -223,6 +226,7 @@ class DnyServer:
                 p.iccid = c.iccid
         c.pile = p
         p.frames += 1
+        self.frames_in += 1
         key = (mid, cmd)
         if cmd not in _PILE_CMDS or key in c.waiting:
             fut = c.waiting.pop(key, None)

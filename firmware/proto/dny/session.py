@@ -19,7 +19,7 @@ import time
 from binascii import crc32
 
 import log
-from firmware.proto.dny import charge, frame, ident, params, status
+from firmware.proto.dny import charge, frame, status
 from firmware.proto.dny.link import Link
 from firmware.proto.dny.settle import Settle
 from firmware.station import Refused
@@ -39,6 +39,8 @@ def _jitter():
 
 class Client:
     def __init__(self, station, bus):
+        from firmware.proto.dny import ident
+
         cfg = station.cfg
         self.st = station
         self.c = dict(cfg["dny"])  # our running copy (0x83 changes heartbeat_s at once)
@@ -71,6 +73,8 @@ class Client:
         self._crash = None  # an exception of a job: raised again once the connection is down
         self._moved = False
         self.connects = 0
+        ident = None
+        _drop("ident")  # what it worked out is kept; its code is not needed again
 
     # ---- who we are on the wire
     def iccid(self):
@@ -356,9 +360,19 @@ class Client:
 
     async def _handle(self, cmd, data):
         """The answer's data for a server request (None: no answer)."""
-        h = _TABLE.get(cmd)
-        if h is not None:
-            return h(self, data)
+        if cmd == 0x82:
+            return self.charge.start_stop(data)
+        if cmd == 0x8A:
+            return self.charge.change(data)
+        h = _PARAMS.get(cmd)
+        if h is not None:  # parameters are rare: their code is loaded for the command only
+            from firmware.proto.dny import params
+
+            try:
+                return getattr(params, h)(self, data)
+            finally:
+                params = None
+                _drop("params")
         if cmd == 0x81:  # query: register and heartbeat now
             self.reg_ok = None
             self.reg_at = self.hb_at = time.ticks_ms()
@@ -417,7 +431,16 @@ class Client:
                             rate=frame.u8(r, 5), balance=frame.u32(r, 6))
 
 
-# server requests answered by a plain function (client, data) -> answer data
-_TABLE = {0x82: lambda cli, d: cli.charge.start_stop(d), 0x8A: lambda cli, d: cli.charge.change(d),
-          0x83: params.set83, 0x84: params.set84, 0x85: params.set85, 0x90: params.get90, 0x91: params.get91,
-          0x92: params.get92, 0x34: params.new_server}
+# parameter commands: params.py's function answering each
+_PARAMS = {0x83: "set83", 0x84: "set84", 0x85: "set85", 0x90: "get90", 0x91: "get91", 0x92: "get92", 0x34: "new_server"}
+
+
+def _drop(leaf):
+    """A module of this package leaves the heap until it is imported again."""
+    import sys
+
+    from firmware.proto import dny
+
+    sys.modules.pop("firmware.proto.dny." + leaf, None)
+    if hasattr(dny, leaf):
+        delattr(dny, leaf)

@@ -124,8 +124,9 @@ def start_backend(cfg, station, bus, sup):
     except (ImportError, ValueError, OSError) as e:
         _failed("dny", e)
         return None
-    # beats every round of its schedule (100 ms) and every second of a reconnect backoff
-    sup.add("dny", cli.run, deadline_ms=120000)
+    # beats every round of its schedule (100 ms), every second of a reconnect backoff, and
+    # around each connect (which may take connect_timeout_ms)
+    sup.add("dny", cli.run, deadline_ms=max(120000, 2 * cfg["dny"]["connect_timeout_ms"]))
     print("dny: back end %s:%d, physical id %08x" % (cfg["backend"]["host"], cfg["backend"]["port"], cli.phys))
     return cli
 

@@ -216,11 +216,12 @@ class Station:
             self.backend_reached()
 
     def backend_traffic(self, ok, tx=0, rx=0):
-        """A protocol's traffic with its back end worked (or not) and moved tx/rx bytes: the
-        link manager spares its probes, the data budget counts the bytes."""
+        """A protocol's traffic with its back end worked (or not; None: only count) and moved
+        tx/rx bytes: the link manager spares its probes, the data budget counts the bytes."""
         n = self.net
         if n is not None:
-            n.links.report(ok)
+            if ok is not None:
+                n.links.report(ok)
             if tx or rx:
                 n.budget.count(tx, rx)
 

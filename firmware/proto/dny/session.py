@@ -126,7 +126,9 @@ class Client:
         self.misses = 0
         self._moved = False
         now = time.ticks_ms()
-        self.reg_at = self.hb_at = self.time_at = self.host_at = now
+        self.reg_at = self.hb_at = self.host_at = now
+        if not self.time_ok:  # once answered, the 12-hour schedule goes on across reconnects
+            self.time_at = now
         answered = [False]
         self._answered = answered
         self.settle.wake(0)  # pending settlements go after every reconnect
@@ -141,7 +143,7 @@ class Client:
             await self.link.close()
             if self.ota is not None:
                 self.ota.link_lost()
-            self._count(False)
+            self._count(None)  # the bytes; how the link did was said as it went
             if self.online:
                 self.online = False
                 self.st.backend_state(False, "dny", "connection lost")

@@ -47,7 +47,7 @@ class SimBoard:
         self._ev_lock = threading.Lock()
         self.loop = IOLoop()
         self.console = Console(self.loop, self.log_path, console_port)
-        self.link = ControlLink(self.loop, self._on_line)
+        self.link = ControlLink(self.loop, self._on_line, lambda: self.pins.replay())
         self.uarts = {}
         self.uart_server = UartServer(self.loop, self._link_for)
         self.pins = Pins(self)

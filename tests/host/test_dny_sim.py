@@ -67,7 +67,7 @@ def test_a_paid_order_ends_at_its_budget_with_one_settlement_despite_faults(tmp_
         got = srv.settled(order)
         assert len({s["raw"] for s in got}) == 1  # resends (if any) carry the same record
         s = got[0]
-        assert s["reason"] == 3 and s["port"] == 0 and s["start"] == 1  # preset time, online start
+        assert s["reason"] == 3 and s["port"] == 0 and s["start"] == 1, s  # preset time, online start
         assert 60 <= s["duration_s"] <= 61
         sid, mwh, fen, secs = pile.bills()[order]
         assert s["energy_cwh"] == mwh // 10000 and s["duration_s"] == secs

@@ -37,9 +37,10 @@ def config(port, **dny):
 class Pile:
     """A sim pile over cellular; `files` replaces the app tree (an OTA factory pile)."""
 
-    def __init__(self, work, port, files=None, heap="512K", **dny):
+    def __init__(self, work, port, files=None, heap="512K", charging=None, **dny):
         self.board = SimBoard(work, heap=heap)
         cfg = config(port, **dny)
+        cfg["charging"].update(charging or {})
         if files is None:
             files = flashimg.app_files()
             files["/config/pile.json"] = json.dumps(cfg).encode()

@@ -38,14 +38,16 @@ def _chain(work, seed):
     rnd = random.Random(seed)
     srv = DnyServer(gap_s=0.05).start()
     pile = Pile(work, srv.port, heartbeat_s=4, settle_retry_s=4, settle_delay_ms=500, settle_next_s=1,
-                report_s=30, backoff_min_ms=200, backoff_max_ms=1000)
+                report_s=30, backoff_min_ms=200, backoff_max_ms=1000, charging={"overcurrent_ma": 9500})
     orders = {}
     try:
-        pile.plug(1, 1100.0, 0.95)  # ~10 Wh (one 0.01 kWh unit) every 33 s
-        pile.plug(2, 900.0, 0.95)
+        pile.plug(1, 1900.0, 0.99)  # ~10 Wh (one 0.01 kWh unit) every 19 s
+        pile.plug(2, 1700.0, 0.99)
         for _ in range(CUTS):
             pile.board.power_on()
-            end = time.monotonic() + rnd.uniform(0.5, 5.0)
+            # mostly short lives (cuts while booting, connecting, sending), now and then a
+            # long one in which sessions charge some energy and end by their budgets
+            end = time.monotonic() + (rnd.uniform(0.5, 4.0) if rnd.random() < 0.9 else rnd.uniform(15.0, 30.0))
             while time.monotonic() < end:
                 _act(srv, rnd, orders)
                 time.sleep(0.1)
@@ -124,3 +126,5 @@ def test_two_hundred_power_cuts_every_order_settled_once(tmp_path):
         assert "Traceback" not in text
     assert BOARDS * CUTS >= 200
     assert total >= 20, total  # sessions really ran, stopped and were settled across the cuts
+    energies = [s["energy_cwh"] for _, sets, _, _ in results for s in sets]
+    assert sum(1 for e in energies if e > 0) >= 5, energies  # and carried metered energy

@@ -2,7 +2,7 @@
 same command interface (firmware/station.py); docs/dny.md.
 
 frame.py frames and parses; link.py is the TCP connection with the 4G module's habits;
-session.py keeps the schedule and answers the server; status.py (register, heartbeats, host
+session.py connects and answers the server, schedule.py keeps the sheet's timing; status.py (register, heartbeats, host
 frames, alarms), charge.py (0x82, 0x8A, 0x06, cards), params.py (0x83-0x85, 0x90-0x92, 0x34),
 settle.py (0x03 from the bill journal) and inband.py (the in-band update into the OTA
 engine's push sink) are the command families; ident.py says who the pile is, rules.py checks

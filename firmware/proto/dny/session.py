@@ -2,14 +2,8 @@
 
 run(beat) is the supervised task: connect (link.py) with backoff and jitter, then per
 connection a reader (server requests are answered in order, answers go to the waiting
-request) and a job loop that keeps the schedule of section 3 of the sheet:
-- register 0x20 at once and every heartbeat period until answered (again whenever its
-  fields differ from the answered ones), heartbeat 0x21 every `heartbeat_s` (2 unanswered:
-  offline, said on the bus, the connection is dropped and made again), time 0x22 until
-  answered (every `retry_s`) then every `time_s`, the host frames 0x11 (every `host_s`), 0x12
-  and 0x35 (once per connection), `link` after `link_idle_ms` of silence, 0x06 reports,
-  settlements 0x03 (settle.py), alarms 0x42, cards 0x02.
-The bus is read for the whole life of the client (session.*, alarm.*, card.presented), so
+request) and the job loop that keeps the schedule of section 3 of the sheet (schedule.py);
+a job's exception ends the connection and goes up to the supervisor. The bus is read for the whole life of the client (session.*, alarm.*, card.presented), so
 nothing that happens while the link is down is missed. A server request repeated with the
 same message id (our answer was lost) gets the same answer again, not a second action.
 """
@@ -19,15 +13,12 @@ import time
 from binascii import crc32
 
 import log
-from firmware.proto.dny import charge, frame, status
+from firmware.proto.dny import charge, frame, schedule, status
 from firmware.proto.dny.link import Link
 from firmware.proto.dny.settle import Settle
 from firmware.station import Refused
 
 _log = log.get("dny")
-_TICK = 100  # ms between two looks at the schedule
-_OFFLINE = 2  # unanswered heartbeats in a row: offline (the pile's own rule, [V])
-_LEGACY_01 = 3  # legacy heartbeats 0x01 at power-up when 0x21 is not answered ([V])
 _ALARMS = 8  # alarms kept while the link is down
 # commands the pile sends: a frame with one of them from the server is an answer
 _OURS = (0x01, 0x02, 0x03, 0x06, 0x11, 0x12, 0x20, 0x21, 0x22, 0x35, 0x42)
@@ -133,7 +124,7 @@ class Client:
         self._answered = answered
         self.settle.wake(0)  # pending settlements go after every reconnect
         self.spawn(self._reader())
-        self.spawn(self._jobs(beat))
+        self.spawn(schedule.run(self, beat))
         try:
             await self._end.wait()
         finally:
@@ -183,150 +174,6 @@ class Client:
                 self.drop("a job failed: %r" % e)
 
         self.tasks.append(asyncio.create_task(guarded()))
-
-    # ---- the schedule
-    def _due(self, at, now):
-        return at is not None and time.ticks_diff(now, at) >= 0
-
-    async def _jobs(self, beat):
-        busy = {}
-
-        def job(name, coro):
-            if not busy.get(name):
-                busy[name] = True
-
-                async def run():
-                    try:
-                        await coro
-                    finally:
-                        busy[name] = False
-
-                self.spawn(run())
-            else:
-                coro.close()
-
-        job("host", self._host())  # the module's host frames first, as real sockets do
-        while True:
-            if beat:
-                beat()
-            now = time.ticks_ms()
-            c = self.c
-            if self.link.idle_ms() >= c["link_idle_ms"]:
-                try:
-                    await self.link.keepalive()
-                except OSError:
-                    pass
-            if self._due(self.reg_at, now):
-                self.reg_at = time.ticks_add(now, c["heartbeat_s"] * 1000)
-                reg = status.register(self)
-                if reg != self.reg_ok:  # until answered, and again when a field changes
-                    job("reg", self._register(reg))
-            if self.hb_at is None or self._due(self.hb_at, now):
-                self.hb_at = time.ticks_add(now, c["heartbeat_s"] * 1000)
-                job("hb", self._heartbeat())
-            if self._due(self.time_at, now):
-                self.time_at = time.ticks_add(now, c["retry_s"] * 1000)
-                job("time", self._time())
-            if self._due(self.host_at, now) and self.connects and busy.get("host") is False:
-                self.host_at = time.ticks_add(now, c["host_s"] * 1000)
-                job("host", self._host_beat())
-            if self.settle.due(now):
-                job("settle", self.settle.send_one())
-            for i in self.charge.due(now):
-                d = self.charge.report(i)
-                if d is not None:
-                    self.spawn(self._send(0x06, d))
-            while self.alarms:
-                self.spawn(self._send(0x42, self.alarms.pop(0)))
-            if self.ota is not None:
-                self.ota.tick(now)
-            await asyncio.sleep_ms(_TICK)
-
-    async def _send(self, cmd, data):
-        """A frame the server does not answer (0x06, 0x42, 0x05): sent once."""
-        try:
-            await self.link.send(frame.encode(self.phys, self.link.next_id(), cmd, data))
-        except OSError:
-            pass
-
-    def _online(self):
-        self._answered[0] = True
-        self.misses = 0
-        self._count(True)
-        if not self.online:
-            self.online = True
-            _log.info("online: the server answers")
-            self.st.backend_state(True, "dny")
-
-    async def _register(self, data):
-        r = await self.link.request(0x20, data)
-        if r is not None:
-            self.reg_ok = data
-            self._online()
-
-    async def _heartbeat(self):
-        r = await self.link.request(0x01 if self.legacy else 0x21, status.heartbeat01(self) if self.legacy
-                                    else status.heartbeat(self))
-        if r is not None and not self.legacy:
-            self.hb21_ok = True
-        if r is None and not self.hb21_ok and not self.legacy and self.sent01 < _LEGACY_01:
-            self.sent01 += 1  # an old server may answer only the legacy heartbeat
-            r = await self.link.request(0x01, status.heartbeat01(self))
-            if r is not None:
-                self.legacy = True
-                _log.info("the server answers the legacy heartbeat 0x01: sending 0x01 from now on")
-        if r is not None:
-            self._online()
-            return
-        self.misses += 1
-        self._count(False)
-        _log.info("heartbeat unanswered (%d in a row)", self.misses)
-        if self.misses >= _OFFLINE:
-            if self.online:
-                self.online = False
-                self.st.backend_state(False, "dny", "%d heartbeats unanswered" % self.misses)
-                _log.warn("offline: %d heartbeats unanswered", self.misses)
-            self.drop("%d heartbeats unanswered" % self.misses)
-
-    def _set_time(self, r, what):
-        t = frame.u32(r, 0) if r else None
-        if not t:
-            return False
-        try:
-            done = self.st.set_time("dny", t)
-        except Refused:
-            done = False
-        _log.info("time %d from the server (%s)%s", t, what, "" if done else ": clock kept (a better source)")
-        return True
-
-    async def _time(self):
-        if self._set_time(await self.link.request(0x22), "0x22"):
-            self.time_ok = True
-            self.time_at = time.ticks_add(time.ticks_ms(), self.c["time_s"] * 1000)
-            self._online()
-
-    async def _host(self):
-        """Once per connection: host heartbeat 0x11, host time 0x12, versions 0x35."""
-        await self._host_beat()
-        self._set_time(await self.link.request(0x12, b"", True), "0x12")
-        try:
-            await self.link.send(frame.encode(self.phys, self.link.next_id(True), 0x35, status.versions(self)))
-        except OSError:
-            pass
-        if self.st.update_status().get("push") == "interrupted":
-            # an in-band update a power cut interrupted: "wants upgrade", so the server pushes
-            # it again (what was written is acknowledged, not written again)
-            d = bytearray(7)
-            d[0] = self.dtype
-            frame.put16(d, 1, self.fw)
-            await self._send(0x05, bytes(d))
-
-    async def _host_beat(self):
-        self.host_at = time.ticks_add(time.ticks_ms(), self.c["host_s"] * 1000)
-        try:
-            await self.link.send(frame.encode(self.phys, self.link.next_id(True), 0x11, status.host_heartbeat(self)))
-        except OSError:
-            pass
 
     # ---- frames from the server
     async def _on_frame(self, phys, mid, cmd, data):

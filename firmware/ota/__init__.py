@@ -85,7 +85,7 @@ def push_done():
     if _push is not None:
         _push.pause()
         _push = None
-    forget("firmware.ota.push", "firmware.ota.prepare", "firmware.ota.index", "firmware.ota.fields",
+    forget("firmware.ota.push", "firmware.ota.container", "firmware.ota.prepare", "firmware.ota.index", "firmware.ota.fields",
            "firmware.ota.image", "firmware.ota.download", "firmware.ota.slots")
 
 

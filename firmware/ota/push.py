@@ -1,9 +1,6 @@
 """A release a back end pushes in pieces (DNY's in-band update), written by the OTA engine.
 
-The file is our release in one container (docs/dny.md "Container", `upile release
---container` writes it), little-endian:
-    "UPR1" | kind u8 (1 app, 2 image) | 0 | envelope length u16 | index length u32 |
-    payload length u32 | envelope (manifest.dsse.json) | index.txt (app) | bundle or image
+The file is our release in one container (container.py, docs/dny.md "The container").
 Nothing of the payload is written before the envelope passed the service's own check
 (Ed25519 signature, product, counter, expiry, not rolled back before) and its sizes match the
 header. The index becomes the spare slot's files.idx and is checked like a fetched one; the
@@ -26,34 +23,13 @@ from binascii import unhexlify
 import fsatomic
 import log
 import slotcheck
-import thisboot
-from firmware.ota import FetchError
+from firmware.ota import FetchError, container
+from firmware.ota.container import APP, HEAD, IMAGE, SIG, PushError
 
 _log = log.get("ota")
-MAGIC = b"UPR1"
-HEAD = 16
-APP = 1
-IMAGE = 2
 PROGRESS = "/ota/push.json"
 ENVFILE = "/ota/push.env"  # header + envelope of the file in progress
 _SAVE = 8192  # app: progress saved at a file's end once this many bytes came since the last save
-_SIG = ("bad_signature", "unknown_key", "bad_envelope", "no_signature")
-
-
-class PushError(Exception):
-    """A refused file: args (reason, detail)."""
-
-    @property
-    def reason(self):
-        return self.args[0]
-
-
-def _u16(b, o):
-    return b[o] | b[o + 1] << 8
-
-
-def _u32(b, o):
-    return b[o] | b[o + 1] << 8 | b[o + 2] << 16 | b[o + 3] << 24
 
 
 class Push:
@@ -181,7 +157,7 @@ class Push:
     def _fail(self, e):
         self.failed = (e.args[0], e.args[1] if len(e.args) > 1 else "")
         _log.warn("OTA push refused %s: %s", self.failed[0], self.failed[1])
-        if self.failed[0] not in _SIG:
+        if self.failed[0] not in SIG:
             self.svc.emit("DownloadFailed", self.failed[0], self.payload and self.payload.get("version"),
                           detail=self.failed[1], via="push")
         self._close()
@@ -245,51 +221,13 @@ class Push:
 
     # ---- header, envelope, index
     def _header(self):
-        h = self.head
-        if h[0:4] != MAGIC:
-            raise PushError("not_a_release", "no release container (a signed manifest must come first)")
-        lim = self.svc.limits
-        self.kind, self.env_len, self.idx_len, self.data_len = h[4], _u16(h, 6), _u32(h, 8), _u32(h, 12)
-        if self.kind == APP:
-            ok = 0 < self.idx_len <= lim["max_index"] and self.data_len <= lim["max_bundle"]
-        else:
-            ok = self.kind == IMAGE and self.idx_len == 0 and 0 < self.data_len <= lim["max_image"]
-        if not (ok and 0 < self.env_len <= lim["max_envelope"]):
-            raise PushError("bad_header", "kind %d, envelope %d, index %d, payload %d bytes" % (
-                self.kind, self.env_len, self.idx_len, self.data_len))
+        self.kind, self.env_len, self.idx_len, self.data_len = container.header(self.head, self.svc.limits)
         self.size = HEAD + self.env_len + self.idx_len + self.data_len
 
     def _check(self):
         """The envelope as the service checks a fetched one; sets payload and env_hex."""
-        svc = self.svc
-        env = bytes(self.env)
-        self.env_hex = slotcheck.env_sha(env)
-        st = thisboot.read_state()
-        if st is None:
-            raise PushError("no_state", "device not provisioned")
-        if st.get("pending") or thisboot.trial or st.get("image"):
-            raise PushError("trial_running", "a new release is on trial")
-        if ((st.get("slots") or {}).get(thisboot.selected or st["active"]) or {}).get("env") == self.env_hex:
-            raise PushError("up_to_date", "this release runs already")
-        try:
-            p = svc._verify(env, st)
-        except ValueError as e:  # ManifestError(reason, detail)
-            r = e.args[0] if e.args else "bad_manifest"
-            svc.emit("InvalidSignature" if r in _SIG else "DownloadFailed", r, None,
-                     detail=e.args[1] if len(e.args) > 1 else "", via="push")
-            raise PushError(r, e.args[1] if len(e.args) > 1 else "")
-        if p["counter"] in st.get("rolled_back", ()):
-            raise PushError("rolled_back_before", "counter %d was rolled back on this pile" % p["counter"])
-        if (p.get("kind") == "app") != (self.kind == APP):
-            raise PushError("bad_header", "the container's kind is not the manifest's")
-        if self.kind == APP:
-            same = p["index"]["size"] == self.idx_len and p["bundle"]["size"] == self.data_len
-        else:
-            same = p["image"]["size"] == self.data_len
-        if not same:
-            raise PushError("bad_header", "the container's sizes are not the manifest's")
-        self.payload = p
-        return p
+        self.payload, self.env_hex = container.check(self.svc, bytes(self.env), self.kind, self.idx_len, self.data_len)
+        return self.payload
 
     def _envelope(self):
         p = self._check()

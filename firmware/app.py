@@ -165,12 +165,32 @@ def start_loadcheck(cfg, station, bus):
     return LoadCheck(cfg, station, bus)
 
 
+def start_backend(cfg, station, bus, sup):
+    """The back end's protocol (config backend.protocol) as a supervised task; DNY here."""
+    if cfg["backend"]["protocol"] != "dny":
+        return None
+    try:
+        from firmware.proto import dny
+
+        cli = dny.client(station, bus)
+    except (ImportError, ValueError, OSError) as e:
+        _failed("dny", e)
+        return None
+    # beats every round of its schedule (100 ms), every second of a reconnect backoff, and
+    # around each connect (which may take connect_timeout_ms)
+    sup.add("dny", cli.run, deadline_ms=max(120000, 2 * cfg["dny"]["connect_timeout_ms"]))
+    print("dny: back end %s:%d, physical id %08x" % (cfg["backend"]["host"], cfg["backend"]["port"], cli.phys))
+    return cli
+
+
 def _health(cfg, sup, station, ota_svc):
     """The rule that confirms a trial boot (and keeps the config as the last good one)."""
     from firmware import cfgguard, health
 
     url = cfg["ota"]["url"]
-    if ota_svc is not None and url:
+    if cfg["backend"]["protocol"] != "none":  # a back end is configured: reaching it is the proof
+        reached = lambda: station.backend_ok or (ota_svc is not None and ota_svc.server_ok)  # noqa: E731
+    elif ota_svc is not None and url:
         reached = lambda: station.backend_ok or ota_svc.server_ok  # noqa: E731 (no back end yet: the update server)
     else:
         reached = None
@@ -207,6 +227,7 @@ async def run(cfg):
     start_console(station, sup)
     front = start_front(cfg, station, bus)
     load = start_loadcheck(cfg, station, bus)
+    start_backend(cfg, station, bus, sup)
     net = start_net(cfg, bus, sup)
     pile = start_charging(cfg, bus, sup)
     station.attach(pile=pile, net=net, front=front)

@@ -18,7 +18,8 @@ _SECRET = ("key", "pass", "psk", "secret", "token", "pin", "auth", "cred")
 class Refused(Exception):
     """args: (code, detail). Codes: no_pile, no_such_port, bad_budget, bad_method, bad_ref, port_busy,
     port_faulted, unavailable, reserved, over_temperature, total_power_exceeded, no_session,
-    fault_active, bad_limit, no_ota, no_url, busy, bad_config, bad_args, no_front, alarm."""
+    fault_active, bad_limit, no_ota, no_url, busy, bad_config, unknown_key, no_memory, bad_args, no_net,
+    no_front, alarm."""
 
     @property
     def code(self):
@@ -55,6 +56,7 @@ class Station:
         self.front = None  # firmware.front.Front: cards, codes, alarms (docs/front.md)
         self._reset = reset  # fn(hard, reason): the app's orderly restart
         self.backend_ok = False  # a back end accepted us this boot (the health rule asks)
+        self.config_path = None  # where change_config writes (None: config.PATH; tests elsewhere)
         self.t0 = time.ticks_ms()
 
     def attach(self, pile=None, ota=None, net=None, front=None):
@@ -89,7 +91,7 @@ class Station:
              "ports": self.ports()}
         m = self.net.modem if self.net is not None else None
         if m is not None:
-            d.update({"iccid": m.iccid, "imei": m.imei, "modem": m.revision})
+            d.update({"iccid": m.iccid, "imei": m.imei, "modem": m.revision, "dbm": m.dbm})
         return d
 
     def ports(self):
@@ -108,6 +110,12 @@ class Station:
         from firmware.charging.session import view
 
         return view(self._call(self._pile().stop, port, reason, cause))
+
+    def change_budget(self, port, kind, amount):
+        """A running session's budget becomes kind (time min | energy Wh) and amount, journalled
+        (DNY 0x8A). Returns "below_used" when it is already used up (the session then stops
+        with cause budget at the next control step), else "ok"."""
+        return self._call(self._pile().change, port, kind, amount)
 
     def stop_all(self, reason="Other", cause="stop_all"):
         if self.pile is not None:
@@ -149,6 +157,7 @@ class Station:
             d["ports"] = [p.status for p in self.pile.ports]
             d["idle"] = self.pile.is_idle()
             d["total_w"] = self.pile.total_w
+            d["temp_dc"] = self.pile.temp.max_dc  # the pile's hottest sensor (None: no reading)
         if self.net is not None:
             d["link"] = self.net.links.kind
         d["ota"] = self.update_status()
@@ -213,6 +222,63 @@ class Station:
         if section not in self.cfg:
             raise Refused("bad_args", "no config section " + section)
         return masked(self.cfg[section])
+
+    def change_config(self, partial):
+        """A back end's configuration change ({section: {key: value}}), validated and written
+        like every config change (firmware/cfgstore.py); the running app takes it at its next
+        start. Returns the complete new config; Refused("bad_config" | "unknown_key", message)."""
+        import sys
+
+        loaded = "firmware.config" in sys.modules
+        from firmware import cfgstore, config
+
+        path = self.config_path or config.PATH
+        try:
+            new, _ = cfgstore.change(config.read(path) or {}, partial)
+            return cfgstore.write(new, path)
+        except config.ConfigError as e:
+            raise Refused("unknown_key" if e.unknown else "bad_config", e.args[0])
+        except OSError as e:
+            raise Refused("bad_config", "not written: %r" % e)
+        except MemoryError:  # the validator did not fit the heap now: refused, nothing written
+            raise Refused("no_memory", "config change not checked: heap exhausted")
+        finally:
+            if not loaded:  # the validator's SCHEMA is big: the running app needs only the dict
+                config.forget(["firmware.cfgstore", "firmware.config"])
+
+    # ---- back ends (OCPP, DNY) and the pile's front
+    def set_time(self, source, unix):
+        """A time from a back end (e.g. DNY 0x22) for the clock, through the net domain's
+        TimeSync, whose rules decide (a recent NTP time is not stepped by it). True if set."""
+        if self.net is None:
+            raise Refused("no_net", "no network time keeper")
+        return self.net.time.set(source, unix)
+
+    def backend_state(self, online, protocol, reason=""):
+        """A protocol's back end accepted the pile (online) or was lost: published as
+        backend.online / backend.offline; online also counts as reached (the health rule)."""
+        self.bus.publish("backend.online" if online else "backend.offline", {"protocol": protocol, "reason": reason})
+        if online:
+            self.backend_reached()
+
+    def backend_traffic(self, ok, tx=0, rx=0):
+        """A protocol's traffic with its back end worked (or not; None: only count) and moved
+        tx/rx bytes: the link manager spares its probes, the data budget counts the bytes."""
+        n = self.net
+        if n is not None:
+            if ok is not None:
+                n.links.report(ok)
+            if tx or rx:
+                n.budget.count(tx, rx)
+
+    def update_sink(self):
+        """The OTA engine's push-fed sink for an update a back end sends in packets
+        (firmware/ota/push.py; DNY's in-band OTA)."""
+        if self.ota is None:
+            raise Refused("no_ota", "the OTA service is not running")
+        from firmware import ota
+
+        return ota.push_sink()
 
     # ---- updates
     def request_update(self, url=None, request_id=None):

@@ -6,6 +6,7 @@ caller outside this package:
   start(port, kind, amount, tag=None, method="service", reservation=None, ref=None) -> session id
       (kind: time min | energy Wh | money fen | full)
   stop(port, reason="Remote", cause="remote") -> bill; stop_all(reason, cause)
+  change(port, kind, amount) -> "ok" | "below_used"  (a running session's new budget, journalled)
   reserve(port, tag, expire_s=None, reservation=None); schedule(port, kind, amount, start_in_s, tag=None)
   cancel_reservation(port); set_available(port, on) -> "Accepted" | "Scheduled";
   clear_fault(port); set_limit(port, watts)  (port 0: the pile)
@@ -165,6 +166,20 @@ class Pile:
             p.set(P.CHARGING, "resumed")
         else:
             p.set(P.PREPARING, "resumed" if s.resumed else "start")
+
+    def change(self, port, kind, amount):
+        """A running session's budget changes (a back end's order, DNY 0x8A): journalled, so a
+        power cut keeps it. "below_used" when the new budget is already used up: the next
+        control step stops the session with cause budget."""
+        p = self._port(port)
+        s = p.session
+        if s is None:
+            raise ChargeError("no_session")
+        if kind not in ("time", "energy") or type(amount) is not int or amount <= 0:
+            raise ChargeError("bad_budget")
+        self.store.modify(s.id, kind, amount)
+        s.kind, s.amount = kind, amount
+        return "ok" if s.budget_left() else "below_used"
 
     def stop(self, port, reason=REMOTE, cause="remote"):
         p = self._port(port)

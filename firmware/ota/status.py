@@ -19,6 +19,17 @@ def status():
          "version": meta.get("version"), "counter": st.get("counter"),
          "phase": o.phase if o else "off", "result": o.last_result if o else None,
          "rolled_back": ",".join(str(c) for c in st.get("rolled_back") or ()) or None}
+    if ota._push is not None:
+        p = ota._push
+        d["push"] = "%s %d/%s" % (p.state, p.pos, p.size)
+    else:
+        import os
+
+        try:
+            os.stat("/ota/push.json")  # push.PROGRESS: a pushed release a power cut interrupted
+            d["push"] = "interrupted"
+        except OSError:
+            pass
     if o and o.last_event:
         k, r, v = o.last_event
         d["last"] = "%s/%s/%s" % (k, r or "-", v or "-")

@@ -121,6 +121,20 @@ RULES = [
     ({"supervisor": {"backoff_ms": 70000}}, "supervisor.backoff_ms: 70000 is above supervisor.backoff_max_ms 60000"),
     ({"supervisor": {"crash_window_s": 10, "backoff_ms": 5000}},
      "supervisor.backoff_ms: 5000 is too long to see 5 crashes within supervisor.crash_window_s 10"),
+    # backend.protocol (firmware/apprules.py)
+    ({"backend": {"protocol": "mqtt"}}, "backend.protocol: 'mqtt' is not one of none, ocpp, dny"),
+    # dny (firmware/proto/dny/rules.py)
+    ({"dny": {"iccid": "8986-041316189200927"}},
+     "dny.iccid: expected 20 characters 0-9 or A-F (an ICCID as modules send it), or empty"),
+    ({"dny": {"iccid": "898604d9162390488297"}},
+     "dny.iccid: expected 20 characters 0-9 or A-F (an ICCID as modules send it), or empty"),
+    ({"dny": {"backoff_min_ms": 5000, "backoff_max_ms": 4000}}, "dny.backoff_min_ms: 5000 is above dny.backoff_max_ms 4000"),
+    ({"backend": {"protocol": "dny", "host": "10.0.0.9"}},
+     "dny.number: 0: provision the number printed under the pile's QR code (1-16777215)"),
+    ({"backend": {"protocol": "dny"}, "dny": {"number": 13544000}},
+     "backend.host: empty, but backend.protocol is dny: the pile would have no server to talk to"),
+    ({"backend": {"protocol": "dny", "host": "10.0.0.9"}, "dny": {"number": 13544000}, "charging": {"overpower_w": 2500}},
+     "dny.port_limit_w: 2000 is below charging.overpower_w 2500 (0x85 could never set it)"),
     # ota (firmware/ota/policy.py)
     ({"ota": {"window": "bad"}}, "ota.window: 'bad': expected HH:MM-HH:MM"),
     ({"ota": {"window": "24:00-04:00"}}, "ota.window: '24:00-04:00': 24:00 is not a time of day"),
@@ -184,6 +198,10 @@ RULES = [
 # configs that must pass (every board, the sim scenes' shapes, edge values of the rules)
 GOOD = [
     {},
+    {"backend": {"protocol": "dny", "host": "dny.example.com", "port": 8999},
+     "dny": {"number": 13544000, "iccid": "898604D9162390488297", "heartbeat_s": 1, "gap_ms": 0}},
+    {"pile": {"ports": 16}, "backend": {"protocol": "dny", "host": "10.0.0.9"}, "dny": {"number": 16777215, "port_limit_w": 3500},
+     "charging": {"overpower_w": 3500}},
     {"pile": {"ports": 2}, "charging": {"board": "esp32-2p"}},
     {"pile": {"ports": 16}, "meter": {"chip": "bl0939"}},
     {"pile": {"ports": 2}, "charging": {"board": "esp32-2p"}, "service": {"uart": 1, "tx": 4, "rx": 5},

@@ -84,3 +84,15 @@ def test_outputs_float_while_the_chip_is_off():
         b.wait_event("pin", lambda d: d == (26, 1))
         b.power_cut()
         assert b.pin(26) is None
+
+
+def test_an_adc_set_while_the_chip_boots_is_not_lost():
+    # a peer sets an input as the chip starts (the meter peer's NTC when the chip opens its
+    # UART): after the chip's environment was made, before its control wire connected
+    with board(power=False) as b:
+        b.power_on()
+        b.set_adc(36, 2047)
+        b.set_pin(35, 1)
+        b.wait_console("main.py running")
+        out = b.exec("import machine\nprint(machine.Pin(35, machine.Pin.IN).value(), machine.ADC(machine.Pin(36)).read())")
+        assert out.strip() == "1 2047"

@@ -48,7 +48,7 @@ class SimBoard:
         self._ev_lock = threading.Lock()
         self.loop = IOLoop()
         self.console = Console(self.loop, self.log_path, console_port)
-        self.link = ControlLink(self.loop, self._on_line)
+        self.link = ControlLink(self.loop, self._on_line, lambda: self.pins.replay())
         self.uarts = {}
         self.boots = 0  # chip starts so far: UART sockets name theirs
         self.uart_server = UartServer(self.loop, self._link_for, lambda: self.boots)

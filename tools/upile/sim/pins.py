@@ -42,6 +42,15 @@ class Pins:
         self.board.event("adc", (n, raw))
         self.board.send_chip("adc %d %d" % (n, raw))
 
+    def replay(self):
+        """A chip's control wire just connected: input levels and ADC readings set after its
+        start (env()) but before the connect would be lost otherwise (a peer that sets an
+        ADC as the chip boots: the NTC read as an open sensor). Unchanged levels fire no IRQ."""
+        for n, level in self.inputs.items():
+            self.board.send_chip("pin %d %d" % (n, level))
+        for n, raw in self.adc.items():
+            self.board.send_chip("adc %d %d" % (n, raw))
+
     def env(self):
         return {"UPILE_SIM_PINS": ",".join("%d=%d" % kv for kv in self.inputs.items()),
                 "UPILE_SIM_ADC": ",".join("%d=%d" % kv for kv in self.adc.items())}

@@ -276,9 +276,9 @@ class Station:
         (firmware/ota/push.py; DNY's in-band OTA)."""
         if self.ota is None:
             raise Refused("no_ota", "the OTA service is not running")
-        from firmware import ota
+        from firmware.ota import push
 
-        return ota.push_sink()
+        return push.sink()
 
     # ---- updates
     def request_update(self, url=None, request_id=None):

@@ -2,7 +2,7 @@
 
 # The engine's public face (owner: OTA). The app starts it once; others call these.
 _service = None
-_push = None  # the push sink while a back end pushes a release (firmware/ota/push.py)
+_push = None  # the push sink while a back end pushes a release (firmware/ota/push.py sink())
 
 
 class FetchError(Exception):
@@ -62,31 +62,6 @@ def request_check(url=None, request_id=None):
     """Check for a release now (backend command), optionally at another release URL."""
     if _service is not None:
         _service.request_check(url, request_id)
-
-
-def push_sink():
-    """The push-fed sink for a release a back end sends in pieces (DNY's in-band update;
-    firmware/ota/push.py): the transfer in progress, or a new one that resumes what a power
-    cut interrupted. Its put(offset, bytes) -> bytes held (PushError when refused),
-    install() when complete, pause() when the sender went quiet; push_done() drops it."""
-    global _push
-    if _service is None:
-        raise FetchError("no_ota", "the OTA service is not running", False)
-    if _push is None:
-        from firmware.ota.push import Push
-
-        _push = Push(_service)
-    return _push
-
-
-def push_done():
-    """The push is over (installed, refused or abandoned): its code leaves the heap."""
-    global _push
-    if _push is not None:
-        _push.pause()
-        _push = None
-    forget("firmware.ota.push", "firmware.ota.container", "firmware.ota.prepare", "firmware.ota.index", "firmware.ota.fields",
-           "firmware.ota.image", "firmware.ota.download", "firmware.ota.slots")
 
 
 PAYLOAD_TYPE = "application/vnd.upile.manifest+json"

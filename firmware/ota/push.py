@@ -32,6 +32,21 @@ ENVFILE = "/ota/push.env"  # header + envelope of the file in progress
 _SAVE = 8192  # app: progress saved at a file's end once this many bytes came since the last save
 
 
+def sink():
+    """The push-fed sink for a release a back end sends in pieces: the transfer in progress,
+    or a new one that resumes what a power cut interrupted. Its put(offset, bytes) -> bytes
+    held (PushError when refused), install() when complete, pause() when the sender went
+    quiet, drop() when over. Here, not in firmware/ota/__init__.py: every name there is a
+    qstr in the heap during every update (docs/ota.md "Memory")."""
+    from firmware import ota
+
+    if ota._service is None:
+        raise FetchError("no_ota", "the OTA service is not running", False)
+    if ota._push is None:
+        ota._push = Push(ota._service)
+    return ota._push
+
+
 class Push:
     def __init__(self, svc):
         self.svc = svc
@@ -176,7 +191,11 @@ class Push:
         """Done with this sink (installed, refused or abandoned): its code leaves the heap."""
         from firmware import ota
 
-        ota.push_done()
+        self.pause()
+        if ota._push is self:
+            ota._push = None
+        ota.forget("firmware.ota.push", "firmware.ota.container", "firmware.ota.prepare", "firmware.ota.index",
+                   "firmware.ota.fields", "firmware.ota.image", "firmware.ota.download", "firmware.ota.slots")
 
     def pause(self):
         """The server went quiet: other updates may run; what is held stays (resumable)."""

@@ -37,7 +37,7 @@ def config(port, **dny):
 class Pile:
     """A sim pile over cellular; `files` replaces the app tree (an OTA factory pile)."""
 
-    def __init__(self, work, port, files=None, heap="512K", charging=None, **dny):
+    def __init__(self, work, port, files=None, heap="1M", charging=None, **dny):
         self.board = SimBoard(work, heap=heap)
         cfg = config(port, **dny)
         cfg["charging"].update(charging or {})

@@ -87,7 +87,7 @@ class Front:
 
 
 @contextlib.contextmanager
-def pile(extra=None, files=None, heap="512K", detector_works=True, board="esp32-2p", service=None):
+def pile(extra=None, files=None, heap="1M", detector_works=True, board="esp32-2p", service=None):
     cfg = json.loads(json.dumps(CONFIG))
     for sec, vals in (extra or {}).items():
         cfg.setdefault(sec, {}).update(vals)

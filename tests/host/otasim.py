@@ -19,7 +19,7 @@ def pad_module(n, seed):
 class Pile:
     """A sim pile running v1 from the factory, and a release server (with faults)."""
 
-    def __init__(self, work, releases, ota=None, heap="512K", extra=None):
+    def __init__(self, work, releases, ota=None, heap="1M", extra=None):
         self.work = Path(work)
         self.key, self.keys = otakit.dev_key(self.work / "key")
         self.ch = otakit.Channel(self.work / "srv", handler=otafault.FaultHandler)

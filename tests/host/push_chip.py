@@ -102,7 +102,7 @@ import asyncio  # noqa: E402
 import fsatomic  # noqa: E402
 import thisboot  # noqa: E402
 from firmware import config, ota  # noqa: E402
-from firmware.ota import keys  # noqa: E402
+from firmware.ota import keys, push  # noqa: E402
 from firmware.ota.service import Ota  # noqa: E402
 
 fsatomic.mkdirs("/ota")
@@ -124,7 +124,7 @@ def writes():
 async def main():
     for step in plan.split(","):
         out = {"step": step}
-        sink = ota.push_sink()
+        sink = push.sink()
         w0 = writes()
         try:
             if step.startswith("feed:") or step == "restart":

@@ -32,7 +32,7 @@ class SimBoardError(Exception):
 
 
 class SimBoard:
-    def __init__(self, workdir, flash_size=2 * 1024 * 1024, heap="512K", console_port=0, uid="240ac4000001"):
+    def __init__(self, workdir, flash_size=2 * 1024 * 1024, heap="1M", console_port=0, uid="240ac4000001"):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.flash_path = self.workdir / "flash.bin"

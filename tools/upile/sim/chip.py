@@ -44,7 +44,7 @@ def _tty_mode(fd):
 
 
 class ChipProcess:
-    def __init__(self, micropython, env, heap="512K", cwd=None):
+    def __init__(self, micropython, env, heap="1M", cwd=None):
         self.master, slave = pty.openpty()
         _tty_mode(slave)
         try:

@@ -113,12 +113,33 @@ def start_maint(cfg, station, bus, sup):
     return srv
 
 
+def start_ocpp(cfg, station, bus, sup):
+    """OCPP 1.6J to a CSMS (docs/ocpp.md) when ocpp.url is set; before the pile, so it sees
+    the sessions the pile restores after a power cut."""
+    if not cfg["ocpp"]["url"]:
+        return None
+    try:
+        from firmware.proto import ocpp
+
+        cp = ocpp.start(cfg, station, bus, sup)
+    except (ImportError, ValueError, OSError, KeyError) as e:
+        _failed("ocpp", e)
+        return None
+    from firmware import diag
+
+    diag.register("ocpp", cp.info)
+    print("ocpp: charge point %s -> CSMS (security profile %d)" % (cp.id, cp.conn.profile))
+    return cp
+
+
 def _health(cfg, sup, station, ota_svc):
     """The rule that confirms a trial boot (and keeps the config as the last good one)."""
     from firmware import cfgguard, health
 
     url = cfg["ota"]["url"]
-    if ota_svc is not None and url:
+    if cfg["ocpp"]["url"]:
+        reached = lambda: station.backend_ok  # noqa: E731 (OCPP: BootNotification accepted)
+    elif ota_svc is not None and url:
         reached = lambda: station.backend_ok or ota_svc.server_ok  # noqa: E731 (no back end yet: the update server)
     else:
         reached = None
@@ -152,6 +173,7 @@ async def run(cfg):
                      backoff_max_ms=sc["backoff_max_ms"])
     station._reset = _restart(station)
     start_maint(cfg, station, bus, sup)  # subscribers first: they see the pile's restore events
+    start_ocpp(cfg, station, bus, sup)
     net = start_net(cfg, bus, sup)
     pile = start_charging(cfg, bus, sup)
     station.attach(pile=pile, net=net)

@@ -18,7 +18,8 @@ _SECRET = ("key", "pass", "psk", "secret", "token", "pin", "auth", "cred")
 class Refused(Exception):
     """args: (code, detail). Codes: no_pile, no_such_port, bad_budget, bad_method, bad_ref, port_busy,
     port_faulted, unavailable, reserved, over_temperature, total_power_exceeded, no_session,
-    fault_active, bad_limit, no_ota, no_url, busy, bad_config, bad_args."""
+    fault_active, bad_limit, no_ota, no_url, busy, bad_config, bad_args; a protocol's start guard
+    adds its own (OCPP: queue_full); tap(): not_authorized, not_owner."""
 
     @property
     def code(self):
@@ -55,6 +56,10 @@ class Station:
         self._reset = reset  # fn(hard, reason): the app's orderly restart
         self.backend_ok = False  # a back end accepted us this boot (the health rule asks)
         self.t0 = time.ticks_ms()
+        self._guards = []  # fn(port, method, id_tag) -> None | (code, detail): a protocol refusing starts
+        self._authorizer = None  # async fn(id_tag) -> (status, parent id tag): the back end's answer
+        self._parents = {}  # session id -> parent id tag of the card that started it (tap())
+        self.stop_tags = {}  # session id -> the card that stopped it (tap()); a protocol pops it
 
     def attach(self, pile=None, ota=None, net=None):
         """The app hands over the domains it started (each may be None)."""
@@ -97,6 +102,10 @@ class Station:
         full). `ref`: the protocol's own reference for it (<= 40 chars, e.g. a DNY order
         number), journalled with the session and echoed in its events and bill. Returns the
         session id."""
+        for g in self._guards:
+            r = g(port, method, id_tag)
+            if r:
+                raise Refused(r[0], r[1])
         return self._call(self._pile().start, port, kind, amount, id_tag, method, reservation, ref)
 
     def stop(self, port, reason="Remote", cause="remote"):
@@ -169,6 +178,33 @@ class Station:
             raise Refused("bad_args", "no config section " + section)
         return masked(self.cfg[section])
 
+    def change_config(self, partial):
+        """A back end's config change {section: {key: value}}: validated against the stored
+        config and written atomically (firmware/cfgstore.py), then set in the running config,
+        where the keys read at each use (charging.sample_s, charging.noload_s, the ocpp
+        section) take effect at once. Returns the complete config. Refused("unknown_key") for a
+        key this firmware does not have, Refused("bad_config", message naming the key) for a
+        refused value (nothing written), OSError when the flash failed. The validator leaves
+        the heap again afterwards."""
+        import sys
+
+        loaded = "firmware.config" in sys.modules
+        from firmware import cfgstore, config
+
+        try:
+            try:
+                new, complete = cfgstore.change(config.read() or {}, partial)
+                cfgstore.write(new)
+            except config.ConfigError as e:
+                raise Refused("unknown_key" if e.unknown else "bad_config", e.args[0])
+            for sec, vals in partial.items():
+                for key in vals:
+                    self.cfg[sec][key] = complete[sec][key]
+            return complete
+        finally:
+            if not loaded:
+                config.forget([m for m in ("firmware.cfgstore", "firmware.config") if m in sys.modules])
+
     # ---- updates
     def request_update(self, url=None, request_id=None):
         """Check for a release now (optionally at another release URL); the ota.* events
@@ -203,6 +239,78 @@ class Station:
                     yield line.rstrip("\n")
             finally:
                 f.close()
+
+    # ---- what a back-end protocol adds (OCPP, DNY)
+    def add_start_guard(self, fn):
+        """fn(port, method, id_tag) -> None or (code, detail): a protocol that cannot take one
+        more session (OCPP: its transaction queue on flash is full) refuses starts, with a reason."""
+        self._guards.append(fn)
+
+    def set_authorizer(self, fn):
+        """async fn(id_tag) -> (status, parent): how the back end judges a card or code
+        (OCPP Authorize, its cache and offline rules); status "Accepted" lets it charge."""
+        self._authorizer = fn
+
+    async def authorize(self, id_tag):
+        """A local identification (card, code): (status, parent id tag). Without a back-end
+        protocol that decides: ("Accepted", None), the pile's front applies its own rules."""
+        if self._authorizer is None:
+            return "Accepted", None
+        return await self._authorizer(id_tag)
+
+    async def tap(self, port, id_tag):
+        """A card (or code) presented at a port: on an idle port it starts a session until full
+        once the back end accepts it; on a running port the card that started it, or another
+        of the same parent id tag, stops it (Local). Returns ("started", id) or ("stopped", bill);
+        refusals: not_authorized (detail: the back end's status), not_owner, the start's codes."""
+        info = self.port(port)
+        sid = info.get("id")
+        if sid is None:
+            st, parent = await self.authorize(id_tag)
+            if st != "Accepted":
+                raise Refused("not_authorized", st)
+            sid = self.start(port, "full", 0, id_tag, "card")
+            if parent:
+                self._parents[sid] = parent
+            return "started", sid
+        if id_tag != info.get("id_tag"):
+            parent = self._parents.get(sid)
+            if parent is None:  # nothing to compare with: no question to the back end (OCTT TC_068)
+                raise Refused("not_owner", "")
+            st, other = await self.authorize(id_tag)
+            if st != "Accepted" or other != parent:
+                raise Refused("not_owner", "")
+        self._parents.pop(sid, None)
+        self.stop_tags[sid] = id_tag  # who stopped it (OCPP StopTransaction idTag), read by the protocol
+        return "stopped", self.stop(port, "Local", "card")
+
+    def backend_traffic(self, ok):
+        """A protocol's traffic with its back end worked or failed (spares link probes)."""
+        if self.net is not None:
+            self.net.links.report(ok)
+
+    def link(self):
+        """The link up now ("wifi", "cellular"), None while down; "other" without a net domain."""
+        if self.net is None:
+            return "other"
+        return self.net.links.kind
+
+    def set_time(self, source, unix):
+        """A back end's time (OCPP currentTime) when no better source set the clock this
+        boot; NTP and the modem's time win (net/timesync.py). True when the clock was set."""
+        if self.net is None or self.net.time.synced():
+            return False
+        return self.net.time.set(source, unix)
+
+    def clock_floor(self, unix):
+        """Before TLS: a clock still below `unix` (the release's build time) is raised to it,
+        so certificate date checks refuse what expired before the release (docs/ocpp.md)."""
+        from firmware.board import clock
+
+        if clock.utc() < unix:
+            clock.set_utc(unix)
+            return True
+        return False
 
     # ---- health and restarts
     def backend_reached(self):

@@ -137,6 +137,34 @@ RULES = [
     ({"ota": {"backoff_s": 700}}, "ota.backoff_s: 700 is above ota.backoff_max_s 600"),
     ({"ota": {"check_s": 1800}}, "ota.jitter_s: 1800 is not below ota.check_s 1800"),
     ({"ota": {"health_s": 600}}, "ota.health_timeout_s: 600 is not above ota.health_s 600"),
+    # ocpp (firmware/proto/ocpp/rules.py); a URL is never shown, nor the key
+    ({"ocpp": {"url": "http://csms.example.com/ocpp"}}, "ocpp.url: not a ws:// or wss:// URL"),
+    ({"ocpp": {"url": "ws://csms example.com/ocpp"}},
+     "ocpp.url: has a space, control or non-ASCII character (percent-encode the path)"),
+    ({"ocpp": {"url": "ws://user:pw@csms.example.com/ocpp"}},
+     "ocpp.url: has credentials in it (use ocpp.profile and ocpp.auth_key)"),
+    ({"ocpp": {"url": "ws://csms.example.com:0/ocpp"}}, "ocpp.url: port is not 1-65535"),
+    ({"ocpp": {"url_tls": "ws://csms.example.com/ocpp"}}, "ocpp.url_tls: not a wss:// URL"),
+    ({"ocpp": {"id": "CP 1"}}, "ocpp.id: has a character that is not printable ASCII or is a space"),
+    ({"ocpp": {"auth_key": "0011"}}, "ocpp.auth_key: expected 32-40 hex digits (16-20 bytes)"),
+    ({"ocpp": {"auth_key": "zz" * 16}}, "ocpp.auth_key: expected 32-40 hex digits (16-20 bytes)"),
+    ({"ocpp": {"ca": "ca.der"}}, "ocpp.ca: not a file path under /config/"),
+    ({"ocpp": {"url": "ws://csms.example.com/ocpp", "profile": 1}},
+     "ocpp.profile: security profile 1 needs ocpp.auth_key (Basic authentication)"),
+    ({"ocpp": {"url": "ws://csms.example.com/ocpp", "profile": 2, "auth_key": "00" * 16}},
+     "ocpp.profile: 2 needs TLS: a wss:// ocpp.url or ocpp.url_tls"),
+    ({"ocpp": {"url": "wss://csms.example.com/ocpp", "profile": 2, "auth_key": "00" * 16, "ca": ""}},
+     "ocpp.profile: security profile 2 needs ocpp.ca (the CSMS root certificate)"),
+    ({"ocpp": {"url": "wss://csms.example.com/ocpp", "profile": 3, "cert": ""}},
+     "ocpp.profile: security profile 3 needs ocpp.cert and ocpp.cert_key (the charge point's certificate)"),
+    ({"ocpp": {"backoff_min_s": 400}}, "ocpp.backoff_min_s: 400 is above ocpp.backoff_max_s 300"),
+    ({"ocpp": {"sampled_data": "Energy.Active.Import.Register,SoC"}},
+     "ocpp.sampled_data: 'SoC' is not a measurand this pile meters (Energy.Active.Import.Register, "
+     "Power.Active.Import, Voltage, Current.Import, Power.Factor, Temperature)"),
+    ({"ocpp": {"stop_sampled": "Voltage"}},
+     "ocpp.stop_sampled: 'Voltage' is not a measurand this pile meters (Energy.Active.Import.Register)"),
+    ({"ocpp": {"vendor": "uPile\u00e9"}}, "ocpp.vendor: has a character that is not printable ASCII"),
+    ({"ocpp": {"ping_s": 200}}, "ocpp.ping_s: 200 is not below ocpp.tx_attempts x ocpp.tx_retry_s (180)"),
     # pile, service, board (firmware/board/rules.py)
     ({"pile": {"id": "PILE 7"}}, "pile.id: has a character that is not printable ASCII or is a space"),
     ({"service": {"tx": 18}}, "service.rx: -1 (not wired) while service.tx is 18: wire both or neither"),
@@ -179,6 +207,10 @@ GOOD = [
     {"backend": {"host": "csms.example.com"}, "net": {"ntp_host": "10.0.0.1", "order": "cellular,wifi"}},
     # the service header on the modem's pins: fine while the modem's UART is not opened
     {"service": {"tx": 18, "rx": 39}, "net": {"order": "wifi"}, "meter": {"chip": "bl0942"}},
+    {"ocpp": {"url": "ws://127.0.0.1:9000/ocpp", "profile": 1, "auth_key": "4f43415f4f4354545f61646d696e5f74657374",
+              "id": "CP-0042", "sampled_data": "Energy.Active.Import.Register,Power.Active.Import,Temperature"}},
+    {"ocpp": {"url": "ws://csms.example.com/ocpp", "url_tls": "wss://csms.example.com:8443/ocpp", "profile": 3,
+              "ping_s": 60, "stop_sampled": "Energy.Active.Import.Register"}},
 ]
 
 

@@ -19,8 +19,10 @@ class Ids:
             d = fsatomic.read_json(path, None)
             boot = d["boot"] if isinstance(d, dict) and type(d.get("boot")) is int else 0
         except (fsatomic.Corrupt, OSError):
-            boot = 0  # a damaged file: counting again from 1 could repeat ids, so jump far
-            boot = 1 << 20
+            import random
+
+            # a damaged file: counting again from 1 would repeat ids, so jump far, at random
+            boot = (1 << 20) + random.getrandbits(20)
         self.boot = boot + 1
         fsatomic.mkdirs(path[: path.rfind("/")])
         fsatomic.write_json(path, {"boot": self.boot})

@@ -60,6 +60,7 @@ class Station:
         self._authorizer = None  # async fn(id_tag) -> (status, parent id tag): the back end's answer
         self._parents = {}  # session id -> parent id tag of the card that started it (tap())
         self.stop_tags = {}  # session id -> the card that stopped it (tap()); a protocol pops it
+        self.config_path = None  # where change_config writes (None: config.PATH; tests: a temp file)
 
     def attach(self, pile=None, ota=None, net=None):
         """The app hands over the domains it started (each may be None)."""
@@ -192,9 +193,10 @@ class Station:
         from firmware import cfgstore, config
 
         try:
+            path = self.config_path or config.PATH
             try:
-                new, complete = cfgstore.change(config.read() or {}, partial)
-                cfgstore.write(new)
+                new, complete = cfgstore.change(config.read(path) or {}, partial)
+                cfgstore.write(new, path)
             except config.ConfigError as e:
                 raise Refused("unknown_key" if e.unknown else "bad_config", e.args[0])
             for sec, vals in partial.items():

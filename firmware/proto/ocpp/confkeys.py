@@ -131,7 +131,6 @@ def change(cp, p):
     if v is None:
         return {"status": "Rejected"}
     sec, key = k[2]
-    after = None
     if typ in "mM":
         if rules.measurands(v, rules.MEASURANDS if typ == "m" else rules.STOP_MEASURANDS):
             return {"status": "Rejected"}
@@ -162,7 +161,7 @@ def change(cp, p):
     if name == "HeartbeatInterval" and v > 0:
         cp.boot.interval_s = v
     cp.wake.set()
-    return {"status": "Accepted"} if after is None else ({"status": "Accepted"}, after)
+    return {"status": "Accepted"}
 
 
 def register(cp, h):

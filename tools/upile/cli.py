@@ -24,6 +24,7 @@ COMMANDS = {
     "status": ("upile.cmd_status", "show a board's version, slots, OTA state, ports, link, heap and flash"),
     "logs": ("upile.cmd_logs", "print a board's persisted log ring"),
     "console": ("upile.cmd_console", "open a board's REPL (mpremote)"),
+    "csms": ("upile.cmd_csms", "a bench OCPP 1.6J CSMS: piles, sessions, remote start with a budget, config"),
     "flash": ("upile.cmd_flash", "write MicroPython (OTA variant) and a filesystem image to an ESP32 with esptool"),
 }
 

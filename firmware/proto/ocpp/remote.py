@@ -98,9 +98,10 @@ def reset(cp, p):
         _log.warn("soft reset by the CSMS: stopping sessions")
         st.stop_all("SoftReset", "reset")
         t0 = time.ticks_ms()
-        while (cp.txq.head() is not None and cp.accepted.is_set()
+        # their bills reach the queue through the bus (the events task), then go out
+        while ((cp.sub.pending() or cp.txq.head() is not None) and cp.accepted.is_set()
                and time.ticks_diff(time.ticks_ms(), t0) < _DRAIN_MS):
-            await asyncio.sleep_ms(100)
+            await asyncio.sleep_ms(50)
         st.reset(False, "ocpp_soft_reset")
 
     return {"status": "Accepted"}, later

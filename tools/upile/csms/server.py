@@ -413,17 +413,25 @@ class Csms:
         return self.wait(lambda: self.piles.get(cid) if cid in self.piles and self.piles[cid].connected
                          and self.piles[cid].boots >= boots else None, timeout, "pile %s booted" % cid)
 
-    def calls(self, cid, action):
-        """Every CALL of `action` the pile sent: [(message id, payload)] in order."""
+    def mark(self, cid):
+        """A position in the pile's frame log (calls(..., since=mark) looks after it)."""
+        return len(self.pile(cid).log)
+
+    def calls(self, cid, action=None, since=0):
+        """The CALLs (of `action`) the pile sent after log position `since`:
+        [(message id, payload)], or [(message id, action, payload)] for every action."""
         out = []
-        for _, d, text in list(self.pile(cid).log):
+        for _, d, text in list(self.pile(cid).log)[since:]:
             if d == "in":
                 try:
                     m = json.loads(text)
                 except ValueError:
                     continue
-                if isinstance(m, list) and len(m) == 4 and m[0] == 2 and m[2] == action:
-                    out.append((m[1], m[3]))
+                if isinstance(m, list) and len(m) == 4 and m[0] == 2:
+                    if action is None:
+                        out.append((m[1], m[2], m[3]))
+                    elif m[2] == action:
+                        out.append((m[1], m[3]))
         return out
 
     def answer_to(self, cid, mid):

@@ -74,7 +74,6 @@ class Boot:
                 self.accepted_at = time.ticks_ms()
                 _log.info("BootNotification accepted (%s, heartbeat %d s)", f["firmwareVersion"], self.interval_s)
                 cp.station.backend_reached()
-                cp.conn.accepted()
                 cp.status.all_dirty()
                 return True
             wait = (r["interval"] if r["interval"] > 0 else _RETRY_MS // 1000) * 1000

@@ -120,6 +120,8 @@ class Conn:
             _log.error("the CSMS does not know charge point id %s (HTTP 404)", self.cp.id)
         elif why == "status" and status == 401:
             _log.error("the CSMS refused the credentials of %s (HTTP 401)", self.cp.id)
+        elif why == "status" and status == 400:
+            _log.error("HTTP 400: the CSMS refused the upgrade (some answer so an ocpp1.6 offer they do not serve)")
         else:
             _log.warn("connect failed: %s %s %s", why, status or "", detail)
         if self.trial is not None:
@@ -138,7 +140,7 @@ class Conn:
         self.trial = None
         try:
             self.cp.station.change_config({"ocpp": {"profile": self.profile, "auth_key": self.key}})
-            _log.info("security profile %d kept", self.profile)
+            _log.info("security profile %d and its key kept", self.profile)
         except Exception as e:  # noqa: BLE001  Refused, OSError: runs on, tried again next boot
             _log.exc("could not keep security profile %d" % self.profile, e)
 

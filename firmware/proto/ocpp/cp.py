@@ -91,6 +91,7 @@ class Cp:
         reader = asyncio.create_task(self._read(ws))
         try:
             if await self.boot.run(self.closed):
+                self.conn.accepted()  # a new key or profile that got this far is kept
                 self.accepted.set()
                 self.wake.set()
                 self.station.backend_traffic(True)

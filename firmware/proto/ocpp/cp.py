@@ -47,6 +47,7 @@ class Cp:
         self.conn = conn.Conn(self)
         self.status = status.Status(self, cfg["pile"]["ports"])
         self.tx = tx.Tx(self)
+        self.rpc.on_late = self.tx.late
         self.meter = meter.Meter(self)
         self.auth = auth.Auth(self, data + "/auth.json")
         self.dt = datatransfer.DataTransfer(self)
@@ -245,5 +246,5 @@ class Cp:
         return {"id": self.id, "connected": self.ws is not None, "boot": self.boot.state,
                 "accepted": self.accepted.is_set(), "conn": self.conn.status(), "queue": q.pending(),
                 "queue_bytes": q.live, "mv_dropped": q.mv_dropped, "discarded_bills": sorted(q.discarded),
-                "tx_sent": self.tx.sent, "retransmits": self.tx.retransmits, "bytes_tx": self.rpc.tx_bytes,
+                "tx_sent": self.tx.sent, "retransmits": self.tx.retransmits, "late_answers": self.tx.lates, "bytes_tx": self.rpc.tx_bytes,
                 "bytes_rx": self.rpc.rx_bytes, "dropped_frames": self.rpc.dropped}

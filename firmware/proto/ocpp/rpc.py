@@ -61,6 +61,7 @@ class Rpc:
         self.rx_bytes = 0
         self.dropped = 0  # frames that were not OCPP, answers to no outstanding id
         self.on_call = None  # fn(action) when a CSMS CALL arrives (boot.py: Pending may answer)
+        self.on_late = None  # fn(id, payload) -> True when a late CALLRESULT was still wanted (tx.py)
         self._after = []  # tasks started after a CALLRESULT (kept so none runs unwatched)
 
     # ---- our CALLs
@@ -145,7 +146,10 @@ class Rpc:
         elif typ == 3 or typ == 4:
             w = self._wait
             if w is None or mid != w[0] or w[1].is_set():
-                self._drop("answer to %r, not to an outstanding call" % (mid,))
+                # a transaction message keeps its id until answered: its answer after a
+                # timeout is still its answer (tx.py takes it); anything else is dropped
+                if not (typ == 3 and self.on_late is not None and self.on_late(mid, msg[2])):
+                    self._drop("answer to %r, not to an outstanding call" % (mid,))
                 return
             if typ == 3:
                 w[2] = msg[2]

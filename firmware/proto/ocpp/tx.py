@@ -26,7 +26,7 @@ from micropython import const
 import log
 from firmware.proto.ocpp import dt, rpc
 from firmware.proto.ocpp.rules import MEASURANDS
-from firmware.proto.ocpp.txq import KM, KS, KX
+from firmware.proto.ocpp.txq import ACTIONS, KM, KS, KX
 
 _log = log.get("ocpp")
 _RUNNING = ("Charging", "SuspendedEV")
@@ -42,6 +42,8 @@ class Tx:
         self.limited = set()  # ports suspended after an invalid idTag (StopTransactionOnInvalidId false)
         self.sent = 0
         self.retransmits = 0
+        self.timeouts = 0  # timeouts of the head in a row: each retransmission waits twice as long
+        self.lates = 0  # answers taken after their timeout
 
     # ---- from the bus
     def on_started(self, ev):
@@ -179,19 +181,48 @@ class Tx:
         r = self.q.record(seq)
         action = {KS: "StartTransaction", KM: "MeterValues", KX: "StopTransaction"}[kind]
         mid = self.q.msgid(seq)
+        if self.timeouts:
+            self.retransmits += 1  # the same id again (a permitted retransmission)
+        timeout = self.cp.rpc.timeout_ms << min(self.timeouts, 3)
         try:
-            res = await self.cp.rpc.call(action, self.payload(kind, r), mid)
+            res = await self.cp.rpc.call(action, self.payload(kind, r), mid, timeout)
         except rpc.Timeout:
-            self.retransmits += 1
+            self.timeouts += 1
             self.wait_until = time.ticks_add(time.ticks_ms(), _TIMEOUT_RETRY_MS)
             await self.cp.check_alive()
-            return True  # the same id goes again (a permitted retransmission)
+            return True
         except (rpc.CallError, rpc.BadAnswer) as e:
+            self.timeouts = 0
             self._failed(seq, action, e)
             return True
+        if self.q.head() is None or self.q.head()[0] != seq:
+            return True  # its late answer came first (late())
         self.wait_until = None
+        self.timeouts = 0
         self.sent += 1
         self._answered(seq, kind, sid, r, res)
+        return True
+
+    def late(self, mid, res):
+        """rpc: a CALLRESULT for no outstanding call; True when it answers the queue's head
+        (sent earlier with the same id, timed out, waiting to go again)."""
+        h = self.q.head()
+        if h is None or self.q.msgid(h[0]) != mid:
+            return False
+        seq, kind, sid = h
+        try:
+            from firmware.proto.ocpp import validate
+
+            validate.response(ACTIONS[kind], res)
+        except validate.Invalid:
+            return False
+        r = self.q.record(seq)
+        self.lates += 1
+        self.wait_until = None
+        self.timeouts = 0
+        self.sent += 1
+        self._answered(seq, kind, sid, r, res)
+        self.cp.wake.set()
         return True
 
     def _failed(self, seq, action, e):

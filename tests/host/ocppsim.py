@@ -7,6 +7,7 @@ and /config/pile.json pointing its `ocpp` section at the CSMS (merged with `cfg`
 """
 import json
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from upile.sim import demo_charging
 
 ROOT = paths.ROOT
 _built = []
+_VALIDATE = threading.Lock()
 
 
 def app_files():
@@ -68,6 +70,10 @@ class OcppPile:
             base["service"] = {"enabled": True, "uart": 1, "tx": 18, "rx": 39}
             base["net"]["order"] = "wifi"
         self.cfg = merge(base, cfg)
+        from upile import hostconfig
+
+        with _VALIDATE:  # the validator imports and forgets modules: one thread at a time
+            hostconfig.validate(self.cfg)  # a refused config would boot on defaults: fail here instead
         all_files = app_files()
         all_files["/config/pile.json"] = json.dumps(self.cfg).encode()
         all_files.update(files or {})

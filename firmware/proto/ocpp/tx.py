@@ -139,29 +139,34 @@ class Tx:
             return 0
         return max(0, time.ticks_diff(self.wait_until, time.ticks_ms()))
 
-    def _stamp(self, r, key="ts"):
+    def _stamp(self, r, key="ts", seq=None):
         t = r.get(key)
-        if t is None and r.get("b") == self.cp.ids.boot:
-            now = self.cp.station.bus.now()
-            if now is not None:
-                t = now - time.ticks_diff(time.ticks_ms(), r["ms"]) // 1000
-        if t is None:  # the clock was never known in the boot it happened: the first time we know
-            t = self.cp.station.bus.now() or 0
+        if t is None and seq is not None:
+            t = self.q.stamps.get(seq)
+        if t is None:
+            if r.get("b") == self.cp.ids.boot:
+                now = self.cp.station.bus.now()
+                if now is not None:
+                    t = now - time.ticks_diff(time.ticks_ms(), r["ms"]) // 1000
+            if t is None:  # the clock was never known in the boot it happened: the first time we know
+                t = self.cp.station.bus.now() or 0
+            if seq is not None:
+                self.q.stamp(seq, t)  # a retransmission says the same
         return dt.iso(t)
 
-    def payload(self, kind, r):
+    def payload(self, kind, r, seq=None):
         txid = self.q.txid_of(r["s"])
         txid = -1 if txid is None else txid
         if kind == KS:
-            p = {"connectorId": r["c"], "idTag": r["t"][:20], "meterStart": r["m"], "timestamp": self._stamp(r)}
+            p = {"connectorId": r["c"], "idTag": r["t"][:20], "meterStart": r["m"], "timestamp": self._stamp(r, "ts", seq)}
             if r.get("r") is not None:
                 p["reservationId"] = r["r"]
             return p
         if kind == KM:
             p = {"connectorId": r["c"], "transactionId": txid, "meterValue": [
-                {"timestamp": self._stamp(r), "sampledValue": [_sv(v, r["x"]) for v in r["v"]]}]}
+                {"timestamp": self._stamp(r, "ts", seq), "sampledValue": [_sv(v, r["x"]) for v in r["v"]]}]}
             return p
-        p = {"transactionId": txid, "meterStop": r["m"], "timestamp": self._stamp(r), "reason": r["r"]}
+        p = {"transactionId": txid, "meterStop": r["m"], "timestamp": self._stamp(r, "ts", seq), "reason": r["r"]}
         if r.get("t") and r["r"] == "Local":  # who stopped it: the card that started it (station.tap)
             p["idTag"] = r["t"][:20]
         if self.cp.o["stop_sampled"] or self.cp.o["stop_aligned"]:
@@ -185,7 +190,7 @@ class Tx:
             self.retransmits += 1  # the same id again (a permitted retransmission)
         timeout = self.cp.rpc.timeout_ms << min(self.timeouts, 3)
         try:
-            res = await self.cp.rpc.call(action, self.payload(kind, r), mid, timeout)
+            res = await self.cp.rpc.call(action, self.payload(kind, r, seq), mid, timeout)
         except rpc.Timeout:
             self.timeouts += 1
             self.wait_until = time.ticks_add(time.ticks_ms(), _TIMEOUT_RETRY_MS)

@@ -10,6 +10,8 @@ One CRC journal (lib/journal.py), one text record per fact, durable when the cal
   D<seq>          <seq> discarded after TransactionMessageAttempts failures
   T<sid> <txid>   the CSMS's transactionId of the pile's session <sid> (-1: its Start was
                   discarded, later messages carry -1 as errata 3.18 says)
+  P<seq> <unix>   the time given to <seq> when it was first sent without one (the clock was
+                  unknown when it happened): a retransmission carries the same
 Sequence numbers only grow (compaction keeps the newest message and its end), so message ids
 derived from them ("T<seq>", "T<seq>.<failures>") never repeat, across power cuts too; a
 retransmission after a timeout, a reconnect or a reboot keeps its id (OCPP-J errata 3.1).
@@ -47,6 +49,7 @@ class TxQueue:
         self.first = 0  # index of the first entry that may be live
         self.live = 0  # bytes of live records
         self.fails = {}  # seq -> failures so far
+        self.stamps = {}  # seq -> unix given at its first sending (records without a time)
         self.tx = {}  # sid -> transactionId (None until its Start is answered), until its Stop is done
         self.xq = set()  # sids whose Stop is queued
         self.discarded = set()  # sids whose Stop was discarded: their bills stay pending (docs/ocpp.md)
@@ -77,9 +80,9 @@ class TxQueue:
                     self.xq.add(sid)
             elif c == 65 or c == 68:  # A, D
                 self._end(int(raw[1:]), c == 68, False)
-            elif c == 70:  # F
+            elif c == 70 or c == 80:  # F, P
                 a, b = raw[1:].split(b" ")
-                self.fails[int(a)] = int(b)
+                (self.fails if c == 70 else self.stamps)[int(a)] = int(b)
             elif c == 84:  # T
                 a, b = raw[1:].split(b" ")
                 self.tx[int(a)] = int(b)
@@ -167,6 +170,11 @@ class TxQueue:
         self.fails[seq] = n
         return n
 
+    def stamp(self, seq, unix):
+        """The time `seq` goes out with, kept for its retransmissions."""
+        self.j.append(b"P%d %d" % (seq, unix))
+        self.stamps[seq] = unix
+
     def discard(self, seq, why):
         """Drop seq without an answer; a Start's session goes on as transactionId -1."""
         i = self._index(seq)
@@ -187,6 +195,7 @@ class TxQueue:
         self.k[i] = 0
         self.live -= self.n[i]
         self.fails.pop(seq, None)
+        self.stamps.pop(seq, None)
         self._cache = [c for c in self._cache if c[0] != seq]
         if kind == KX:
             self.tx.pop(sid, None)
@@ -274,7 +283,7 @@ class TxQueue:
             if c == 65 or c == 68:
                 q = int(raw[1:])
                 return q == top or (c == 68 and q in xs)
-            if c == 70:
+            if c == 70 or c == 80:
                 return int(raw[1:].split(b" ")[0]) in live
             if c == 84:
                 return int(raw[1:].split(b" ")[0]) in tx

@@ -91,7 +91,8 @@ class Station:
              "ports": self.ports()}
         m = self.net.modem if self.net is not None else None
         if m is not None:
-            d.update({"iccid": m.iccid, "imei": m.imei, "modem": m.revision})
+            d.update({"iccid": m.iccid, "imei": m.imei, "modem": m.revision,
+                      "imsi": getattr(m, "imsi", None)})  # once the modem driver reads it (AT+CIMI)
         return d
 
     def ports(self):
@@ -290,6 +291,11 @@ class Station:
         """A protocol's traffic with its back end worked or failed (spares link probes)."""
         if self.net is not None:
             self.net.links.report(ok)
+
+    def data_used(self, tx, rx):
+        """Bytes a protocol moved on the active link (the monthly cellular budget counts them)."""
+        if self.net is not None:
+            self.net.budget.count(tx, rx)
 
     def link(self):
         """The link up now ("wifi", "cellular"), None while down; "other" without a net domain."""

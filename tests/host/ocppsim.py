@@ -176,6 +176,8 @@ class OcppPile:
         n = self.cfg["pile"]["ports"]
         for c in range(1, n + 1):
             self.unplug(c)
+            if self.svc is not None:
+                self.svc.command("stop %d" % c, timeout=10)  # err no_session when none runs
         if self.svc is not None:
             def ok():
                 ports, idle = self.pile_status()

@@ -24,7 +24,7 @@ def env():
     with Csms() as c:
         # hold_s=0: the HLW8032's 5 s no-load delay would show the last bike's power to a new
         # session on the same port (a charging-domain matter); these cases reuse ports at once
-        with OcppPile(c, CP, cfg={"charging": {"unplug_s": 2, "fault_clear_s": 2}}, hold_s=0) as pile:
+        with OcppPile(c, CP, cfg={"charging": {"fault_clear_s": 2}}, hold_s=0) as pile:
             yield c, pile
 
 

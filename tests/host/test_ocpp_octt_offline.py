@@ -17,7 +17,7 @@ CP = "CP2"
 @pytest.fixture(scope="module")
 def env():
     with Csms() as c:
-        with OcppPile(c, CP, cfg={"charging": {"unplug_s": 2, "fault_clear_s": 2},
+        with OcppPile(c, CP, cfg={"charging": {"fault_clear_s": 2},
                                   "wifi": {"connect_timeout_ms": 2000},
                                   "net": {"backoff_min_ms": 200, "backoff_max_ms": 1000, "check_ms": 200}},
                       hold_s=0) as pile:

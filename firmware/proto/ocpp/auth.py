@@ -96,5 +96,5 @@ class Auth:
         return {"status": "Accepted"}
 
 
-def register(cp, handlers):
-    handlers["ClearCache"] = cp.auth.clear
+def clear_cache(cp, payload):
+    return cp.auth.clear(payload)

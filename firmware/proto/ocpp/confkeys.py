@@ -162,8 +162,3 @@ def change(cp, p):
         cp.boot.interval_s = v
     cp.wake.set()
     return {"status": "Accepted"}
-
-
-def register(cp, h):
-    h["GetConfiguration"] = lambda p: get(cp, p)
-    h["ChangeConfiguration"] = lambda p: change(cp, p)

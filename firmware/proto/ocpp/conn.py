@@ -25,6 +25,7 @@ import log
 _log = log.get("ocpp")
 SWITCH_TRIES = const(3)
 _MAX_MSG = const(16384)  # largest message accepted from the CSMS (a GetConfiguration answer is ours)
+_BUF = const(512)  # WebSocket read/write buffers: most OCPP messages fit; a longer one gets its own
 
 
 def _read(path):
@@ -74,7 +75,7 @@ class Conn:
 
         o = self.o
         p = self.profile
-        kw = {"timeout": 20, "max_size": _MAX_MSG}
+        kw = {"timeout": 20, "max_size": _MAX_MSG, "bufsize": _BUF}
         if p in (1, 2):
             kw["auth"] = (self.cp.id, binascii.unhexlify(self.key))
         url = self.url(p)

@@ -9,7 +9,9 @@
 - sender: once the boot is accepted, one CALL at a time: status changes, then the queued
   transaction messages in order, then clock-aligned values, then the heartbeat when
   nothing was exchanged for HeartbeatInterval.
-Features register their CSMS actions in FEATURES order (parts 2 and 3 add theirs there).
+The CSMS's actions are in ACTIONS: each names the module and function that answers it; the
+module is imported for its CALL and dropped again after it unless it was loaded before
+(the heap holds only what runs; docs/ocpp.md "Memory"). Parts 2 and 3 add theirs there.
 """
 import asyncio
 import time
@@ -20,14 +22,64 @@ import log
 from firmware.proto.ocpp import rpc
 
 _log = log.get("ocpp")
-FEATURES = ("remote", "confkeys", "datatransfer", "auth")  # modules with register(cp, handlers)
+# action -> (module of firmware.proto.ocpp, its function(cp, payload)); a function returns the
+# CALLRESULT payload, or (payload, after) with `after` a coroutine function run once the
+# answer is on its way; it raises rpc.CallError to answer a CALLERROR
+ACTIONS = {
+    "RemoteStartTransaction": ("remote", "remote_start"),
+    "RemoteStopTransaction": ("remote", "remote_stop"),
+    "Reset": ("remote", "reset"),
+    "ChangeAvailability": ("remote", "change_availability"),
+    "UnlockConnector": ("remote", "unlock"),
+    "GetConfiguration": ("confkeys", "get"),
+    "ChangeConfiguration": ("confkeys", "change"),
+    "DataTransfer": ("datatransfer", "handle"),
+    "ClearCache": ("auth", "clear_cache"),
+}
 _EVENTS = const(48)
+_PKG = "firmware.proto.ocpp."
+
+
+class _Actions:
+    """rpc's handler table: a callable per implemented action, importing its module on use."""
+
+    def __init__(self, cp):
+        self.cp = cp
+
+    def get(self, action):
+        ent = ACTIONS.get(action)
+        if ent is None:
+            return None
+        cp = self.cp
+
+        def handler(payload):
+            import sys
+
+            name = _PKG + ent[0]
+            loaded = name in sys.modules
+            mod = __import__(name, None, None, [ent[1]])
+            try:
+                return getattr(mod, ent[1])(cp, payload)
+            finally:
+                if not loaded:
+                    del sys.modules[name]
+                    pkg = sys.modules.get(_PKG[:-1])
+                    if pkg is not None and hasattr(pkg, ent[0]):
+                        delattr(pkg, ent[0])
+
+        return handler
+
+    def __getitem__(self, action):
+        h = self.get(action)
+        if h is None:
+            raise KeyError(action)
+        return h
 
 
 class Cp:
     def __init__(self, cfg, station, bus, data="/data/ocpp"):
         import fsatomic
-        from firmware.proto.ocpp import auth, boot, conn, datatransfer, ids, meter, status, tx, txq
+        from firmware.proto.ocpp import auth, boot, conn, ids, meter, status, tx, txq
 
         self.cfg = cfg
         self.o = cfg["ocpp"]
@@ -36,8 +88,9 @@ class Cp:
         self.id = self.o["id"] or cfg["pile"]["id"]
         fsatomic.mkdirs(data)
         self.ids = ids.Ids(data + "/ids.json")
-        self.handlers = {}
+        self.handlers = _Actions(self)
         self.rpc = rpc.Rpc(self.handlers, self.o["call_timeout_s"] * 1000)
+        self.rpc.count = station.data_used
         self.wake = asyncio.Event()  # the sender has something to do
         self.accepted = asyncio.Event()  # connected and the boot accepted: CALLs may go
         self.closed = asyncio.Event()  # the current connection ended
@@ -50,9 +103,7 @@ class Cp:
         self.rpc.on_late = self.tx.late
         self.meter = meter.Meter(self)
         self.auth = auth.Auth(self, data + "/auth.json")
-        self.dt = datatransfer.DataTransfer(self)
-        for name in FEATURES:
-            __import__("firmware.proto.ocpp." + name, None, None, ["register"]).register(self, self.handlers)
+        self.budgets = []  # DataTransfer budgets waiting for their RemoteStart (datatransfer.py)
         self.sub = bus.subscribe("port.", "session.", "link.", size=_EVENTS)
         station.set_authorizer(self.auth.authorize)
         station.add_start_guard(self.tx.guard)
@@ -73,9 +124,11 @@ class Cp:
             first = False
             try:
                 ws = await self.conn.open()
-            except Exception as e:  # noqa: BLE001  WSError and the like: conn.py logged it, back off
+            except Exception as e:  # noqa: BLE001  WSError (conn.py logged it) or worse: back off
                 self.station.backend_traffic(False)
-                _log.debug("connect: %r", e)
+                if type(e).__name__ != "WSError":
+                    _log.warn("connect failed: %r", e)
+                    self.conn.fails += 1
                 continue
             await self._session(ws, beat)
 

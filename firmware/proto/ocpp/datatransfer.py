@@ -58,77 +58,72 @@ def _budget(d, need_port):
     return c, tag, kind, amount, ref
 
 
-class DataTransfer:
-    def __init__(self, cp):
-        self.cp = cp
-        self.budgets = []  # [connector or None, idTag or None, kind, amount, ref, ticks set]
+def budget_for(cp, c, tag):
+    """(kind, amount, ref) of the RemoteStart on connector c with idTag tag: a matching
+    Budget within budget_ttl_s (used once), else until full. Budgets live in cp.budgets
+    (this module is imported for a CALL and dropped after it)."""
+    now = time.ticks_ms()
+    ttl = cp.o["budget_ttl_s"] * 1000
+    cp.budgets = [b for b in cp.budgets if time.ticks_diff(now, b[5]) < ttl]
+    for b in cp.budgets:
+        if (b[0] == c or b[0] is None) and (b[1] is None or b[1] == tag):
+            cp.budgets.remove(b)
+            return b[2], b[3], b[4]
+    return "full", 0, None
 
-    def budget_for(self, c, tag):
-        """(kind, amount, ref) of the RemoteStart on connector c with idTag tag: a matching
-        Budget within budget_ttl_s (used once), else until full."""
-        now = time.ticks_ms()
-        ttl = self.cp.o["budget_ttl_s"] * 1000
-        self.budgets = [b for b in self.budgets if time.ticks_diff(now, b[5]) < ttl]
-        for b in self.budgets:
-            if (b[0] == c or b[0] is None) and (b[1] is None or b[1] == tag):
-                self.budgets.remove(b)
-                return b[2], b[3], b[4]
-        return "full", 0, None
 
-    def handle(self, p):
-        if p["vendorId"] != VENDOR:
-            return {"status": "UnknownVendorId"}
-        mid = p.get("messageId")
+def handle(cp, p):
+    if p["vendorId"] != VENDOR:
+        return {"status": "UnknownVendorId"}
+    mid = p.get("messageId")
+    try:
+        d = json.loads(p.get("data") or "{}")
+    except ValueError:
+        return _reject("data: not JSON")
+    if not isinstance(d, dict):
+        return _reject("data: expected a JSON object")
+    if mid == "Budget" or mid == "StartWithBudget":
+        b = _budget(d, mid == "StartWithBudget")
+        if isinstance(b, str):
+            return _reject(b)
+        if mid == "Budget":
+            cp.budgets.append([b[0], b[1], b[2], b[3], b[4], time.ticks_ms()])
+            while len(cp.budgets) > 16:
+                cp.budgets.pop(0)
+            _log.info("budget for %s: %s %d", b[0] if b[0] is not None else b[1], b[2], b[3])
+            return {"status": "Accepted"}
+        return _start(cp, b)
+    if mid == "PendingBills":
+        return _bills(cp, d)
+    if mid == "AckBill":
+        sid = d.get("id")
+        if type(sid) is not int:
+            return _reject("id: expected an integer")
         try:
-            d = json.loads(p.get("data") or "{}")
-        except ValueError:
-            return _reject("data: not JSON")
-        if not isinstance(d, dict):
-            return _reject("data: expected a JSON object")
-        if mid == "Budget" or mid == "StartWithBudget":
-            b = _budget(d, mid == "StartWithBudget")
-            if isinstance(b, str):
-                return _reject(b)
-            if mid == "Budget":
-                self.budgets.append([b[0], b[1], b[2], b[3], b[4], time.ticks_ms()])
-                while len(self.budgets) > 16:
-                    self.budgets.pop(0)
-                _log.info("budget for %s: %s %d", b[0] if b[0] is not None else b[1], b[2], b[3])
-                return {"status": "Accepted"}
-            return self._start(b)
-        if mid == "PendingBills":
-            return self._bills(d)
-        if mid == "AckBill":
-            sid = d.get("id")
-            if type(sid) is not int:
-                return _reject("id: expected an integer")
-            try:
-                ok = self.cp.station.ack_bill(sid)
-            except Exception as e:  # noqa: BLE001  no pile
-                return _reject(repr(e))
-            self.cp.txq.discarded.discard(sid)
-            return {"status": "Accepted" if ok else "Rejected"}
-        return {"status": "UnknownMessageId"}
-
-    def _start(self, b):
-        from firmware.station import Refused
-
-        c, tag, kind, amount, ref = b
-        try:
-            sid = self.cp.station.start(c, kind, amount, tag or self.cp.o["local_tag"], "remote", None, ref)
-        except Refused as e:
-            return _reject(e.args[0])
-        return {"status": "Accepted", "data": json.dumps({"session": sid})}
-
-    def _bills(self, d):
-        limit = d.get("limit", 5)
-        if type(limit) is not int or not 1 <= limit <= _MAX_BILLS:
-            return _reject("limit: expected 1-%d" % _MAX_BILLS)
-        out = []
-        for b in self.cp.station.pending_bills(limit):
-            out.append({k: b.get(k) for k in _BILL_KEYS})
-        return {"status": "Accepted", "data": json.dumps({"bills": out})}
+            ok = cp.station.ack_bill(sid)
+        except Exception as e:  # noqa: BLE001  no pile
+            return _reject(repr(e))
+        cp.txq.discarded.discard(sid)
+        return {"status": "Accepted" if ok else "Rejected"}
+    return {"status": "UnknownMessageId"}
 
 
-def register(cp, h):
-    h["DataTransfer"] = cp.dt.handle
+def _start(cp, b):
+    from firmware.station import Refused
+
+    c, tag, kind, amount, ref = b
+    try:
+        sid = cp.station.start(c, kind, amount, tag or cp.o["local_tag"], "remote", None, ref)
+    except Refused as e:
+        return _reject(e.args[0])
+    return {"status": "Accepted", "data": json.dumps({"session": sid})}
+
+
+def _bills(cp, d):
+    limit = d.get("limit", 5)
+    if type(limit) is not int or not 1 <= limit <= _MAX_BILLS:
+        return _reject("limit: expected 1-%d" % _MAX_BILLS)
+    out = []
+    for b in cp.station.pending_bills(limit):
+        out.append({k: b.get(k) for k in _BILL_KEYS})
+    return {"status": "Accepted", "data": json.dumps({"bills": out})}

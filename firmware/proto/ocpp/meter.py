@@ -8,11 +8,16 @@
   after midnight UTC with MeterValuesAlignedData: a port with a transaction queues them
   with its transactionId; other ports' values are sent only while online (latest only).
 - Values are strings (errata); the register is never rebased (errata 3.78); temperature in
-  "Celcius" as the errata tell a charge point to spell it. Measurands: rules.MEASURANDS.
+  "Celcius" as the errata tell a charge point to spell it.
+This module stays importable by CPython (rules.py, the config check, takes MEASURANDS here).
 """
 import time
 
-from firmware.proto.ocpp.rules import MEASURANDS
+# measurands the pile meters (firmware/charging: register, power, voltage, current, power
+# factor, cabinet temperature); StopTxn* data: only the register (the bill holds no more)
+MEASURANDS = ("Energy.Active.Import.Register", "Power.Active.Import", "Voltage", "Current.Import", "Power.Factor",
+              "Temperature")
+STOP_MEASURANDS = ("Energy.Active.Import.Register",)
 
 _DEFAULT = "Energy.Active.Import.Register"
 

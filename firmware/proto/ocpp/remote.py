@@ -46,7 +46,9 @@ def remote_start(cp, p):
     info = st.port(c)
     if info.get("id") is not None or info["status"] in ("Faulted", "Unavailable"):
         return {"status": "Rejected"}
-    kind, amount, ref = cp.dt.budget_for(c, tag)
+    from firmware.proto.ocpp import datatransfer
+
+    kind, amount, ref = datatransfer.budget_for(cp, c, tag)
     if cp.o["authorize_remote"]:
         async def later():
             status, _ = await cp.auth.authorize(tag)
@@ -129,11 +131,3 @@ def unlock(cp, p):
         except Refused:
             pass
     return {"status": "NotSupported"}
-
-
-def register(cp, h):
-    h["RemoteStartTransaction"] = lambda p: remote_start(cp, p)
-    h["RemoteStopTransaction"] = lambda p: remote_stop(cp, p)
-    h["Reset"] = lambda p: reset(cp, p)
-    h["ChangeAvailability"] = lambda p: change_availability(cp, p)
-    h["UnlockConnector"] = lambda p: unlock(cp, p)

@@ -26,6 +26,7 @@ from firmware.proto.ocpp import validate
 
 _log = log.get("ocpp")
 _ID_MAX = const(36)
+_HANDOVER = const(1000)  # ms the reader waits for the caller to take its answer
 _SEP = (",", ":")
 
 
@@ -57,8 +58,9 @@ class Rpc:
         self.answering = True  # False while the CSMS rejected the boot: its CALLs go unanswered
         self._lock = asyncio.Lock()
         self._wait = None  # [id, Event, result, error] of the outstanding CALL
-        self.tx_bytes = 0  # message bytes sent and received (without WebSocket headers)
+        self.tx_bytes = 0  # bytes sent and received, WebSocket frame headers included
         self.rx_bytes = 0
+        self.count = None  # fn(tx, rx): the data budget (station.data_used)
         self.dropped = 0  # frames that were not OCPP, answers to no outstanding id
         self.on_call = None  # fn(action) when a CSMS CALL arrives (boot.py: Pending may answer)
         self.on_late = None  # fn(id, payload) -> True when a late CALLRESULT was still wanted (tx.py)
@@ -94,7 +96,10 @@ class Rpc:
 
     async def _send(self, ws, msg):
         data = json.dumps(msg, separators=_SEP)
-        self.tx_bytes += len(data)
+        n = len(data) + _hdr(len(data)) + 4  # a client frame is masked: 4 key bytes
+        self.tx_bytes += n
+        if self.count is not None:
+            self.count(n, 0)
         try:
             await ws.send(data)
         except Exception as e:  # noqa: BLE001  ConnectionClosed, OSError: the connection is gone
@@ -125,7 +130,10 @@ class Rpc:
         if not isinstance(raw, str):
             self._drop("binary frame of %d bytes" % len(raw))
             return
-        self.rx_bytes += len(raw)
+        n = len(raw) + _hdr(len(raw))
+        self.rx_bytes += n
+        if self.count is not None:
+            self.count(0, n)
         try:
             msg = json.loads(raw)
         except ValueError:
@@ -157,6 +165,13 @@ class Rpc:
                 w[3] = CallError(msg[2] if type(msg[2]) is str else "GenericError",
                                  msg[3] if len(msg) > 3 and type(msg[3]) is str else "")
             w[1].set()
+            # the caller takes its answer before the next frame is read: a CSMS's CALL right
+            # after its answer (RemoteStop after StartTransaction.conf) sees what the answer
+            # set (the transactionId)
+            for _ in range(_HANDOVER):
+                if self._wait is not w:
+                    break
+                await asyncio.sleep_ms(1)
         else:
             self._drop("message type %r" % typ)  # OCPP-J 4.1.3: ignore unknown types
 
@@ -205,6 +220,11 @@ class Rpc:
             if after is not None:
                 self._after = [t for t in self._after if not t.done()]
                 self._after.append(asyncio.create_task(_run_after(action, after)))
+
+
+def _hdr(n):
+    """WebSocket frame header bytes for a payload of n bytes (RFC 6455 5.2)."""
+    return 2 if n < 126 else 4 if n < 65536 else 10
 
 
 async def _run_after(action, fn):

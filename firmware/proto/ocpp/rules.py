@@ -3,12 +3,8 @@ at a CSMS"). Plain string checks: CPython runs them too (`upile provision`). Nev
 secret's value (auth_key) or a URL (it may carry credentials).
 """
 from firmware import cfgtext
+from firmware.proto.ocpp.meter import MEASURANDS, STOP_MEASURANDS  # noqa: F401 (config rules and confkeys)
 
-# measurands the pile meters (firmware/charging: register, power, voltage, current, power
-# factor, cabinet temperature); StopTxn* data: only the register (the bill holds no more)
-MEASURANDS = ("Energy.Active.Import.Register", "Power.Active.Import", "Voltage", "Current.Import", "Power.Factor",
-              "Temperature")
-STOP_MEASURANDS = ("Energy.Active.Import.Register",)
 _HEX = "0123456789abcdefABCDEF"
 
 

@@ -25,7 +25,7 @@ from micropython import const
 
 import log
 from firmware.proto.ocpp import dt, rpc
-from firmware.proto.ocpp.rules import MEASURANDS
+from firmware.proto.ocpp.meter import MEASURANDS
 from firmware.proto.ocpp.txq import ACTIONS, KM, KS, KX
 
 _log = log.get("ocpp")
@@ -37,7 +37,7 @@ class Tx:
     def __init__(self, cp):
         self.cp = cp
         self.q = cp.txq
-        self.cur = {}  # port -> the open session's start fields (session.started)
+        self.cur = {}  # port -> the open session: (sid, idTag, meterStart, start unix, ticks, reservation)
         self.wait_until = None  # ticks: the head waits its retry interval after a CALLERROR
         self.limited = set()  # ports suspended after an invalid idTag (StopTransactionOnInvalidId false)
         self.sent = 0
@@ -48,25 +48,25 @@ class Tx:
     # ---- from the bus
     def on_started(self, ev):
         d = ev.data
-        self.cur[d["port"]] = {"s": d["id"], "c": d["port"], "t": d.get("id_tag") or self.cp.o["local_tag"],
-                               "m": d.get("meter_start") or 0, "ts": d.get("start_time"), "b": self.cp.ids.boot,
-                               "ms": ev.ms, "r": d.get("reservation")}
+        self.cur[d["port"]] = (d["id"], d.get("id_tag") or self.cp.o["local_tag"], d.get("meter_start") or 0,
+                               d.get("start_time"), ev.ms, d.get("reservation"))
 
     def on_status(self, ev):
         d = ev.data
         c = d.get("port")
         s = self.cur.get(c)
-        if s is not None and d.get("status") in _RUNNING and s["s"] not in self.q.tx:
-            self._start(s)
+        if s is not None and d.get("status") in _RUNNING and s[0] not in self.q.tx:
+            self._start({"s": s[0], "c": c, "t": s[1], "m": s[2], "ts": s[3], "b": self.cp.ids.boot, "ms": s[4],
+                         "r": s[5]})
 
-    def _start(self, s):
-        self.q.start(s)
+    def _start(self, fields):
+        self.q.start(fields)
         self.cp.wake.set()
 
     def is_tx(self, port):
         """The session on `port` (or the one just stopped there) is an OCPP transaction."""
         s = self.cur.get(port)
-        return s is not None and s["s"] in self.q.tx
+        return s is not None and s[0] in self.q.tx
 
     def open_sessions(self):
         return len(self.cur)
@@ -75,7 +75,7 @@ class Tx:
         b = ev.data
         port = b.get("port")
         s = self.cur.get(port)
-        if s is not None and s["s"] == b["id"]:
+        if s is not None and s[0] == b["id"]:
             del self.cur[port]
         if port in self.limited:
             self.limited.discard(port)
@@ -83,9 +83,9 @@ class Tx:
                 self.cp.station.set_limit(port, None)
             except Exception:  # noqa: BLE001  the port is gone: nothing to lift
                 pass
-        self.bill(b, s, ev)
+        self.bill(b, ev)
 
-    def bill(self, b, s=None, ev=None):
+    def bill(self, b, ev=None):
         """Queue what a stopped session's bill still needs (idempotent)."""
         q = self.q
         sid = b["id"]
@@ -95,7 +95,7 @@ class Tx:
             if not b.get("energy_mwh") and not b.get("charged_s"):
                 self.cp.station.ack_bill(sid)  # never drew power: no OCPP transaction
                 return
-            self._start(s or self._start_of(b))
+            self._start(self._start_of(b))
         unix_ms = (ev.ms if ev is not None else time.ticks_ms())
         q.stop({"s": sid, "m": b.get("meter_stop") or 0, "ts": b.get("stop_time"), "b": self.cp.ids.boot,
                 "ms": unix_ms, "r": b.get("reason") or "Other",
@@ -259,7 +259,7 @@ class Tx:
         """StartTransaction answered with an idTag not Accepted (errata 3.17)."""
         port = r["c"]
         s = self.cur.get(port)
-        if s is None or s["s"] != sid:
+        if s is None or s[0] != sid:
             return  # the session is over already
         _log.warn("session %d: idTag %s at the CSMS: %s", sid, status,
                   "stopping (StopTransactionOnInvalidId)" if self.cp.o["stop_on_invalid"] else "suspending")
@@ -276,13 +276,13 @@ class Tx:
     def port_of(self, txid):
         """The port whose running session is OCPP transaction txid (RemoteStop), or None."""
         for port, s in self.cur.items():
-            if self.q.txid_of(s["s"]) == txid and s["s"] in self.q.tx:
+            if s[0] in self.q.tx and self.q.txid_of(s[0]) == txid:
                 return port
         return None
 
 
 def _sv(v, ctx):
-    """[measurand or its index in rules.MEASURANDS, value] -> a SampledValue (value a string, errata)."""
+    """[measurand or its index in meter.MEASURANDS, value] -> a SampledValue (value a string, errata)."""
     m = v[0]
     if type(m) is int:
         m = MEASURANDS[m]

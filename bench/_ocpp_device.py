@@ -53,6 +53,7 @@ import netconn  # noqa: E402,F401
 gc.collect()
 mods = gc.mem_alloc() - base
 print("FIG ocpp_modules %d" % mods)
+cfg["backend"]["protocol"] = "ocpp"
 cfg["ocpp"].update({"url": URL, "id": "BENCH", "sampled_data": ",".join(rules.MEASURANDS)})
 
 

@@ -118,7 +118,7 @@ def whole_firmware(binary, heap, seconds=40):
             cfg = {"pile": {"id": "WHOLE", "ports": 10}, "modem": {"enabled": False}, "net": {"ntp_host": ""},
                    "wifi": {"networks": [{"ssid": "ap", "key": "secret-123"}]}, "charging": {"sample_s": 10},
                    "ota": {"url": ch.url(), "allow_http": True, "check_s": 20, "jitter_s": 5, "first_check_s": 3},
-                   "ocpp": {"url": c.url, "sampled_data": "Energy.Active.Import.Register,Power.Active.Import,"
+                   "backend": {"protocol": "ocpp"}, "ocpp": {"url": c.url, "sampled_data": "Energy.Active.Import.Register,Power.Active.Import,"
                             "Voltage,Current.Import,Power.Factor,Temperature"}}
             b.install_files({"/boot.py": (ROOT / "boot.py").read_bytes(), "/main.py": (ROOT / "main.py").read_bytes(),
                              "/config/pile.json": json.dumps(cfg).encode(), "/config/keys.json": json.dumps(keys).encode()})

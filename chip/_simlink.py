@@ -1,11 +1,15 @@
 """The sim chip's wire to its harness: one line-based TCP link (env UPILE_SIM_LINK=port).
 
-Chip -> harness lines: `pin N LEVEL`, `uart ID BAUD BITS PARITY STOP`, `uartoff ID`,
-`reset hard|soft`, `deepsleep MS`, `wdt MS`, `feed`, `rtc OFFSET`,
-`wlan active 0|1`, `wlan connect SSID KEY`, `wlan disconnect`, `ppp connect UART_ID`,
-`ppp disconnect`. Harness -> chip lines: `pin N LEVEL`, `adc N RAW`, `net JSON` (link
-state). Incoming lines are drained without blocking whenever a shim asks for state, so the
-chip never needs a thread (the Unix port's threads have no GIL).
+Chip -> harness lines: `pin N LEVEL`, `uart ID BAUD BITS PARITY STOP SEQ`, `uartoff ID SEQ`,
+`uartlost ID TOTAL` (RX overflow), `reset hard|soft`, `deepsleep MS`, `wdt MS`, `feed`,
+`rtc OFFSET`, `wlan active 0|1`, `wlan connect SSID KEY`, `wlan disconnect`,
+`ppp connect UART_ID`, `ppp disconnect`, `i2c SEQ BUS ADDR WHEX RLEN` (one I2C transaction:
+write WHEX, "-" for none, then RLEN bytes read after a repeated start; the harness answers
+it). Harness -> chip lines: `pin N LEVEL`, `glitch N LEVEL US` (a pulse to LEVEL and back, US
+microseconds long: too short for a read to see, edges for IRQs and counters), `adc N RAW`,
+`net JSON` (link state), `i2cr SEQ ack|nack|none HEX` (the answer to an i2c line). Incoming
+lines are drained without blocking whenever a shim asks for state, so the chip never needs a
+thread (the Unix port's threads have no GIL); a shim that needs an answer (I2C) waits for its line.
 """
 import os
 import json
@@ -30,6 +34,9 @@ adc = _env_map("UPILE_SIM_ADC")       # pin -> raw 12-bit reading set by the har
 net = {"wlan": {"status": 1000, "rssi": 0, "ip": "0.0.0.0", "ssid": ""}, "ppp": {"up": False, "ip": "0.0.0.0"},
        "aps": [], "up": False}
 _handlers = {}   # pin -> (callable, trigger mask); IRQs run from drain()
+_counters = {}   # pin -> [machine.Counter]: edges counted as they are applied
+_replies = {}    # i2c answers by sequence number
+_seq = 0
 _sock = None
 _poll = None
 _buf = b""
@@ -81,16 +88,63 @@ def _apply(line):
         n, level = int(n), int(level)
         old = inputs.get(n)
         inputs[n] = level
-        h = _handlers.get(n)
-        if h and old is not None and old != level:
-            # ESP32 values: IRQ_RISING = 1, IRQ_FALLING = 2
-            if h[1] & (1 if level else 2):
-                h[0](h[2])
+        if old is not None and old != level:
+            _edge(n, level, None)
+    elif kind == "glitch":
+        # a pulse shorter than any read: the level stays, the two edges still happen
+        n, level, us = (int(x) for x in rest.split())
+        if inputs.get(n, 1 - level) != level:
+            _edge(n, level, us)
+            _edge(n, 1 - level, us)
+    elif kind == "i2cr":
+        seq, _, answer = rest.partition(" ")
+        _replies[int(seq)] = answer
     elif kind == "adc":
         n, raw = rest.split()
         adc[int(n)] = int(raw)
     elif kind == "net":
         net.update(json.loads(rest))
+
+
+def _edge(n, level, width_us):
+    h = _handlers.get(n)
+    # ESP32 values: IRQ_RISING = 1, IRQ_FALLING = 2
+    if h and h[1] & (1 if level else 2):
+        h[0](h[2])
+    for c in _counters.get(n, ()):
+        c._edge(level, width_us)
+
+
+def add_counter(pin, counter):
+    lst = _counters.setdefault(pin, [])
+    if counter not in lst:
+        lst.append(counter)
+
+
+def drop_counter(counter):
+    for lst in _counters.values():
+        if counter in lst:
+            lst.remove(counter)
+
+
+def request(line, timeout_ms=1000):
+    """Send `i2c`-style request `line` (its sequence number is added) and wait for the
+    harness's answer: the text after `i2cr SEQ`, or None after timeout_ms."""
+    global _seq
+    if _sock is None and _connect() is None:
+        return None
+    _seq = (_seq + 1) & 0xFFFFFF
+    seq = _seq
+    send(line.replace("SEQ", str(seq), 1))
+    end = time.ticks_add(time.ticks_ms(), timeout_ms)
+    while True:
+        drain()
+        if seq in _replies:
+            return _replies.pop(seq)
+        left = time.ticks_diff(end, time.ticks_ms())
+        if left <= 0:
+            return None
+        _poll.poll(min(left, 20))
 
 
 def wait(ms):

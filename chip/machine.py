@@ -247,5 +247,142 @@ class RTC:
             f.flush()
 
 
+class I2C:
+    """I2C controller (the ESP32 port's API). Each transaction goes to the harness, whose
+    devices answer it (tools/upile/sim/i2c.py); a write with stop=False is held and sent
+    with the read that follows as one transaction with a repeated start, as on the wire.
+    No device at the address: OSError(ENODEV), as the ESP32 port raises; no answer from
+    the harness: OSError(ETIMEDOUT)."""
+
+    def __init__(self, id=0, *, scl=None, sda=None, freq=400000, timeout=50000):
+        if id not in (0, 1):
+            raise ValueError("I2C(%d) doesn't exist" % id)
+        self._id = id
+        self._held = None
+        self.init(scl=scl, sda=sda, freq=freq, timeout=timeout)
+
+    def init(self, *, scl=None, sda=None, freq=400000, timeout=50000):
+        # the ESP32 port's defaults: I2C(0) on 18/19, I2C(1) on 25/26
+        self._scl = scl._id if isinstance(scl, Pin) else (scl if scl is not None else (18, 25)[self._id])
+        self._sda = sda._id if isinstance(sda, Pin) else (sda if sda is not None else (19, 26)[self._id])
+        if 34 <= self._scl <= 39 or 34 <= self._sda <= 39:
+            raise ValueError("pin can only be input")
+        self._freq = freq
+        _simlink.send("i2cbus %d %d %d %d" % (self._id, self._scl, self._sda, freq))
+
+    def _xfer(self, addr, wbuf, rlen):
+        held, self._held = self._held, None
+        if held is not None:
+            if held[0] != addr:
+                self._xfer(held[0], held[1], 0)
+            else:
+                wbuf = held[1] + bytes(wbuf or b"")
+        w = bytes(wbuf).hex() if wbuf else "-"
+        ans = _simlink.request("i2c SEQ %d %d %s %d" % (self._id, addr & 0x7F, w, rlen))
+        if ans is None:
+            raise OSError(116)  # ETIMEDOUT
+        status, _, data = ans.partition(" ")
+        if status != "ack":
+            raise OSError(19)  # ENODEV: no ACK for the address
+        return bytes.fromhex(data) if rlen else b""
+
+    def scan(self):
+        found = []
+        for a in range(0x08, 0x78):
+            ans = _simlink.request("i2c SEQ %d %d - 0" % (self._id, a))
+            if ans is not None and ans.startswith("ack"):
+                found.append(a)
+        return found
+
+    def writeto(self, addr, buf, stop=True):
+        if not stop:
+            self._held = (addr, bytes(buf))
+            return len(buf)
+        self._xfer(addr, buf, 0)
+        return len(buf)
+
+    def writevto(self, addr, vector, stop=True):
+        return self.writeto(addr, b"".join(bytes(v) for v in vector), stop)
+
+    def readfrom(self, addr, nbytes, stop=True):
+        return self._xfer(addr, None, nbytes)
+
+    def readfrom_into(self, addr, buf, stop=True):
+        data = self._xfer(addr, None, len(buf))
+        buf[: len(data)] = data
+
+    def _mem(self, memaddr, addrsize):
+        return memaddr.to_bytes(addrsize // 8, "big")
+
+    def writeto_mem(self, addr, memaddr, buf, *, addrsize=8):
+        self._xfer(addr, self._mem(memaddr, addrsize) + bytes(buf), 0)
+
+    def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
+        return self._xfer(addr, self._mem(memaddr, addrsize), nbytes)
+
+    def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
+        data = self._xfer(addr, self._mem(memaddr, addrsize), len(buf))
+        buf[: len(data)] = data
+
+
+SoftI2C = I2C
+
+
+class Counter:
+    """Pulse counter (the ESP32 port's machine.Counter on a PCNT unit): counts the chosen
+    edge of `src` whatever the chip is doing (the harness's pin lines are counted as they
+    are applied, never lost to a busy chip). filter_ns is the PCNT glitch filter: a pulse
+    shorter than it is not counted (the ESP32's filter reaches 1023 APB cycles, ~12.8 us)."""
+
+    RISING = 1
+    FALLING = 2
+    UP = 1
+    DOWN = -1
+    _units = {}
+
+    def __new__(cls, id, *args, **kw):
+        if not 0 <= id <= 7:
+            raise ValueError("invalid id")
+        u = Counter._units.get(id)
+        if u is None:
+            u = object.__new__(cls)
+            u._id = id
+            u._pin = None
+            u._n = 0
+            Counter._units[id] = u
+        return u
+
+    def __init__(self, id, src=None, *, edge=1, direction=1, filter_ns=0):
+        if src is not None:
+            self.init(src, edge=edge, direction=direction, filter_ns=filter_ns)
+
+    def init(self, src, *, edge=1, direction=1, filter_ns=0):
+        if filter_ns > 12787:
+            raise ValueError("filter_ns too large")
+        self.deinit()
+        self._pin = src._id if isinstance(src, Pin) else int(src)
+        self._edge_kind, self._dir, self._filter = edge, direction, filter_ns
+        self._n = 0
+        _simlink.drain()
+        _simlink.add_counter(self._pin, self)
+
+    def _edge(self, level, width_us):
+        if (1 if level else 2) != self._edge_kind:
+            return
+        if width_us is not None and width_us * 1000 < self._filter:
+            return  # the PCNT glitch filter swallows it
+        self._n += self._dir
+
+    def value(self, value=None):
+        _simlink.drain()
+        old = self._n
+        if value is not None:
+            self._n = value
+        return old
+
+    def deinit(self):
+        _simlink.drop_counter(self)
+
+
 def time_pulse_us(pin, level, timeout_us=1000000):
     return -2

@@ -114,9 +114,9 @@ def start_maint(cfg, station, bus, sup):
 
 
 def start_ocpp(cfg, station, bus, sup):
-    """OCPP 1.6J to a CSMS (docs/ocpp.md) when ocpp.url is set; before the pile, so it sees
-    the sessions the pile restores after a power cut."""
-    if not cfg["ocpp"]["url"]:
+    """OCPP 1.6J to a CSMS (docs/ocpp.md) when backend.protocol is ocpp; before the pile, so it
+    sees the sessions the pile restores after a power cut."""
+    if cfg["backend"]["protocol"] != "ocpp":
         return None
     try:
         from firmware.proto import ocpp
@@ -132,13 +132,83 @@ def start_ocpp(cfg, station, bus, sup):
     return cp
 
 
+def start_console(station, sup):
+    """The same maintenance commands on the REPL's console (docs/charging.md "Console
+    channel"): `upile status` and `upile logs` read the running pile there instead of
+    stopping it with a Ctrl-C. Marked lines only, so the prints and the REPL are untouched."""
+    try:
+        from firmware.board import console
+        from firmware.proto import maint
+
+        stream = console.open_stream()
+        srv = maint.console_server(station)
+    except (ImportError, ValueError, OSError, TypeError) as e:  # a stdin poll cannot watch: the pile still charges
+        _failed("console", e)
+        return None
+    sup.add("console", lambda beat: srv.serve(stream))
+    return srv
+
+
+def start_front(cfg, station, bus):
+    """The pile's front (owner: front; docs/front.md): the board opens its hardware (I2C bus,
+    UART bridge, panel, coin counter), firmware/front builds on it. Built before charging so
+    its subscriptions see the pile's restore; its tasks start after (Front.start)."""
+    if not cfg["front"]["enabled"]:
+        return None
+    try:
+        import fsatomic
+        from firmware.board import front as hwfront, pins
+        from firmware.front.core import Front
+
+        from firmware.front.core import ROOT
+
+        fsatomic.mkdirs(ROOT)
+        hw = hwfront.open_hw(cfg, pins.get(cfg["charging"]["board"]))
+        front = Front(cfg, station, bus, hw)
+    except (ImportError, ValueError, OSError) as e:
+        _failed("front", e)
+        return None
+    for what, why in hw.missing:
+        _log.error("front: %s did not answer: %s", what, why)
+    print("front: card %s, voice %s, panel %s, coins %s, alarms %s" % tuple(
+        "on" if x is not None else "off" for x in (front.cards, front.voice, front.display, front.coins, front.alarms)))
+    return front
+
+
+def start_loadcheck(cfg, station, bus):
+    """Malicious-load detection (docs/front.md): needs no front hardware, only the station."""
+    if cfg["front"]["loadcheck"] == "off":
+        return None
+    from firmware.front.loadcheck import LoadCheck
+
+    return LoadCheck(cfg, station, bus)
+
+
+def start_backend(cfg, station, bus, sup):
+    """The back end's protocol (config backend.protocol) as a supervised task; DNY here."""
+    if cfg["backend"]["protocol"] != "dny":
+        return None
+    try:
+        from firmware.proto import dny
+
+        cli = dny.client(station, bus)
+    except (ImportError, ValueError, OSError) as e:
+        _failed("dny", e)
+        return None
+    # beats every round of its schedule (100 ms), every second of a reconnect backoff, and
+    # around each connect (which may take connect_timeout_ms)
+    sup.add("dny", cli.run, deadline_ms=max(120000, 2 * cfg["dny"]["connect_timeout_ms"]))
+    print("dny: back end %s:%d, physical id %08x" % (cfg["backend"]["host"], cfg["backend"]["port"], cli.phys))
+    return cli
+
+
 def _health(cfg, sup, station, ota_svc):
     """The rule that confirms a trial boot (and keeps the config as the last good one)."""
     from firmware import cfgguard, health
 
     url = cfg["ota"]["url"]
-    if cfg["ocpp"]["url"]:
-        reached = lambda: station.backend_ok  # noqa: E731 (OCPP: BootNotification accepted)
+    if cfg["backend"]["protocol"] != "none":  # a back end is configured: reaching it is the proof
+        reached = lambda: station.backend_ok or (ota_svc is not None and ota_svc.server_ok)  # noqa: E731
     elif ota_svc is not None and url:
         reached = lambda: station.backend_ok or ota_svc.server_ok  # noqa: E731 (no back end yet: the update server)
     else:
@@ -173,10 +243,19 @@ async def run(cfg):
                      backoff_max_ms=sc["backoff_max_ms"])
     station._reset = _restart(station)
     start_maint(cfg, station, bus, sup)  # subscribers first: they see the pile's restore events
+    start_console(station, sup)
+    front = start_front(cfg, station, bus)
+    load = start_loadcheck(cfg, station, bus)
+    start_backend(cfg, station, bus, sup)
     start_ocpp(cfg, station, bus, sup)
     net = start_net(cfg, bus, sup)
     pile = start_charging(cfg, bus, sup)
-    station.attach(pile=pile, net=net)
+    station.attach(pile=pile, net=net, front=front)
+    if front is not None:
+        front.start(sup)
+        diag.register("front", front.status)
+    if load is not None:
+        sup.add("loadcheck", load.run)
     ota_svc = start_ota(cfg, station, bus, sup, net)
     station.attach(ota=ota_svc)
     _health(cfg, sup, station, ota_svc)
@@ -184,6 +263,7 @@ async def run(cfg):
     diag.register("tasks", sup.status)
     if pile is not None:
         diag.register("ports", lambda: [pile.info(i + 1) for i in range(len(pile.ports))])
+        diag.register("bills", lambda: {"pending": station.bills_pending()})
     if net is not None:
         diag.register("net", net.status)
     sup.start()

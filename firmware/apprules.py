@@ -11,3 +11,13 @@ def check_supervisor(cfg):
         return "supervisor.backoff_ms: %d is too long to see %d crashes within supervisor.crash_window_s %d" % (
             s["backoff_ms"], s["max_crashes"], s["crash_window_s"])
     return None
+
+
+PROTOCOLS = ("none", "ocpp", "dny")
+
+
+def check_protocol(cfg):
+    p = cfg["backend"]["protocol"]
+    if p not in PROTOCOLS:
+        return "backend.protocol: %r is not one of %s" % (p, ", ".join(PROTOCOLS))
+    return None

@@ -35,6 +35,7 @@ SCHEMA = {
     "backend": {
         "host": (str, "", 0, 128),  # "" = no probe: association alone judges a link
         "port": (int, 443, 1, 65535),
+        "protocol": (str, "none", 3, 4),  # the back end's protocol: none | ocpp | dny (firmware/proto/)
     },
     "wifi": {
         "networks": (list, [], 0, 8),  # [{"ssid": str, "key": str}] in priority order
@@ -156,6 +157,30 @@ SCHEMA = {
         "tx": (int, -1, -1, 48),
         "rx": (int, -1, -1, 48),
     },
+    # DNY (AP3000) back end (firmware/proto/dny, docs/dny.md): used when backend.protocol is
+    # "dny", at backend.host:port. Times are the vendor guide's defaults; *_ms so tests shrink them.
+    "dny": {
+        "number": (int, 0, 0, 16777215),  # the number printed under the QR code (low 24 bits of the physical id)
+        "device_type": (int, 0, 0, 255),  # 0x20 register's device type; 0: by class (docs/dny.md)
+        "host_type": (int, 0x55, 0, 255),  # 0x11's host type (real sockets send 0x55)
+        "iccid": (str, "", 0, 20),  # fixed preamble (Wi-Fi piles); "" = the modem's SIM, none without one
+        "heartbeat_s": (int, 180, 1, 65535),  # 0x21 period (0x83 sets it); register retried as often
+        "answer_ms": (int, 15000, 10, 120000),  # no answer this long: one resend with the same id
+        "gap_ms": (int, 500, 0, 10000),  # at least this long between two frames we send
+        "link_idle_ms": (int, 30000, 10, 600000),  # "link" after this long without traffic
+        "time_s": (int, 43200, 10, 604800),  # 0x22 every 12 h once answered...
+        "retry_s": (int, 180, 1, 86400),  # ...every 3 min until then
+        "host_s": (int, 1800, 10, 86400),  # 0x11 host heartbeat
+        "report_s": (int, 300, 1, 3600),  # 0x06 power report per charging port
+        "settle_delay_ms": (int, 2000, 0, 60000),  # 0x03 this long after the output is cut...
+        "settle_retry_s": (int, 1800, 1, 86400),  # ...again after this while unanswered...
+        "settle_next_s": (int, 60, 0, 3600),  # ...the next queued one this long after an answer
+        "backoff_min_ms": (int, 2000, 10, 3600000),  # reconnect backoff, doubling, minus jitter
+        "backoff_max_ms": (int, 300000, 10, 86400000),
+        "connect_timeout_ms": (int, 10000, 10, 120000),
+        "port_limit_w": (int, 2000, 100, 10000),  # a port's hardware limit: 0x85/0x82 overload above it refused
+        "push_idle_s": (int, 600, 1, 86400),  # an in-band update silent this long is paused (resumable)
+    },
     # the app's supervisor (firmware/supervisor.py, docs/architecture.md "Supervision")
     "supervisor": {
         "max_crashes": (int, 5, 2, 100),  # crashes of any task within crash_window_s: safe state + reboot
@@ -163,7 +188,7 @@ SCHEMA = {
         "backoff_ms": (int, 1000, 10, 600000),  # a crashed task restarts after this, doubling...
         "backoff_max_ms": (int, 60000, 10, 3600000),  # ...up to this
     },
-    # OCPP 1.6J charge point (firmware/proto/ocpp, docs/ocpp.md): runs when url is set. The
+    # OCPP 1.6J charge point (firmware/proto/ocpp, docs/ocpp.md): runs when backend.protocol is ocpp. The
     # OCPP configuration keys live here too (ChangeConfiguration writes them through cfgstore;
     # MeterValueSampleInterval is charging.sample_s, ConnectionTimeOut charging.noload_s)
     "ocpp": {
@@ -202,6 +227,20 @@ SCHEMA = {
         "reset_retries": (int, 1, 0, 10),  # ResetRetries
         "phase_rotation": (str, "0.NotApplicable", 0, 200),  # ConnectorPhaseRotation (single-phase sockets)
         "cpo_name": (str, "", 0, 50),  # CpoName
+    },
+    # the pile's front (owner: front; firmware/front/, docs/front.md): only what an operator
+    # chooses; the parts' addresses, timings and thresholds are constants of the board and of
+    # the modules (the whole config sits in the heap at boot: every key costs there)
+    "front": {
+        "enabled": (bool, False, None, None),  # an assembly option: the board's pin map has its bus
+        "lang": (str, "zh", 2, 2),  # voice: zh | en (the display shows codes and numbers)
+        "quiet": (str, "22:00-07:00", 0, 11),  # HH:MM-HH:MM China time (UTC+8); "" = never
+        "quiet_volume": (int, 3, 0, 10),  # voice volume at night (10 by day); 0: silent
+        "card_check": (str, "local", 5, 7),  # local (the card list) | backend (card.ask; the list if no answer)
+        "code_secret": (str, "", 0, 64),  # hex key of derived start codes (until full); "" = issued codes only
+        "coin_fen": (int, 100, 1, 100000),  # value of one pulse of the coin acceptor
+        "alarms": (int, 15, 0, 31),  # fitted: 1 smoke, 2 water, 4 door, 8 smoke self-test; 16: the door stops charging
+        "loadcheck": (str, "stop", 3, 6),  # malicious loads: stop | report | off (front or not)
     },
     # ota (owner: OTA). Release directory URL: <url>/manifest.dsse.json, bundle.bin | image.bin.
     "ota": {
@@ -244,8 +283,11 @@ RULES = (
     ("meter", "firmware.meter", "check"),
     ("ota", "firmware.ota.policy", "check"),
     ("supervisor", "firmware.apprules", "check_supervisor"),
+    ("backend", "firmware.apprules", "check_protocol"),
     ("pile", "firmware.board.rules", "check_pile"),
     ("service", "firmware.board.rules", "check_service"),
+    ("front", "firmware.front.rules", "check_front"),
+    ("dny", "firmware.proto.dny.rules", "check_dny"),
     # across sections: the ports fit the pin map, every GPIO and UART exists and is used once
     ("board", "firmware.board.rules", "check_board"),
     ("ocpp", "firmware.proto.ocpp.rules", "check_ocpp"),

@@ -18,8 +18,8 @@ _SECRET = ("key", "pass", "psk", "secret", "token", "pin", "auth", "cred")
 class Refused(Exception):
     """args: (code, detail). Codes: no_pile, no_such_port, bad_budget, bad_method, bad_ref, port_busy,
     port_faulted, unavailable, reserved, over_temperature, total_power_exceeded, no_session,
-    fault_active, bad_limit, no_ota, no_url, busy, bad_config, bad_args; a protocol's start guard
-    adds its own (OCPP: queue_full); tap(): not_authorized, not_owner."""
+    fault_active, bad_limit, no_ota, no_url, busy, bad_config, unknown_key, no_memory, bad_args, no_front,
+    alarm; a protocol's start guard adds its own (OCPP: queue_full); tap(): not_authorized, not_owner."""
 
     @property
     def code(self):
@@ -53,17 +53,20 @@ class Station:
         self.pile = None
         self.ota = None  # firmware.ota.service.Ota
         self.net = None  # firmware.net.service.Net
+        self.front = None  # firmware.front.Front: cards, codes, alarms (docs/front.md)
         self._reset = reset  # fn(hard, reason): the app's orderly restart
         self.backend_ok = False  # a back end accepted us this boot (the health rule asks)
+        self.config_path = None  # where change_config writes (None: config.PATH; tests elsewhere)
         self.t0 = time.ticks_ms()
         self._guards = []  # fn(port, method, id_tag) -> None | (code, detail): a protocol refusing starts
         self._authorizer = None  # async fn(id_tag) -> (status, parent id tag): the back end's answer
         self._parents = {}  # session id -> parent id tag of the card that started it (tap())
         self.stop_tags = {}  # session id -> the card that stopped it (tap()); a protocol pops it
-        self.config_path = None  # where change_config writes (None: config.PATH; tests: a temp file)
 
-    def attach(self, pile=None, ota=None, net=None):
+    def attach(self, pile=None, ota=None, net=None, front=None):
         """The app hands over the domains it started (each may be None)."""
+        if front is not None:
+            self.front = front
         if pile is not None:
             self.pile = pile
         if ota is not None:
@@ -79,7 +82,8 @@ class Station:
     def _call(self, fn, *args):
         try:
             return fn(*args)
-        except Exception as e:  # the domain's refusal (ChargeError) keeps its code
+        except Exception as e:  # the domain's refusal (ChargeError) keeps its code; by name, so
+            # a station over a stand-in pile (tests, the console's) never loads charging/pile.py
             if type(e).__name__ == "ChargeError":
                 raise Refused(e.args[0], "")
             raise
@@ -91,7 +95,7 @@ class Station:
              "ports": self.ports()}
         m = self.net.modem if self.net is not None else None
         if m is not None:
-            d.update({"iccid": m.iccid, "imei": m.imei, "modem": m.revision,
+            d.update({"iccid": m.iccid, "imei": m.imei, "modem": m.revision, "dbm": m.dbm,
                       "imsi": getattr(m, "imsi", None)})  # once the modem driver reads it (AT+CIMI)
         return d
 
@@ -115,6 +119,12 @@ class Station:
         from firmware.charging.session import view
 
         return view(self._call(self._pile().stop, port, reason, cause))
+
+    def change_budget(self, port, kind, amount):
+        """A running session's budget becomes kind (time min | energy Wh) and amount, journalled
+        (DNY 0x8A). Returns "below_used" when it is already used up (the session then stops
+        with cause budget at the next control step), else "ok"."""
+        return self._call(self._pile().change, port, kind, amount)
 
     def stop_all(self, reason="Other", cause="stop_all"):
         if self.pile is not None:
@@ -156,13 +166,25 @@ class Station:
             d["ports"] = [p.status for p in self.pile.ports]
             d["idle"] = self.pile.is_idle()
             d["total_w"] = self.pile.total_w
+            d["temp_dc"] = self.pile.temp.max_dc  # the pile's hottest sensor (None: no reading)
         if self.net is not None:
             d["link"] = self.net.links.kind
         d["ota"] = self.update_status()
         return d
 
+    def report(self):
+        """Everything `upile status --json` shows: version, slots, OTA state, reset cause,
+        heap, flash and every live part's status (firmware/diag.py), as one dict."""
+        from firmware import diag
+
+        return diag.report(self.version)
+
     def pending_bills(self, limit=20):
         return self._pile().pending_bills(limit)
+
+    def bills_pending(self):
+        """How many bills wait for the back end (all of them, not only a listed page)."""
+        return len(self._pile().store.pending)
 
     def each_pending_bill(self):
         return self._pile().each_pending_bill()
@@ -170,6 +192,36 @@ class Station:
     def ack_bill(self, sid):
         """The back end has bill `sid`: it leaves the pending list (False if not pending)."""
         return self._pile().ack_bill(sid)
+
+    # ---- the pile's front (docs/front.md): what a back-end protocol plugs into
+    def _front(self):
+        if self.front is None:
+            raise Refused("no_front", "the front is not running")
+        return self.front
+
+    def card_answer(self, req, accepted, kind=None, amount=0, balance=None, reason=None):
+        """The back end's answer to a card.ask event (req): accepted with a budget (kind,
+        amount; None: the pile's default) and the card's balance in fen, or refused with a
+        reason. False when nobody waits for req any more (answered too late)."""
+        return self._front().card_answer(req, accepted, kind, amount, balance, reason)
+
+    def set_card(self, id_tag, kind, amount, balance=None):
+        """Add or change a card in the pile's local list (used offline)."""
+        self._front().set_card(id_tag, kind, amount, balance)
+
+    def issue_code(self, code, port=0, kind="full", amount=0, expires=0):
+        """A one-time 6-digit start code the pile accepts once (port 0: any port; expires:
+        unix seconds, 0 never)."""
+        self._front().issue_code(code, port, kind, amount, expires)
+
+    def pending_alarms(self, limit=20):
+        """Alarm changes (smoke, water, door) not yet acknowledged, oldest first:
+        [{id, what, on, unix}]."""
+        return self.front.pending_alarms(limit) if self.front is not None else []
+
+    def ack_alarm(self, aid):
+        """The back end has alarm change `aid`: it leaves the pending list."""
+        return self.front is not None and self.front.ack_alarm(aid)
 
     # ---- configuration
     def config(self, section=None):
@@ -186,27 +238,65 @@ class Station:
         where the keys read at each use (charging.sample_s, charging.noload_s, the ocpp
         section) take effect at once. Returns the complete config. Refused("unknown_key") for a
         key this firmware does not have, Refused("bad_config", message naming the key) for a
-        refused value (nothing written), OSError when the flash failed. The validator leaves
-        the heap again afterwards."""
+        refused value or a flash that failed (nothing written), Refused("no_memory") when the
+        validator did not fit the heap. The validator leaves the heap again afterwards."""
         import sys
 
         loaded = "firmware.config" in sys.modules
         from firmware import cfgstore, config
 
+        path = self.config_path or config.PATH
         try:
-            path = self.config_path or config.PATH
-            try:
-                new, complete = cfgstore.change(config.read(path) or {}, partial)
-                cfgstore.write(new, path)
-            except config.ConfigError as e:
-                raise Refused("unknown_key" if e.unknown else "bad_config", e.args[0])
-            for sec, vals in partial.items():
-                for key in vals:
-                    self.cfg[sec][key] = complete[sec][key]
-            return complete
+            new, complete = cfgstore.change(config.read(path) or {}, partial)
+            cfgstore.write(new, path)
+        except config.ConfigError as e:
+            raise Refused("unknown_key" if e.unknown else "bad_config", e.args[0])
+        except OSError as e:
+            raise Refused("bad_config", "not written: %r" % e)
+        except MemoryError:  # the validator did not fit the heap now: refused, nothing written
+            raise Refused("no_memory", "config change not checked: heap exhausted")
         finally:
-            if not loaded:
+            if not loaded:  # the validator's SCHEMA is big: the running app needs only the dict
                 config.forget([m for m in ("firmware.cfgstore", "firmware.config") if m in sys.modules])
+        for sec, vals in partial.items():
+            for key in vals:
+                self.cfg[sec][key] = complete[sec][key]
+        return complete
+
+    # ---- back ends (OCPP, DNY) and the pile's front
+    def set_time(self, source, unix):
+        """A time from a back end (DNY 0x22, OCPP currentTime) for the clock, through the net
+        domain's TimeSync, whose rules decide (a recent NTP time is not stepped by it). True if
+        set; False also without a net domain (nobody keeps the time)."""
+        if self.net is None:
+            return False
+        return self.net.time.set(source, unix)
+
+    def backend_state(self, online, protocol, reason=""):
+        """A protocol's back end accepted the pile (online) or was lost: published as
+        backend.online / backend.offline; online also counts as reached (the health rule)."""
+        self.bus.publish("backend.online" if online else "backend.offline", {"protocol": protocol, "reason": reason})
+        if online:
+            self.backend_reached()
+
+    def backend_traffic(self, ok, tx=0, rx=0):
+        """A protocol's traffic with its back end worked (or not; None: only count) and moved
+        tx/rx bytes: the link manager spares its probes, the data budget counts the bytes."""
+        n = self.net
+        if n is not None:
+            if ok is not None:
+                n.links.report(ok)
+            if tx or rx:
+                n.budget.count(tx, rx)
+
+    def update_sink(self):
+        """The OTA engine's push-fed sink for an update a back end sends in packets
+        (firmware/ota/push.py; DNY's in-band OTA)."""
+        if self.ota is None:
+            raise Refused("no_ota", "the OTA service is not running")
+        from firmware import ota
+
+        return ota.push_sink()
 
     # ---- updates
     def request_update(self, url=None, request_id=None):
@@ -225,13 +315,17 @@ class Station:
     def update_status(self):
         if self.ota is None:
             return {"phase": "off"}
-        from firmware import ota
+        from firmware.ota import status
 
-        return ota.status()
+        return status.status()
 
     # ---- logs
     def log_lines(self, directory="/data/log"):
-        """Every line of the persistent log, oldest first, one at a time from flash."""
+        """Every line of the persistent log, oldest first, one at a time from flash (lines
+        still in the logger's buffer are flushed first). Close it when stopping early."""
+        import log
+
+        log.flush()
         for name in ("log.1", "log.0"):
             try:
                 f = open(directory + "/" + name)
@@ -287,28 +381,11 @@ class Station:
         self.stop_tags[sid] = id_tag  # who stopped it (OCPP StopTransaction idTag), read by the protocol
         return "stopped", self.stop(port, "Local", "card")
 
-    def backend_traffic(self, ok):
-        """A protocol's traffic with its back end worked or failed (spares link probes)."""
-        if self.net is not None:
-            self.net.links.report(ok)
-
-    def data_used(self, tx, rx):
-        """Bytes a protocol moved on the active link (the monthly cellular budget counts them)."""
-        if self.net is not None:
-            self.net.budget.count(tx, rx)
-
     def link(self):
         """The link up now ("wifi", "cellular"), None while down; "other" without a net domain."""
         if self.net is None:
             return "other"
         return self.net.links.kind
-
-    def set_time(self, source, unix):
-        """A back end's time (OCPP currentTime) when no better source set the clock this
-        boot; NTP and the modem's time win (net/timesync.py). True when the clock was set."""
-        if self.net is None or self.net.time.synced():
-            return False
-        return self.net.time.set(source, unix)
 
     def clock_floor(self, unix):
         """Before TLS: a clock still below `unix` (the release's build time) is raised to it,

@@ -1,14 +1,19 @@
 """SHA-512 (FIPS 180-4) for MicroPython, whose hashlib has none; Ed25519 needs it.
 
 `sha512(data=b"")` gives a hashlib-style object: update(), digest(), hexdigest(), copy().
-Written for the heap, not for speed: one class, plain Python ints, the constants kept as
-bytes and read one word at a time, so importing it costs little and hashing keeps nothing
-alive. About 0.5 ms per 128-byte block on a PC under micropython (many times slower on an
-ESP32): hash small messages with it (a manifest), never an image (use hashlib.sha256).
-Every word is an int of up to 64 bits, a big int wherever small ints are 31 bits (ESP32) or
-63 bits (64-bit Unix port): correct everywhere, since Python ints never overflow.
+The compression function is native code from sha512_viper when that loads (MicroPython:
+~6 us per 128-byte block here), else plain Python ints (CPython, or no executable RAM left:
+~0.3 ms per block here, many times more on an ESP32, where every 64-bit word is a big int).
+The state is the digest's own 64 bytes (big-endian words) in both cases; the 80 round
+constants are one bytes literal, never a list of big ints. Hash small messages with it
+(a manifest), never an image (use hashlib.sha256).
 """
 import struct
+
+try:
+    from micropython import const
+except ImportError:  # CPython: the host's release tools verify with ed25519 too
+    const = int
 
 # H(0) (FIPS 180-4 5.3.5): big-endian 64-bit words.
 _IV = (
@@ -61,14 +66,58 @@ _K = (
     b"\x4c\xc5\xd4\xbe\xcb\x3e\x42\xb6\x59\x7f\x29\x9c\xfc\x65\x7e\x2a"
     b"\x5f\xcb\x6f\xab\x3a\xd6\xfa\xec\x6c\x44\x19\x8c\x4a\x47\x58\x17"
 )
-_M = 0xFFFFFFFFFFFFFFFF
+_M = const(0xFFFFFFFFFFFFFFFF)
+_R = const(0x10000000000000001)  # x * _R = x << 64 | x for x < 2^64: a rotation is one shift
+
+
+def _block(h, blk, w, k):
+    """FIPS 180-4 6.4.2 on one 128-byte block in plain ints; h (64 bytes) updated in place."""
+    # k: the round constants; w: unused (the native version's scratch). A 64-bit rotation
+    # right by n is (x << 64 | x) >> n with junk above bit 63, left where only a sum follows:
+    # it vanishes when the sum is masked. Ch and Maj in forms with fewer operations (same
+    # truth tables): Maj(a, b, c) = ((a ^ b) & (b ^ c)) ^ b reuses the previous round's a ^ b.
+    w = list(struct.unpack(">16Q", blk))  # the schedule, 16 words at a time: w[t & 15]
+    s = struct.unpack(">8Q", h)
+    a, b, c, d, e, f, g, h8 = s
+    bc = b ^ c
+    for t in range(80):
+        if t > 15:
+            x = w[t + 1 & 15]  # W[t-15]
+            y = w[t + 14 & 15]  # W[t-2]
+            xx = x * _R
+            yy = y * _R
+            w[t & 15] = (w[t & 15] + (xx >> 1 ^ xx >> 8 ^ x >> 7) + w[t + 9 & 15]
+                         + (yy >> 19 ^ yy >> 61 ^ y >> 6)) & _M  # W[t]
+        x = e * _R
+        t1 = (h8 + (x >> 14 ^ x >> 18 ^ x >> 41) + (g ^ e & (f ^ g)) + struct.unpack_from(">Q", k, t * 8)[0]
+              + w[t & 15])  # K[t] read when needed: 80 big ints at once are ~6 KB of heap
+        x = a * _R
+        ab = a ^ b
+        t2 = (x >> 28 ^ x >> 34 ^ x >> 39) + (ab & bc ^ b)
+        bc = ab
+        h8 = g
+        g = f
+        f = e
+        e = (d + t1) & _M
+        d = c
+        c = b
+        b = a
+        a = (t1 + t2) & _M
+    h[:] = struct.pack(">8Q", *[(x + y) & _M for x, y in zip(s, (a, b, c, d, e, f, g, h8))])
+
+
+try:
+    from sha512_viper import compress as _native  # imported once, never dropped (its docstring)
+except (ImportError, ValueError, MemoryError):  # CPython; an .mpy of another arch; no IRAM
+    _native = _block
 
 
 class sha512:
-    """hashlib-style SHA-512. The state is immutable (tuple, bytes, int), so copy() is cheap."""
+    """hashlib-style SHA-512. The state is a bytearray, updated in place; copy() copies it."""
 
     def __init__(self, data=b""):
-        self._h = struct.unpack(">8Q", _IV)  # the chaining value: eight 64-bit ints
+        self._h = bytearray(_IV)  # the chaining value, as digest() gives it
+        self._w = bytearray(192)  # scratch of the native compression: schedule and a..h
         self._b = b""  # the message's tail that does not fill a block yet (< 128 bytes)
         self._n = 0  # message length in bytes
         self.update(data)
@@ -79,53 +128,23 @@ class sha512:
         b = self._b
         i = 128 - len(b)  # bytes that complete the pending block
         while len(m) >= i:
-            self._block(b + m[:i])
+            _native(self._h, b + m[:i] if b else m[:i], self._w, _K)
             m = m[i:]
             b = b""
             i = 128
         self._b = b + m
 
-    def _block(self, blk):
-        """FIPS 180-4 6.4.2 on one 128-byte block.
-
-        A 64-bit rotation right by n is (x << 64 | x) >> n with junk above bit 63, and the
-        junk is left where only a sum follows: it vanishes when the sum is masked. Ch and Maj
-        are written in forms with fewer operations (same truth tables)."""
-        w = list(struct.unpack(">16Q", blk))  # the schedule, 16 words at a time: w[t & 15]
-        a, b, c, d, e, f, g, h = self._h
-        for t in range(80):
-            if t > 15:
-                x = w[t + 1 & 15]  # W[t-15]
-                y = w[t + 14 & 15]  # W[t-2]
-                xx = x << 64 | x
-                yy = y << 64 | y
-                w[t & 15] = (w[t & 15] + (xx >> 1 ^ xx >> 8 ^ x >> 7) + w[t + 9 & 15]
-                             + (yy >> 19 ^ yy >> 61 ^ y >> 6)) & _M  # W[t]
-            x = e << 64 | e
-            t1 = (h + (x >> 14 ^ x >> 18 ^ x >> 41) + (g ^ e & (f ^ g))  # Sigma1(e), Ch(e, f, g)
-                  + struct.unpack_from(">Q", _K, t * 8)[0] + w[t & 15])
-            x = a << 64 | a
-            t2 = (x >> 28 ^ x >> 34 ^ x >> 39) + (a & (b | c) | b & c)  # Sigma0(a), Maj(a, b, c)
-            h = g
-            g = f
-            f = e
-            e = (d + t1) & _M
-            d = c
-            c = b
-            b = a
-            a = (t1 + t2) & _M
-        self._h = tuple((x + y) & _M for x, y in zip(self._h, (a, b, c, d, e, f, g, h)))
-
     def digest(self):
         n = self._n
         c = self.copy()  # padding goes into a copy: more may be hashed after a digest
         c.update(b"\x80" + bytes(-(n + 17) % 128) + (n << 3).to_bytes(16, "big"))
-        return struct.pack(">8Q", *c._h)
+        return bytes(c._h)
 
     def hexdigest(self):
         return self.digest().hex()
 
     def copy(self):
         c = sha512()
-        c._h, c._b, c._n = self._h, self._b, self._n
+        c._h[:] = self._h
+        c._b, c._n = self._b, self._n
         return c

@@ -14,3 +14,13 @@ def set_utc(unix):
 def utc():
     """The RTC as unix seconds (UTC), whatever the port's epoch."""
     return time.time() + _OFFSET
+
+
+_MIN_UNIX = 1704067200  # 2024-01-01: earlier is an RTC that lost its power
+
+
+def rtc_unix():
+    """Unix seconds from the RTC when it holds a plausible time (it survives resets, not a
+    power cut), else None: for a pile offline since its last reset."""
+    t = int(time.time()) + _OFFSET
+    return t if t >= _MIN_UNIX else None

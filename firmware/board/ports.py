@@ -27,6 +27,7 @@ class Ports:
         mc = cfg["meter"]
         self._mc = mc
         self._on = [False] * n
+        self._muxbits = 0  # meter mux selects held in the relay chain (meter_mux_q)
         if pins.get("hc595"):
             d, c, l, oe = (tuple(pins["hc595"]) + (None,))[:4]
             self._sr = (Pin(d, Pin.OUT, value=0), Pin(c, Pin.OUT, value=0), Pin(l, Pin.OUT, value=0))
@@ -50,6 +51,8 @@ class Ports:
         self._uart = UART(pins["meter_uart"], baudrate=mc["baud"], bits=8, parity=parity, stop=1,
                           tx=pins["meter_tx"], rx=pins["meter_rx"], rxbuf=512, timeout=0)
         self._mux = [Pin(p, Pin.OUT, value=0) for p in (pins.get("meter_mux") or ())]
+        # or the mux selects on spare 74HC595 outputs (a board revision that frees 4 GPIOs)
+        self._muxq = tuple(pins.get("meter_mux_q") or ()) if self._sr else ()
         self._per = per
         self._cur = 0
         self._since = self._polled = time.ticks_ms()
@@ -65,8 +68,12 @@ class Ports:
     # ---- relays
     def _shift_out(self):
         d, c, l = self._sr
+        word = self._muxbits
+        for i in range(self.n):
+            if self._on[i]:
+                word |= 1 << i
         for i in range(15, -1, -1):  # two chained registers: 16 outputs, port 1 on Q0
-            d.value(1 if i < self.n and self._on[i] else 0)
+            d.value((word >> i) & 1)
             c.value(1)
             c.value(0)
         l.value(1)
@@ -99,6 +106,16 @@ class Ports:
         self._cur = k
         for b, pin in enumerate(self._mux):
             pin.value((k >> b) & 1)
+        if self._muxq:
+            bits = 0
+            for b, q in enumerate(self._muxq):
+                bits |= ((k >> b) & 1) << q
+            self._muxbits = bits
+            self._shift_out()
+        # switched first, then flushed: what the UART holds now came before the switch (a
+        # neighbour's frame), and the new meter's parser starts from nothing
+        self._uart.read()
+        self._meters[k].cut()
         self._since = time.ticks_ms()
         self._seq0 = self._meters[k].channels()[0].seq
         req = self._meters[k].request()
@@ -122,7 +139,7 @@ class Ports:
                 break
             m.feed(buf, k)
         now = time.ticks_ms()
-        muxed = len(self._meters) > 1 and self._mux
+        muxed = len(self._meters) > 1 and (self._mux or self._muxq)
         if m.request() is not None or muxed:
             bound = self._since  # the request (or the mux switch) came first
         else:
@@ -139,7 +156,6 @@ class Ports:
             return
         got = m.channels()[0].seq != self._seq0
         if got or time.ticks_diff(time.ticks_ms(), self._since) >= _DWELL_MAX_MS:
-            self._uart.read()  # drop the tail of this meter's frame
             self._select((self._cur + 1) % len(self._meters))
 
     # ---- temperatures

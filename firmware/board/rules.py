@@ -37,19 +37,33 @@ def modem_used(cfg):
     return cfg["modem"]["enabled"] and "cellular" in cfg["net"]["order"]
 
 
+def _name(what, src):
+    """A pin's user as a message names it: `what` is a name, or (pin map key, index or -1),
+    formatted only when a message needs it (validate() runs at boot, in the heap the whole
+    config is in: twenty strings made for nothing added to its peak)."""
+    if type(what) is tuple:
+        return ("%s[%d] of %s" % (what[0], what[1], src)) if what[1] >= 0 else "%s of %s" % (what[0], src)
+    return what
+
+
 def uses(cfg, pmap, name):
     """[(key, what, gpio, 'out'|'in')], [(key, what, uart)]: everything the firmware would
-    claim with this config and pin map, in the order a conflict is blamed on the later one."""
+    claim with this config and pin map, in the order a conflict is blamed on the later one
+    (_name(what, "pin map " + name) is its text)."""
     src = "pin map " + name
     gp = [("", "console TX", 1, "out"), ("", "console RX", 3, "in")]
     ua = [("", "the console", 0)]
     n = cfg["pile"]["ports"]
+    front = cfg["front"]["enabled"]
     for what, count, d in (("hc595", None, "out"), ("relay", n, "out"), ("relay_fb", n, "in"),
-                           ("meter_mux", None, "out"), ("temp_adc", None, "in")):
+                           ("meter_mux", None, "out"), ("temp_adc", None, "in"),
+                           ("front_i2c" if front else "-", None, "out")):  # SCL, SDA (driven both ways)
         for i, p in enumerate((pmap.get(what) or ())[:count]):
-            gp.append(("charging.board", "%s[%d] of %s" % (what, i, src), p, d))
-    gp.append(("charging.board", "meter_tx of " + src, pmap["meter_tx"], "out"))
-    gp.append(("charging.board", "meter_rx of " + src, pmap["meter_rx"], "in"))
+            gp.append(("charging.board", (what, i), p, d))
+    if front and pmap.get("coin") is not None:
+        gp.append(("charging.board", ("coin", -1), pmap["coin"], "in"))
+    gp.append(("charging.board", ("meter_tx", -1), pmap["meter_tx"], "out"))
+    gp.append(("charging.board", ("meter_rx", -1), pmap["meter_rx"], "in"))
     ua.append(("charging.board", "the meters (%s)" % src, pmap["meter_uart"]))
     m = cfg["modem"]
     # firmware/board/radio.py drives PWRKEY (released) whenever the net domain starts
@@ -81,23 +95,27 @@ def problems(cfg, pmap, name):
     out = []
     n = cfg["pile"]["ports"]
     relays = SHIFT_OUTPUTS if pmap.get("hc595") else len(pmap.get("relay") or ())
+    muxq = pmap.get("meter_mux_q") or ()
+    if muxq:
+        relays = min(relays, min(muxq))  # the mux selects take the chain's last outputs
     if n > relays:
         out.append("pile.ports: %d ports, board %s has %d relays" % (n, name, relays))
     chip = cfg["meter"]["chip"]
     per = 2 if chip == "bl0939" else 1  # a BL0939 meters two ports
     meters = (n + per - 1) // per
-    mux = 1 << len(pmap.get("meter_mux") or ())  # no mux: one meter on the UART
+    mux = 1 << len(pmap.get("meter_mux") or muxq)  # no mux: one meter on the UART
     if meters > mux:
         out.append("pile.ports: %d ports need %d %s meters, the meter mux of board %s selects %d"
                    % (n, meters, chip, name, mux))
     gp, ua = uses(cfg, pmap, name)
+    src = "pin map " + name
     seen = {}
     for key, what, p, d in gp:
         err = _gpio_problem(what, p, d)
         if err is None and p in seen:
-            err = "GPIO%d is already used by %s" % (p, seen[p])
+            err = "GPIO%d is already used by %s" % (p, _name(seen[p], src))
         if err:
-            out.append("%s: %s" % (key or "charging.board", err if key != "charging.board" else what + ": " + err))
+            out.append("%s: %s" % (key or "charging.board", err if key != "charging.board" else _name(what, src) + ": " + err))
         seen.setdefault(p, what)
     seen = {}
     for key, what, u in ua:
@@ -112,5 +130,7 @@ def check_board(cfg):
     pmap = pins.PINS.get(name)
     if pmap is None:  # firmware/charging/rules.py names the unknown board
         return "charging.board: unknown board %r" % name
+    if cfg["front"]["enabled"] and not pmap.get("front_i2c"):
+        return "front.enabled: board %s has no front (no front_i2c in its pin map)" % name
     found = problems(cfg, pmap, name)
     return found[0] if found else None

@@ -6,6 +6,7 @@ caller outside this package:
   start(port, kind, amount, tag=None, method="service", reservation=None, ref=None) -> session id
       (kind: time min | energy Wh | money fen | full)
   stop(port, reason="Remote", cause="remote") -> bill; stop_all(reason, cause)
+  change(port, kind, amount) -> "ok" | "below_used"  (a running session's new budget, journalled)
   reserve(port, tag, expire_s=None, reservation=None); schedule(port, kind, amount, start_in_s, tag=None)
   cancel_reservation(port); set_available(port, on) -> "Accepted" | "Scheduled";
   clear_fault(port); set_limit(port, watts)  (port 0: the pile)
@@ -18,8 +19,9 @@ import time
 
 import log
 from firmware.charging import port as P
+from firmware.charging import portstep
 from firmware.charging.limits import Limits
-from firmware.charging.protect import TempGuard, reading_trip, volt_bad
+from firmware.charging.protect import TempGuard
 from firmware.charging.session import KINDS, METHODS, OTHER, POWER_LOSS, REMOTE, Session, view
 from firmware.charging.store import Store
 from firmware.charging.tariff import Tariff
@@ -47,6 +49,7 @@ class Pile:
         self.temp = TempGuard(c)
         self.limits = Limits(c)
         self.total_w = 0
+        self.glitches = 0  # meter energy jumps no load could make: never billed
         self._hot = False
         self._order = 0
         now = self.clock()
@@ -163,6 +166,20 @@ class Pile:
             p.set(P.CHARGING, "resumed")
         else:
             p.set(P.PREPARING, "resumed" if s.resumed else "start")
+
+    def change(self, port, kind, amount):
+        """A running session's budget changes (a back end's order, DNY 0x8A): journalled, so a
+        power cut keeps it. "below_used" when the new budget is already used up: the next
+        control step stops the session with cause budget."""
+        p = self._port(port)
+        s = p.session
+        if s is None:
+            raise ChargeError("no_session")
+        if kind not in ("time", "energy") or type(amount) is not int or amount <= 0:
+            raise ChargeError("bad_budget")
+        self.store.modify(s.id, kind, amount)
+        s.kind, s.amount = kind, amount
+        return "ok" if s.budget_left() else "below_used"
 
     def stop(self, port, reason=REMOTE, cause="remote"):
         p = self._port(port)
@@ -343,7 +360,7 @@ class Pile:
         total = 0
         running = []
         for p in self.ports:
-            self._port_step(p, now, dt)
+            portstep.step(self, p, now, dt)
             if p.relay:
                 total += p.p_w
                 if p.session:
@@ -366,109 +383,6 @@ class Pile:
         if self.c["sample_s"] and _diff(now, self._sample_at) >= self.c["sample_s"] * 1000:
             self._sample_at = now
             self._samples()
-
-    def _reading(self, p, ch, now):
-        """Take channel ch's new reading into port p: returns the mWh to credit."""
-        p.seq = ch.seq
-        p.t_read = now
-        p.p_w = ch.p_mw // 1000
-        p.i_ma = ch.i_ma
-        p.v_dv = ch.v_mv // 100
-        va = ch.v_mv * ch.i_ma // 1000  # apparent power, mW
-        p.pf = min(1000, ch.p_mw * 1000 // va) if va > 0 and ch.p_mw > 0 else None
-        e = ch.energy_mwh()
-        d = 0
-        if p.e_last is None:
-            if p.session is not None and not self._after(p.num - 1, p.t_relay):
-                return 0  # measured before the relay closed: not this session's baseline
-        elif e > p.e_last:
-            d = e - p.e_last
-        p.e_last = e
-        p.reg_mwh += d
-        if p.fault == "meter_silent":
-            if p.ok_since is None:
-                p.ok_since = now
-            elif _diff(now, p.ok_since) >= self.c["fault_clear_s"] * 1000:
-                self._clear(p, "meter_silent")
-        return d
-
-    def _port_step(self, p, now, dt):
-        c = self.c
-        i = p.num - 1
-        ch = self.board.channel(i)
-        d = 0
-        if ch.seq != p.seq:
-            d = self._reading(p, ch, now)
-            if p.relay:
-                why = reading_trip(c, p.p_w, p.i_ma)
-                if why:
-                    if p.session:
-                        self._stop(p, OTHER, why)
-                    else:
-                        self._relay(p, False)
-                    return
-            elif self._after(i, _add(p.t_relay, c["relay_release_ms"])):
-                # energy through an open relay: welded contacts (docs/charging.md). Judged
-                # on readings measured after the relay's release time, by the energy counter
-                # (a power register can hold its last value for seconds after the load is
-                # gone), over weld_readings readings in a row after a first one that only
-                # sets the base (its energy delta may reach back before the release)
-                if p.weld_n < 0:
-                    p.weld_n = 0
-                elif p.p_w > c["off_power_w"] and d > 0:
-                    p.weld_n += 1
-                    if p.weld_n >= c["weld_readings"]:
-                        self._fault(p, "relay_welded")
-                        return
-                elif p.p_w <= c["off_power_w"]:
-                    p.weld_n = 0
-        elif _diff(now, p.t_read) > c["meter_timeout_ms"]:
-            p.p_w = 0
-            self._fault(p, "meter_silent")
-        rb = self.board.readback(i)
-        if rb is not None and rb != p.relay:
-            p.mismatch_ms += dt
-            if p.mismatch_ms >= c["relay_check_ms"]:
-                self._fault(p, "relay_readback")
-                return
-        else:
-            p.mismatch_ms = 0
-        s = p.session
-        if s is None:
-            if p.status == P.FINISHING:
-                p.set(p.idle_status())
-            return
-        st = p.status
-        if st == P.SUSPENDED_EVSE or st == P.PREPARING:
-            s.account(dt, d, False)
-            if st == P.PREPARING:
-                s.wait_ms += dt
-                # load only from a reading measured after the relay closed (e_last set): the
-                # last session's power can still be the newest reading for a mux round or two
-                if p.p_w >= c["noload_w"] and p.e_last is not None:
-                    s.seen_load = True
-                    p.set(P.CHARGING, "load")
-                elif s.wait_ms >= (c["resume_load_s"] if s.resumed else c["noload_s"]) * 1000:
-                    self._stop(p, OTHER, "no_load")
-            return
-        s.account(dt, d, True)
-        s.track_power(p.p_w, dt)
-        r = s.check(c, p.p_w, dt)
-        if r is None and not s.budget_left():
-            r = (OTHER, "budget")
-        if r is None and s.active_ms >= c["max_session_s"] * 1000:
-            r = (OTHER, "max_time")
-        if r is None:
-            if volt_bad(c, p.v_dv):
-                s.volt_ms += dt
-                if s.volt_ms >= c["volt_s"] * 1000:
-                    r = (OTHER, "voltage")
-            else:
-                s.volt_ms = 0
-        if r:
-            self._stop(p, r[0], r[1])
-        elif s.float_ms >= 0 and st == P.CHARGING:
-            p.set(P.SUSPENDED_EV, "full")
 
     def _samples(self):
         for p in self.ports:

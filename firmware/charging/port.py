@@ -51,6 +51,7 @@ class Port:
         self.v_dv = 0
         self.pf = None  # power factor in thousandths, when the reading allows
         self.e_last = None  # meter energy at the last reading (mWh); None: no baseline yet
+        self.t_e = 0  # ticks of that reading
         self.reg_mwh = 0  # this port's energy register: every mWh metered, ever (persisted)
         self.weld_n = -1  # readings in a row with energy through the open relay (-1: no base yet)
         self.order = 0  # admission order, for shedding newest first

@@ -158,7 +158,7 @@ class Session:
         return {"k": "x", "id": self.id, "p": self.port, "tag": self.tag, "b": self.kind, "a": self.amount,
                 "m": self.method, "r": self.resv, "reason": reason, "cause": cause, "mwh": self.energy(),
                 "ms": self.meter_mwh, "t": self.unix, "te": unix, "ref": self.ref, "s": self.charged_ms // 1000,
-                "fen": fen, "refund": refund, "tier": self.cost.tier}
+                "fen": fen, "refund": refund, "tier": self.cost.tier, "pw": self.ref_w}
 
     def started(self):
         """session.started's fields."""
@@ -177,4 +177,4 @@ def view(b):
             "meter_stop": (ms + b.get("mwh", 0)) // 1000, "meter_start_mwh": ms,
             "meter_stop_mwh": ms + b.get("mwh", 0), "start_time": b.get("t"), "stop_time": b.get("te"),
             "charged_s": b.get("s", 0), "fen": b.get("fen", 0), "refund": b.get("refund", 0), "tier": b.get("tier", 0),
-            "ref": b.get("ref")}
+            "ref": b.get("ref"), "peak_w": b.get("pw", 0)}

@@ -5,7 +5,8 @@ checkpoint_s, batched into one flash commit), energy registers (b"R" + one u64 m
 port, with the checkpoints), stop = the bill (JSON, durable), ack (JSON, the back end has
 the bill). A bill stays pending until acked; compaction keeps only what restore needs
 (open sessions' start + newest checkpoint, pending bills, the newest registers, and the
-record that carries the highest session id, so ids never repeat).
+record that carries the highest session id, so ids never repeat). A budget change of a
+running session is its own record (JSON "m"), kept with the session's start.
 
 The registers are each port's meter reading as a back end sees it (OCPP meterStart and
 meterStop): they only grow, across power cuts too (the metering ICs restart from zero).
@@ -71,6 +72,9 @@ class Store:
             if k == "s":
                 self.open[sid] = [d, None]
                 self._reg(d.get("p"), d.get("ms"))
+            elif k == "m":
+                if sid in self.open:  # the budget changed while it ran: restore resumes with the new one
+                    self.open[sid][0]["b"], self.open[sid][0]["a"] = d.get("b"), d.get("a")
             elif k == "x":
                 self.open.pop(sid, None)
                 self.pending.add(sid)
@@ -110,6 +114,12 @@ class Store:
     def start(self, rec):
         self.j.append(json.dumps(rec))
         self.open[rec["id"]] = [rec, None]
+
+    def modify(self, sid, kind, amount):
+        """A running session's new budget, durable before it applies."""
+        self.j.append(json.dumps({"k": "m", "id": sid, "b": kind, "a": amount}))
+        if sid in self.open:
+            self.open[sid][0]["b"], self.open[sid][0]["a"] = kind, amount
 
     def checkpoint(self, sid, data):
         """Batched: call sync() after a round of checkpoints."""
@@ -190,7 +200,7 @@ class Store:
             k, sid = d.get("k"), d.get("id")
             if k == "u":
                 return d.get("n") == self._avail
-            if k == "s":
+            if k == "s" or k == "m":  # a running session's start and its budget changes, in order
                 return sid in self.open
             if k == "x":
                 return sid in self.pending

@@ -37,6 +37,12 @@ class BLFrame:
         """Bytes to write to the chip to ask for the next packet."""
         return self._req
 
+    def cut(self):
+        """The line was switched away (the mux): forget a partial packet and the last
+        packet's confirmation."""
+        self._n = 0
+        self._armed = False
+
     def feed(self, data, n=-1):
         """Consume `n` bytes (all when -1) of `data`; never raises on any byte values."""
         buf = self._buf

@@ -72,6 +72,12 @@ class HLW8032:
     def request(self):
         return None  # the HLW8032 pushes frames by itself
 
+    def cut(self):
+        """The line was switched away (the mux): a partial frame and the last frame's
+        confirmation belong to before; the next reading needs two whole frames again."""
+        self._n = 0
+        self._armed = False
+
     def feed(self, data, n=-1):
         """Consume `n` bytes (all when -1) of `data`; never raises on any byte values."""
         buf = self._buf

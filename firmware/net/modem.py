@@ -147,9 +147,11 @@ class Modem:
         try:
             await self.at.cmd("AT", 300)
         except AtError:
-            await self.clock.sleep_ms(1000)  # +++ needs a silent guard time either side
+            # +++ needs a silent guard time of 1 s either side (V.25ter S12; Quectel's PPP note
+            # 4.1.1.2): 1.2 s, so a late byte or a slow clock never lands on the edge
+            await self.clock.sleep_ms(1200)
             await self.at.write_raw(b"+++")
-            await self.clock.sleep_ms(1000)
+            await self.clock.sleep_ms(1200)
         try:
             await self.at.cmd("ATH", self.cfg["cmd_timeout_ms"])
         except AtError:

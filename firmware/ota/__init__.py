@@ -2,6 +2,7 @@
 
 # The engine's public face (owner: OTA). The app starts it once; others call these.
 _service = None
+_push = None  # the push sink while a back end pushes a release (firmware/ota/push.py)
 
 
 class FetchError(Exception):
@@ -63,23 +64,29 @@ def request_check(url=None, request_id=None):
         _service.request_check(url, request_id)
 
 
-def status():
-    """The update state in one dict: slot, trial, boot state, the service's phase and last
-    event (`ota status` on the maintenance port, the command interface's update_status)."""
-    import thisboot
+def push_sink():
+    """The push-fed sink for a release a back end sends in pieces (DNY's in-band update;
+    firmware/ota/push.py): the transfer in progress, or a new one that resumes what a power
+    cut interrupted. Its put(offset, bytes) -> bytes held (PushError when refused),
+    install() when complete, pause() when the sender went quiet; push_done() drops it."""
+    global _push
+    if _service is None:
+        raise FetchError("no_ota", "the OTA service is not running", False)
+    if _push is None:
+        from firmware.ota.push import Push
 
-    st = thisboot.read_state() or {}
-    act = st.get("active")
-    meta = (st.get("slots") or {}).get(thisboot.selected or act) or {}
-    o = _service
-    d = {"slot": thisboot.selected, "trial": thisboot.trial, "active": act, "pending": st.get("pending"),
-         "version": meta.get("version"), "counter": st.get("counter"),
-         "phase": o.phase if o else "off", "result": o.last_result if o else None,
-         "rolled_back": ",".join(str(c) for c in st.get("rolled_back") or ()) or None}
-    if o and o.last_event:
-        k, r, v = o.last_event
-        d["last"] = "%s/%s/%s" % (k, r or "-", v or "-")
-    return d
+        _push = Push(_service)
+    return _push
+
+
+def push_done():
+    """The push is over (installed, refused or abandoned): its code leaves the heap."""
+    global _push
+    if _push is not None:
+        _push.pause()
+        _push = None
+    forget("firmware.ota.push", "firmware.ota.container", "firmware.ota.prepare", "firmware.ota.index", "firmware.ota.fields",
+           "firmware.ota.image", "firmware.ota.download", "firmware.ota.slots")
 
 
 PAYLOAD_TYPE = "application/vnd.upile.manifest+json"

@@ -27,6 +27,27 @@ _SAVE_FILES = const(8)  # progress saved every this many completed files
 _FLUSH = const(32)  # a partial file is flushed every 32 pieces (32 KiB): resume point on flash
 
 
+class FileSink:
+    """The engine's file writer: bytes appended to a slot file through SHA-256, flushed every
+    32 pieces (the resume point on flash). The fetcher hands it HTTP ranges, the push sink
+    (push.py) a back end's packets."""
+
+    def __init__(self, dst, h):
+        self.f = open(dst, "ab")
+        self.h = h
+        self.count = 0
+
+    def __call__(self, mv):
+        self.h.update(mv)
+        self.f.write(mv)
+        self.count += 1
+        if self.count % _FLUSH == 0:
+            self.f.flush()
+
+    def close(self):
+        self.f.close()
+
+
 async def fetch_file(src, dst, off, size, sha_hex, name):
     """Bytes [off, off+size) of release file `name` into dst, resuming what dst holds;
     raises FetchError("bad_sha256") unless they hash to sha_hex."""
@@ -49,20 +70,11 @@ async def fetch_file(src, dst, off, size, sha_hex, name):
         have = 0
         open(dst, "wb").close()
     if have < size:
-        f = open(dst, "ab")
-        count = [0]
-
-        def sink(mv):
-            h.update(mv)
-            f.write(mv)
-            count[0] += 1
-            if count[0] % _FLUSH == 0:
-                f.flush()
-
+        sink = FileSink(dst, h)
         try:
             await src.range_into(name, off + have, size - have, sink)
         finally:
-            f.close()
+            sink.close()
     if h.digest() != unhexlify(sha_hex):
         slots.remove_file(dst)
         raise FetchError("bad_sha256", dst)

@@ -70,6 +70,7 @@ class Ota:
         self.net_bytes = 0  # bytes OTA downloaded since boot (otahooks bills the data budget)
         self.server_ok = False  # the update server answered this boot (health rule without a back end)
         self._wake = asyncio.Event()
+        self._pushed = None  # (ready, meta, env_hex) of a release a back end pushed (push.py), to install
         self._url = None
         self._rid = None  # request id of a commanded check (OCPP requestId), until it runs
         self.request_id = None  # ...and of the check running now: every event carries it
@@ -224,6 +225,16 @@ class Ota:
             except asyncio.TimeoutError:
                 pass
             self._wake.clear()
+            if self._pushed is not None:
+                ready, meta, env_hex = self._pushed
+                self._pushed = None
+                self.busy = True
+                try:
+                    self.last_result = await self._install(ready, meta, env_hex)
+                finally:
+                    self.busy = False
+                    self.phase = "idle"
+                continue
             url = self._url or self.cfg["url"]
             self._url = None
             self.request_id, self._rid = self._rid, None
@@ -361,6 +372,30 @@ class Ota:
         self.emit("Downloaded", kind, ver, bytes=self.net_bytes - start)
         if not install:
             return "downloaded"
+        return await self._install(ready, meta, env_hex)
+
+    # ---- a release pushed in pieces by a back end (firmware/ota/push.py writes it)
+    def claim(self):
+        """A push begins: no check runs while it does. False when one runs now."""
+        if self.busy:
+            return False
+        self.busy = True
+        self.phase = "receiving"
+        return True
+
+    def release(self):
+        self.busy = False
+        self.phase = "idle"
+
+    def adopt(self, ready, meta, env_hex):
+        """A pushed release is written and verified: the loop installs it by the usual
+        policy (idle ports or the window), then resets."""
+        self._pushed = (ready, meta, env_hex)
+        self._wake.set()
+
+    async def _install(self, ready, meta, env_hex):
+        ver = meta.get("version")
+        kind = ready["kind"]
         if not self.gate.may_install():
             self.phase = "waiting_idle"  # a paying customer's session is never cut short
             _log.info("OTA WaitingIdle ports busy v=%s", ver or "-")

@@ -98,7 +98,7 @@ RULES = [
     # budget
     ({"budget": {"defer": "some"}}, "budget.defer: 'some' is not one of image, all"),
     # charging (firmware/charging/rules.py)
-    ({"charging": {"board": "esp32-99p"}}, "charging.board: unknown board 'esp32-99p' (known: esp32-10p, esp32-2p)"),
+    ({"charging": {"board": "esp32-99p"}}, "charging.board: unknown board 'esp32-99p' (known: esp32-10p, esp32-10p-f, esp32-2p)"),
     ({"charging": {"admit_w": 9000}}, "charging.admit_w: 9000 is above charging.cap_w 8700"),
     ({"charging": {"volt_min_dv": 2700}}, "charging.volt_min_dv: 2700 is not below charging.volt_max_dv 2700"),
     ({"charging": {"overtemp_c": 40, "temp_hyst_c": 40}}, "charging.temp_hyst_c: 40 is not below charging.overtemp_c 40"),
@@ -121,6 +121,20 @@ RULES = [
     ({"supervisor": {"backoff_ms": 70000}}, "supervisor.backoff_ms: 70000 is above supervisor.backoff_max_ms 60000"),
     ({"supervisor": {"crash_window_s": 10, "backoff_ms": 5000}},
      "supervisor.backoff_ms: 5000 is too long to see 5 crashes within supervisor.crash_window_s 10"),
+    # backend.protocol (firmware/apprules.py)
+    ({"backend": {"protocol": "mqtt"}}, "backend.protocol: 'mqtt' is not one of none, ocpp, dny"),
+    # dny (firmware/proto/dny/rules.py)
+    ({"dny": {"iccid": "8986-041316189200927"}},
+     "dny.iccid: expected 20 characters 0-9 or A-F (an ICCID as modules send it), or empty"),
+    ({"dny": {"iccid": "898604d9162390488297"}},
+     "dny.iccid: expected 20 characters 0-9 or A-F (an ICCID as modules send it), or empty"),
+    ({"dny": {"backoff_min_ms": 5000, "backoff_max_ms": 4000}}, "dny.backoff_min_ms: 5000 is above dny.backoff_max_ms 4000"),
+    ({"backend": {"protocol": "dny", "host": "10.0.0.9"}},
+     "dny.number: 0: provision the number printed under the pile's QR code (1-16777215)"),
+    ({"backend": {"protocol": "dny"}, "dny": {"number": 13544000}},
+     "backend.host: empty, but backend.protocol is dny: the pile would have no server to talk to"),
+    ({"backend": {"protocol": "dny", "host": "10.0.0.9"}, "dny": {"number": 13544000}, "charging": {"overpower_w": 2500}},
+     "dny.port_limit_w: 2000 is below charging.overpower_w 2500 (0x85 could never set it)"),
     # ota (firmware/ota/policy.py)
     ({"ota": {"window": "bad"}}, "ota.window: 'bad': expected HH:MM-HH:MM"),
     ({"ota": {"window": "24:00-04:00"}}, "ota.window: '24:00-04:00': 24:00 is not a time of day"),
@@ -138,6 +152,7 @@ RULES = [
     ({"ota": {"check_s": 1800}}, "ota.jitter_s: 1800 is not below ota.check_s 1800"),
     ({"ota": {"health_s": 600}}, "ota.health_timeout_s: 600 is not above ota.health_s 600"),
     # ocpp (firmware/proto/ocpp/rules.py); a URL is never shown, nor the key
+    ({"backend": {"protocol": "ocpp"}}, "ocpp.url: needed when backend.protocol is ocpp (the CSMS endpoint)"),
     ({"ocpp": {"url": "http://csms.example.com/ocpp"}}, "ocpp.url: not a ws:// or wss:// URL"),
     ({"ocpp": {"url": "ws://csms example.com/ocpp"}},
      "ocpp.url: has a space, control or non-ASCII character (percent-encode the path)"),
@@ -187,11 +202,35 @@ RULES = [
     ({"service": {"tx": 12, "rx": 39}, "modem": {"enabled": False, "pwrkey_pin": 0}, "charging": {"board": "esp32-2p"},
       "pile": {"ports": 2}},
      "service.tx: GPIO12 must stay low at reset (flash voltage strap): only modem.pwrkey_pin may use it"),
+    # the front's pins (firmware/board/rules.py) and the 10-port front revision's mux on the relay chain
+    ({"front": {"enabled": True}}, "front.enabled: board esp32-10p has no front (no front_i2c in its pin map)"),
+    ({"charging": {"board": "esp32-10p-f"}, "pile": {"ports": 13}},
+     "pile.ports: 13 ports, board esp32-10p-f has 12 relays"),
+    ({"front": {"enabled": True}, "charging": {"board": "esp32-2p"}, "pile": {"ports": 2},
+      "service": {"tx": 21, "rx": 39}, "modem": {"enabled": False}},
+     "service.tx: GPIO21 is already used by front_i2c[1] of pin map esp32-2p"),
+    ({"front": {"enabled": True}, "charging": {"board": "esp32-2p"}, "pile": {"ports": 2},
+      "modem": {"enabled": False, "pwrkey_pin": 32}},
+     "modem.pwrkey_pin: GPIO32 is already used by coin of pin map esp32-2p"),
+    # the front section (firmware/front/rules.py)
+    ({"front": {"lang": "fr"}}, "front.lang: 'fr': expected zh or en"),
+    ({"front": {"quiet": "22:00-22:00"}}, "front.quiet: '22:00-22:00': expected HH:MM-HH:MM, two different times of day"),
+    ({"front": {"quiet": "24:00-07:00"}}, "front.quiet: '24:00-07:00': expected HH:MM-HH:MM, two different times of day"),
+    ({"front": {"quiet": "late"}}, "front.quiet: 'late': expected HH:MM-HH:MM, two different times of day"),
+    ({"front": {"card_check": "cloud"}}, "front.card_check: 'cloud': expected local or backend"),
+    ({"front": {"code_secret": "abc"}}, "front.code_secret: expected an even number (16-64) of hex digits"),
+    ({"front": {"code_secret": "zz" * 8}}, "front.code_secret: expected an even number (16-64) of hex digits"),
+    ({"front": {"alarms": 8}}, "front.alarms: the smoke self-test (8) needs the smoke detector (1)"),
+    ({"front": {"loadcheck": "kill"}}, "front.loadcheck: 'kill': expected stop, report or off"),
 ]
 
 # configs that must pass (every board, the sim scenes' shapes, edge values of the rules)
 GOOD = [
     {},
+    {"backend": {"protocol": "dny", "host": "dny.example.com", "port": 8999},
+     "dny": {"number": 13544000, "iccid": "898604D9162390488297", "heartbeat_s": 1, "gap_ms": 0}},
+    {"pile": {"ports": 16}, "backend": {"protocol": "dny", "host": "10.0.0.9"}, "dny": {"number": 16777215, "port_limit_w": 3500},
+     "charging": {"overpower_w": 3500}},
     {"pile": {"ports": 2}, "charging": {"board": "esp32-2p"}},
     {"pile": {"ports": 16}, "meter": {"chip": "bl0939"}},
     {"pile": {"ports": 2}, "charging": {"board": "esp32-2p"}, "service": {"uart": 1, "tx": 4, "rx": 5},
@@ -207,10 +246,17 @@ GOOD = [
     {"backend": {"host": "csms.example.com"}, "net": {"ntp_host": "10.0.0.1", "order": "cellular,wifi"}},
     # the service header on the modem's pins: fine while the modem's UART is not opened
     {"service": {"tx": 18, "rx": 39}, "net": {"order": "wifi"}, "meter": {"chip": "bl0942"}},
-    {"ocpp": {"url": "ws://127.0.0.1:9000/ocpp", "profile": 1, "auth_key": "4f43415f4f4354545f61646d696e5f74657374",
+    {"backend": {"protocol": "ocpp"}, "ocpp": {"url": "ws://127.0.0.1:9000/ocpp", "profile": 1, "auth_key": "4f43415f4f4354545f61646d696e5f74657374",
               "id": "CP-0042", "sampled_data": "Energy.Active.Import.Register,Power.Active.Import,Temperature"}},
-    {"ocpp": {"url": "ws://csms.example.com/ocpp", "url_tls": "wss://csms.example.com:8443/ocpp", "profile": 3,
+    {"backend": {"protocol": "ocpp"}, "ocpp": {"url": "ws://csms.example.com/ocpp", "url_tls": "wss://csms.example.com:8443/ocpp", "profile": 3,
               "ping_s": 60, "stop_sampled": "Energy.Active.Import.Register"}},
+    # the front on both boards that have one, every part configured
+    {"charging": {"board": "esp32-10p-f"}, "front": {"enabled": True}},
+    {"charging": {"board": "esp32-10p-f"}, "pile": {"ports": 12}, "front": {"enabled": True, "lang": "en", "quiet": ""}},
+    {"pile": {"ports": 2}, "charging": {"board": "esp32-2p"},
+     "service": {"uart": 1, "tx": 4, "rx": 5}, "modem": {"enabled": False}, "net": {"order": "wifi"},
+     "front": {"enabled": True, "card_check": "backend", "code_secret": "00112233445566778899aabbccddeeff",
+               "alarms": 17, "loadcheck": "report", "quiet": "23:30-06:00"}},
 ]
 
 

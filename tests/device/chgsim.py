@@ -58,7 +58,7 @@ class FakeBoard:
         self.clock = clock
         self.chip = chip
         self.meters = [make(chip, mc) for _ in range(n)]
-        self.encs = [frames.encoder(chip, mc) for _ in range(n)]
+        self.encs = [frames.encoder(chip, mc, k) for k in range(n)]
         self.events = []  # (ticks, index, on)
         self.garbage = None  # Rand: mix garbage between frames
         self._last = clock()

@@ -153,6 +153,7 @@ class ModemRig:
         self.stream = FakeStream(on_tx=self._tx)
         self.ppp_owner = False
         self.presses = 0
+        self.bytewise = False  # hand the emulator each write one byte at a time (a UART RX interrupt may)
         self._ppp = FakePPP(self)
         self._task = None
 
@@ -161,7 +162,11 @@ class ModemRig:
 
     def _tx(self, data):
         self.emu.now = self.now_s()
-        self.emu.on_rx(data)  # in data mode the emulator only counts (and looks for +++)
+        if self.bytewise:
+            for i in range(len(data)):
+                self.emu.on_rx(data[i:i + 1])
+        else:
+            self.emu.on_rx(data)  # in data mode the emulator only counts (and looks for +++)
 
     def start(self):
         self.emu.now = self.now_s()

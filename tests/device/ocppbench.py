@@ -18,6 +18,7 @@ class Bench:
         self.rig = rig or Rig(n=n, keep=40)
         self.rig.wall = T0
         cfg = self.rig.cfg
+        cfg["backend"]["protocol"] = "ocpp"
         cfg["ocpp"].update({"url": "ws://csms.test/ocpp", "id": "CP1"})
         cfg["ocpp"].update(ocpp or {})
         cfg["charging"].update(charging or {})

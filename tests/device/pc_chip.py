@@ -1,6 +1,7 @@
 # Power-cut test chip program (driven by tests/host/test_charging_powercut.py): the real
 # charging code on a littlefs SimFlash, 10 ports always charging, bills acked at random.
-# Prints BILL/ACKING/ACKED/FINAL lines; checks its own relay invariants (VIOLATION lines).
+# Prints MOUNTED, STEP n (every 10 control steps), BILL/ACKING/ACKED/FINAL lines (the host
+# cuts after a chosen one); checks its own relay invariants (VIOLATION lines).
 # argv: workdir seed [final]
 import sys
 import json
@@ -14,6 +15,7 @@ final = len(sys.argv) > 3
 N = 10
 bd = SimFlash(wd + "/flash.bin", 512 * 1024)
 mount(bd, "/fl")
+print("MOUNTED")  # recovery (journal replay) comes next, in Pile()
 truth_f = open(wd + "/truth.txt", "r+b")
 saved = truth_f.read().split()
 clock = Clock(int(saved[N]) if len(saved) > N else None)
@@ -71,6 +73,8 @@ while True:
     clock.advance(1000)
     pile.step()
     steps += 1
+    if steps % 10 == 0:
+        print("STEP", steps)
     for i in range(N):
         if plant.ports[i].relay and pile.ports[i].session is None:
             print("VIOLATION relay %d on without a session" % (i + 1))

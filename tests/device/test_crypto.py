@@ -184,3 +184,55 @@ def test_sha512_rejects_what_is_not_bytes_like():
         except TypeError:
             continue
         raise AssertionError("accepted %r" % (bad,))
+
+
+def _scalars():
+    """k for _half: edge values and 300 pseudo-random ones below L."""
+    from prng import XorShift
+
+    rnd = XorShift(8032)
+    ks = [0, 1, 2, 3, 8, L - 1, L - 2, 2**127, 2**128, 2**252, 240615969168004511545033772477625056927,
+          240615969168004511545033772477625056928]
+    ks += [int.from_bytes(rnd.bytes(32), "little") % L for _ in range(300)]
+    ks += [int.from_bytes(rnd.bytes(17), "little") for _ in range(20)]  # small k: no Euclid step
+    return ks
+
+
+def test_half_size_scalars_keep_the_equation():
+    # c = d k (mod 8L) with d odd and 0 < |d| < L is what makes [e]B - [c]A - [d]R = O the RFC
+    # check itself, small-order parts of A and R included; both near 2^127.5 is the speed
+    evens = big = 0
+    for k in _scalars():
+        c, d = ed25519._half(k)
+        assert (c - d * k) % (8 * L) == 0, k
+        assert d & 1 and 0 < abs(d) < L and c >= 0, k
+        assert c < 8 * L, k
+        # L - 1 and the like have a short lattice vector with d even (8, -8): every odd one is
+        # long, and the pass just takes more doublings; a hash almost never lands there
+        big += c >= 2**130 or abs(d) >= 2**130
+        r0, r1, t0, t1 = 8 * L, k, 0, 1
+        while r1 > 240615969168004511545033772477625056927:
+            q = r0 // r1
+            r0, r1, t0, t1 = r1, r0 - q * r1, t1, t0 - q * t1
+        evens += not t1 & 1  # the Euclid row had an even d: the other branch was taken
+    assert evens > 50 and big < 20, (evens, big)  # ~1/3 even; ~2.5% above 2^130 (+ L-1, L-2)
+
+
+def test_naf_digits_sum_to_the_scalar():
+    from array import array
+
+    for w in (3, 4, 5):
+        for k in _scalars()[:120]:
+            ds = array("b", bytes(258))
+            mask = bytearray(258)
+            ed25519._naf(k, w, ds, mask, 4, 257)
+            assert sum(d << i for i, d in enumerate(ds)) == k, (w, k)
+            last = -w
+            for i, d in enumerate(ds):
+                if d:
+                    assert d & 1 and -(1 << (w - 1)) < d < 1 << (w - 1), (w, k, i, d)
+                    assert i - last >= w, (w, k, i)  # at most one nonzero digit in w
+                    assert mask[i] == 4
+                    last = i
+                else:
+                    assert mask[i] == 0

@@ -1,10 +1,10 @@
-# heapsize: 36K
-# Verification fits a small heap (the ESP32 has ~100 KB in all), even from source, keeps
-# nothing in it between calls, and a call interrupted midway (MemoryError) cannot change the
-# next verdict. 36K: this file passes from 33K up (runner, this file, lib/ed25519 and
-# lib/sha512 compiled from source, a 4 KB message); the code before the table-less rewrite
-# needed 52K.
+# heapsize: 56K
+# Verification keeps nothing in the heap between calls, and a call interrupted midway
+# (MemoryError) cannot change the next verdict. 56K: compiled from source, as here, the crypto
+# modules need ~52K (the parser holds a whole module at once); as .mpy files, importing them
+# and verifying a 4 KB message need far less (bench/ed25519.py prints the figure).
 import gc
+import sys
 from binascii import unhexlify as u
 
 import ed25519
@@ -43,44 +43,62 @@ def _verify_some(rounds):
             assert not ed25519.verify(pk, msg, sig[:63])
 
 
-def _heap_growth(rounds):
-    """Heap kept after `rounds` of 12 verifies with 4 keys. A table or cache would be
-    kilobytes (the old per-key tables were 1.3 KB each, 2.7 KB with the base point's), a leak
-    would grow with the calls. The verifies run in a callee, so its frame's stale slots are
-    gone when the collector looks; it is conservative all the same (a stale word on the C
-    stack can keep a small object alive)."""
+def _heap_growth(work, *args):
+    """Heap kept after work(*args). A table or cache would be kilobytes (per-key tables were
+    1.3 KB each), a leak would grow with the calls. The work runs in a callee, so its frame's
+    stale slots are gone when the collector looks; it is conservative all the same (a stale
+    word on the C stack can keep a small object alive)."""
     gc.collect()
     before = gc.mem_alloc()
-    _verify_some(rounds)
+    work(*args)
     gc.collect()
     return gc.mem_alloc() - before
 
 
 def test_verify_keeps_nothing_in_the_heap():
-    grown = _heap_growth(3)
+    grown = _heap_growth(_verify_some, 3)
     assert grown < 256, grown
+
+
+def test_the_table_of_b_lives_only_with_ed25519():
+    # ed25519 takes the table's bytes and removes its module, so dropping ed25519 drops both
+    assert "ed25519_table" not in sys.modules
+    assert len(ed25519._TB) == 768
 
 
 def test_a_call_that_failed_midway_cannot_change_the_next_verdict():
     assert ed25519.verify(PK, MSG, SIG)
-    real = ed25519._add
+    real = ed25519._mul
     n = [0]
 
-    def fail(p, q):
+    def count(x, y):
         n[0] += 1
-        if n[0] == 100:  # in the middle of the Shamir pass
-            raise MemoryError
-        return real(p, q)
+        return real(x, y)
 
-    ed25519._add = fail
+    ed25519._mul = count
+    try:
+        assert ed25519.verify(PK, MSG, SIG)
+    finally:
+        ed25519._mul = real
+    calls, n[0] = n[0], 0
+    half = calls // 2  # past both decodings, in the making of the points' tables
+
+    def fail(x, y):
+        n[0] += 1
+        if n[0] == half:
+            raise MemoryError
+        return real(x, y)
+
+    ed25519._mul = fail
     try:
         try:
             ed25519.verify(PK, MSG, SIG)
         except MemoryError:
             pass
     finally:
-        ed25519._add = real
-    assert n[0] == 100
-    grown = _heap_growth(1)
+        ed25519._mul = real
+    assert n[0] == half
+    grown = _heap_growth(_verify_some, 1)
     assert grown < 256, grown
     assert not ed25519.verify(PK, MSG[1:], SIG)
+    assert ed25519.verify(PK, MSG, SIG)

@@ -3,6 +3,7 @@
 # (firmware/station.py) onto a real Pile (fake ports board over the sim physics, fake clock),
 # events from the bus: every command, bad input, event push, a custom command table.
 import asyncio
+import time
 
 from chgsim import Rig, physics
 from firmware import config
@@ -11,7 +12,15 @@ from firmware.proto import maint
 from firmware.proto.maint.lines import CmdError, Server
 from firmware.station import Station
 
-HELP = "ok ack avail bills clear help info limit ota start status stop tap"
+HELP = "ok ack avail bills clear help info limit logs ota start status stop tap"
+
+
+async def until(cond, ms=5000):
+    """Yield to the other tasks until cond() holds (AssertionError after `ms` ms)."""
+    t0 = time.ticks_ms()
+    while not cond():
+        assert time.ticks_diff(time.ticks_ms(), t0) < ms, "condition not met in %d ms" % ms
+        await asyncio.sleep_ms(0)
 
 
 class FakeStream:
@@ -23,6 +32,7 @@ class FakeStream:
         self.closed = False
         self.ev = asyncio.Event()
         self.reads = 0
+        self.waiting = False  # the reader is blocked on an empty input
 
     def feed(self, data):
         self.inp += data
@@ -38,7 +48,9 @@ class FakeStream:
             if self.closed:
                 return b""
             self.ev.clear()
+            self.waiting = True
             await self.ev.wait()
+            self.waiting = False
         out = bytes(self.inp[:n])
         self.inp = self.inp[n:]
         return out
@@ -65,21 +77,16 @@ class Port:
         self.task = asyncio.create_task(self.svc.serve(self.s))
 
     async def settle(self):
-        for _ in range(20):
-            await asyncio.sleep_ms(0)
+        """Until the port has taken all input and answered it (it writes every reply before
+        reading on) and has pushed every queued event."""
+        s, svc = self.s, self.svc
+        await until(lambda: s.closed or (not s.inp and s.waiting and (svc.sub is None or svc.sub.pending() == 0)))
 
     async def cmd(self, line):
-        """Reply lines (ok/err, with continuation lines) to one line typed at the port:
-        whatever came out once the input is consumed and the port stayed quiet 10 ms."""
+        """Reply lines (ok/err, with continuation lines) to what is typed at the port."""
         mark = len(self.s.out)
         self.s.feed(line if isinstance(line, bytes) else line.encode() + b"\r\n")
-        quiet, last = 0, -1
-        while quiet < 10:
-            await asyncio.sleep_ms(1)
-            if self.s.inp or len(self.s.out) != last:
-                quiet, last = 0, len(self.s.out)
-            else:
-                quiet += 1
+        await self.settle()
         return [l for l in self.s.lines(mark) if not l.startswith("evt ")]
 
     def events(self):
@@ -165,7 +172,9 @@ async def test_refusals_and_wrong_args_get_err_and_lose_nothing():
         ("info", "err bad_args usage: info <port>"),
         ("ack", "err bad_args usage: ack <id>"),
         ("ack 1x", "err bad_args id must be an integer, got 1x"),
-        ("bills now", "err bad_args usage: bills"),
+        ("bills now", "err bad_args usage: bills [json]"),
+        ("status now", "err bad_args usage: status [json]"),
+        ("logs all", "err bad_args usage: logs"),
         ("reboot", "err unknown_command reboot (try help)"),
     ]
     for line, want in cases:
@@ -240,8 +249,7 @@ async def test_event_queue_is_bounded_and_counts_drops():
     assert svc.sub.pending() == 32 and svc.sub.dropped == 68
     s = FakeStream()
     t = asyncio.create_task(svc.serve(s))
-    for _ in range(80):
-        await asyncio.sleep_ms(0)
+    await until(lambda: svc.sub.pending() == 0 and s.waiting)
     lines = s.lines()
     assert lines[0] == "evt dropped n=68" and len(lines) == 33 and svc.sub.dropped == 0
     assert lines[1] == "evt status 1 Charging prev=Preparing cause=load"

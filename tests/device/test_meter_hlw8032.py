@@ -213,3 +213,22 @@ def test_encoder_pf_carry_toggles_on_every_wrap():
     per = 65536 / enc.pulses_per_wh()
     bits = [enc.frame(220.0, 1.0, 200.0, k * per + per / 2)[20] >> 7 for k in range(4)]
     assert bits == [0, 1, 0, 1]
+
+
+def test_after_the_mux_switches_a_reading_needs_two_whole_frames_of_the_new_meter():
+    # behind the mux the UART first shows the tail of the last meter's frame: even a whole
+    # stray frame of the neighbour must never confirm a reading of this one
+    m = HLW8032()
+    f = _frame(0x55, pf=100)
+    m.feed(f)
+    m.feed(_frame(0x55, pf=101))
+    seq = m.ch.seq
+    assert seq > 0
+    m.cut()  # the ports board switched the mux away and back
+    m.feed(_frame(0x55, pf=9000))  # a frame that came before the switch
+    assert m.ch.seq == seq  # not a reading: nothing confirms it
+    m.cut()
+    m.feed(_frame(0x55, pf=102))
+    assert m.ch.seq == seq
+    m.feed(_frame(0x55, pf=103))
+    assert m.ch.seq == seq + 1 and m.ch.pulses == 2  # 101 -> 103: the stray 9000 never counted

@@ -2,7 +2,7 @@
 # Virtual time (netfakes.FakeClock): nothing here waits on the wall clock.
 from firmware.net import modem as M
 from firmware.net.timesync import TimeSync, unix_from_utc
-from netfakes import ModemRig, modem_cfg
+from netfakes import AtModem, ModemRig, modem_cfg
 
 
 async def rig_up(cfg=None, ts=None, **emu):
@@ -153,6 +153,51 @@ async def test_hang_up_from_data_mode_with_escape():
     await m.down()  # the module is still in data mode: +++ then ATH
     assert not rig.emu.data and "ATH" in rig.emu.commands
     await done(rig, m)
+
+
+async def test_escape_handed_over_one_byte_at_a_time():
+    # the module's UART may hand it the +++ in pieces (the sim's wire cuts a write wherever its
+    # tick falls): it still leaves data mode, so the hang-up and the next dial work
+    rig, m = await rig_up(modem_cfg(apn="cmnet", cmd_timeout_ms=300))
+    rig.bytewise = True
+    assert await m.up()
+    await m.down()
+    assert not rig.emu.data and "ATH" in rig.emu.commands
+    assert await m.up(), m.reason
+    assert m.power_cycles == 0 and rig.emu.commands.count("ATD*99#") == 2
+    await done(rig, m)
+
+
+def test_escape_needs_three_pluses_in_a_row():
+    emu = data_mode_emu()
+    for piece in (b"+", b"+", b"~", b"+", b"+"):  # data between: PPP payload, no escape
+        emu.on_rx(piece)
+    assert emu.data
+    emu.on_rx(b"+\x7e")  # the third '+' in a row, whatever comes in the same read
+    assert not emu.data
+    emu.now = 2.0
+    assert emu.poll(2.0) == b"\r\nOK\r\n"
+    emu.on_rx(b"ATO\r")
+    assert emu.data and emu.poll(3.0).endswith(b"CONNECT 150000000\r\n")
+    emu.on_rx(b"++")
+    emu.drop_carrier()  # NO CARRIER with two '+' counted: the next data session starts from none
+    emu.on_rx(b"ATO\r")
+    emu.on_rx(b"+")
+    assert emu.data
+    emu.on_rx(b"++")
+    assert not emu.data
+
+
+def data_mode_emu():
+    """An emulator switched on, registered and in data mode after ATD*99#."""
+    emu = AtModem(ready_s=0.0)
+    emu.on_power(True)
+    emu.poll(0.1)
+    emu.on_rx(b"ATE0\r")
+    emu.on_rx(b"ATD*99#\r")
+    assert emu.data
+    emu.poll(0.2)
+    return emu
 
 
 async def test_slow_answers_garbage_and_shuffled_boot_lines():

@@ -31,6 +31,7 @@ class FakeStation:
 class FakeCp:
     def __init__(self, **o):
         cfg = config.defaults()
+        cfg["backend"]["protocol"] = "ocpp"
         cfg["ocpp"].update({"url": "ws://csms.test:9000/ocpp"})
         cfg["ocpp"].update(o)
         self.o = cfg["ocpp"]

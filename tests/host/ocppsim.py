@@ -58,7 +58,7 @@ class OcppPile:
         self.svc = self.modem = None
         base = {"pile": {"id": cid, "ports": n}, "charging": {"board": "esp32-2p", "noload_s": 30, "sample_s": 0},
                 "net": {"ntp_host": ""}, "wifi": {"networks": [{"ssid": "depot", "key": "secret-123"}]},
-                "ocpp": {"url": csms.url, "backoff_min_s": 1, "backoff_max_s": 4}}
+                "backend": {"protocol": "ocpp"}, "ocpp": {"url": csms.url, "backoff_min_s": 1, "backoff_max_s": 4}}
         if modem:
             self.modem = ModemPeer(ready_s=0.5)
             self.b.attach_uart(1, self.modem)

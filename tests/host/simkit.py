@@ -3,6 +3,7 @@ import contextlib
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from upile.sim.board import SimBoard
@@ -52,3 +53,15 @@ def board(files=None, boot=BOOT_COUNTING, main=MAIN_FOREVER, power=True, **kw):
 def mpremote(port, *args, timeout=30):
     return subprocess.run([MPREMOTE, "connect", "socket://127.0.0.1:%d" % port, *args], capture_output=True,
                           text=True, timeout=timeout)
+
+
+def wait_until(cond, timeout=10.0, what="condition"):
+    """Poll cond() until it returns something true (returned) or `timeout` s pass (error)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = cond()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise TimeoutError("%s not met within %.1f s" % (what, timeout))
+        time.sleep(0.01)

@@ -23,8 +23,21 @@ def _env():
     return e
 
 
+def _read_until(p, token, timeout=30):
+    """What the chip program printed until `token` (or its exit, or `timeout` s)."""
+    head = b""
+    deadline = time.monotonic() + timeout
+    while token not in head and time.monotonic() < deadline:
+        chunk = os.read(p.stdout.fileno(), 65536)  # unbuffered: communicate() reads the rest
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
 def _chain(wd, seed):
-    """Run the chip program again and again, each killed at a random instant."""
+    """Run the chip program again and again, each killed at a random point of its progress
+    (counted in its own control steps, so a slow machine cuts as far into the work)."""
     rnd = random.Random(seed)
     with open(os.path.join(wd, "truth.txt"), "wb") as f:
         f.write(b" " * 400)
@@ -33,17 +46,16 @@ def _chain(wd, seed):
     for i in range(KILLS_PER_CHAIN):
         p = subprocess.Popen([micropython_bin(), "-X", "heapsize=256K", PROG, wd, str(seed)], cwd=wd, env=_env(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        head = b""
-        if i % 8 == 7:  # now and then a run that gets as far as an ack, however slow the machine
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and b"ACKED" not in head:
-                chunk = os.read(p.stdout.fileno(), 65536)  # unbuffered: communicate() reads the rest
-                if not chunk:
-                    break
-                head += chunk
-            time.sleep(rnd.uniform(0.0, 0.1))
+        if i % 8 == 7:
+            token, spread = b"ACKED", 0.1  # now and then a run that gets as far as an ack
+        elif i % 8 == 3:
+            token, spread = b"MOUNTED", 0.03  # a cut in recovery (journal replay) or the first steps
         else:
-            time.sleep(rnd.uniform(0.05, 0.6))
+            token, spread = b"STEP %d\n" % (10 * rnd.randint(1, 15)), 0.02
+        head = _read_until(p, token)
+        # the random instant after that point is the test: the cut lands anywhere in the
+        # writes that follow (journal appends, compaction, bill acks)
+        time.sleep(rnd.uniform(0.0, spread))
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
             kills += 1
@@ -117,5 +129,6 @@ def test_power_cuts_while_ten_sessions_run(tmp_path):
     n_bills = 0
     for outs, final_out, kills, truth in results:
         nb, na = _check(outs, final_out, truth)
+        print("chain: %d kills, %d bills, %d acked" % (kills, nb, na))
         assert nb > 20 and na > 5  # sessions really ended and were acknowledged across cuts
         n_bills += nb

@@ -28,9 +28,10 @@ def mock(tmp_path):
                           "--port-file", str(port_file)], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(200):
-            if port_file.exists() and port_file.read_text().strip():
-                break
+        deadline = time.monotonic() + 30
+        while not (port_file.exists() and port_file.read_text().strip()):
+            assert p.poll() is None, "esp32-mock-bootloader exited %s" % p.returncode
+            assert time.monotonic() < deadline, "esp32-mock-bootloader wrote no port file in 30 s"
             time.sleep(0.05)
         yield "socket://127.0.0.1:%s" % port_file.read_text().strip()
     finally:

@@ -3,6 +3,7 @@
 Sim piles under micropython, real HTTP on loopback, several piles in parallel.
 """
 import concurrent.futures as cf
+from pathlib import Path
 import json
 import re
 import time
@@ -17,11 +18,13 @@ DELETES = ('import os, thisboot\n'
 FAST = {"trials": 2, "trial_wdt_s": 2, "health_s": 3}
 # a release whose maintenance protocol task crashes as soon as it starts: the supervisor
 # restarts it, gives up after supervisor.max_crashes, and that counts against the trial
-PROTO_CRASH = ('def server(station, bus):\n'
-               '    class Broken:\n'
-               '        async def serve(self, stream):\n'
-               '            raise RuntimeError("v9 maintenance protocol fails at start")\n'
-               '    return Broken()\n')
+# (the real package, its server() replaced by one whose serve() raises)
+PROTO_CRASH = (Path(__file__).resolve().parents[2] / "firmware/proto/maint/__init__.py").read_text() + (
+    '\n\ndef server(station, bus):\n'
+    '    class Broken:\n'
+    '        async def serve(self, stream):\n'
+    '            raise RuntimeError("v9 maintenance protocol fails at start")\n'
+    '    return Broken()\n')
 WIRED = {"service": {"uart": 1, "tx": 18, "rx": 39}, "modem": {"enabled": False}, "net": {"order": "wifi"},
          "supervisor": {"backoff_ms": 100, "backoff_max_ms": 400, "max_crashes": 3}}
 

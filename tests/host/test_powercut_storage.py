@@ -88,19 +88,26 @@ class Expect:
 
 
 def _run(flash, may_format, max_ops, cut=None):
-    """Run the writer; cut=(from_ready, delay): SIGKILL `delay` s after start or after READY."""
+    """Run the writer; cut=(acks, delay): SIGKILL `delay` s after start (acks None) or after
+    the writer acknowledged `acks` more durable writes past READY."""
     cmd = [micropython_bin(), "-X", "heapsize=128K", str(WRITER), str(flash), "1" if may_format else "0", str(max_ops)]
     # unbuffered: readline() must not read ahead of what communicate() later collects
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), bufsize=0)
     head = b""
     if cut is not None:
-        from_ready, delay = cut
-        if from_ready:
-            while True:  # the writer prints READY or exits, so this cannot hang
+        acks, delay = cut
+        if acks is not None:
+            ready = False
+            while acks > 0:  # the writer prints these or exits, so this cannot hang
                 ln = p.stdout.readline()
                 head += ln
-                if not ln or ln.startswith(b"READY"):
+                if not ln:
                     break
+                if ready and ln.startswith(b"J ACK"):
+                    acks -= 1
+                ready = ready or ln.startswith(b"READY")
+        # the random instant is the test: at start-up anywhere in mount and recovery, later
+        # anywhere in the write that follows the acknowledged ones
         time.sleep(delay)
         try:
             p.send_signal(signal.SIGKILL)
@@ -117,11 +124,13 @@ def _cycle(flash, kills, rng):
     where_cut = {}
     for k in range(kills):
         # a quarter of the cuts land during start-up (mount, recovery, first writes), the
-        # rest at a random moment of the write phase
-        cut = (False, rng.uniform(0, 0.03)) if rng.random() < 0.25 else (True, rng.uniform(0, 0.12))
+        # rest in the write phase, after a random number of acknowledged writes (counted,
+        # not timed, so a slow machine cuts as far into the work as a fast one)
+        cut = (None, rng.uniform(0, 0.03)) if rng.random() < 0.25 else (rng.randint(1, 15), rng.uniform(0, 0.01))
         rc, out, err = _run(flash, not exp.formatted, MAX_OPS, cut)
         lines = _lines(out)
-        where = "%s cut %d (%.4fs after %s)" % (flash.name, k, cut[1], "READY" if cut[0] else "start")
+        where = "%s cut %d (%.4fs after %s)" % (flash.name, k, cut[1], "start" if cut[0] is None else
+                                                 "ack %d past READY" % cut[0])
         if rc == -signal.SIGKILL:
             hits += 1
             tail = lines[-1].split()[:2] if lines else ["start"]

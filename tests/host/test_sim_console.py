@@ -3,9 +3,11 @@ Ctrl-C into main.py, soft reset (Ctrl-D) running boot.py and main.py again."""
 import hashlib
 import os
 import socket
-import time
+import struct
 
 from simkit import board, mpremote
+from upile.sim.console import Console
+from upile.sim.ioloop import IOLoop
 
 
 def test_mpremote_exec_runs_code_on_the_chip():
@@ -72,6 +74,34 @@ def test_mpremote_gets_in_when_main_takes_time_to_stop():
         assert "42" in r.stdout
 
 
+CHATTY = b"""
+import time
+print('chatty')
+while True:
+    print('x' * 60)
+    time.sleep_ms(2)
+"""
+
+
+def test_bytes_typed_just_before_the_client_hangs_up_still_reach_the_chip():
+    # `upile status` ends with Ctrl-B then Ctrl-D and closes at once, never reading the
+    # banner the chip prints meanwhile; the bridge's next send to it fails (reset), and
+    # what the client typed before must not go down with it
+    with board(main=CHATTY) as b:
+        b.wait_console("chatty")
+        for _ in range(10):
+            mark = b.console_mark()
+            s = socket.create_connection(("127.0.0.1", b.console_port))
+            b.wait_console("x" * 60, since=b.console_mark())  # output flows to us, unread
+            s.sendall(b"\x03")
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()  # a reset right behind the byte
+            b.wait_console(r"KeyboardInterrupt(.|\r|\n)*>>> $", since=mark)
+            mark = b.console_mark()
+            b.console.loop.call(b.console.to_chip, b"\x04")
+            b.wait_console("chatty", since=mark)
+
+
 def test_ctrl_d_at_the_repl_soft_resets_and_runs_boot_and_main_again():
     with board() as b:
         b.wait_console("boot.py run 1")
@@ -102,6 +132,24 @@ def test_mpremote_soft_reset_reboots_into_the_raw_repl_running_boot_py():
 def test_console_log_keeps_what_the_chip_printed():
     with board() as b:
         b.exec("print('logged line')")
-        time.sleep(0.1)
+        # the bridge writes the log (unbuffered) before exec can see the output
         log = (b.workdir / "console.log").read_bytes()
         assert b"main.py running" in log and b"logged line" in log
+
+
+def test_ctrl_cs_typed_together_go_over_as_one_interrupt(tmp_path):
+    # a board's UART interrupt sees "\x03\x03" in one FIFO read: one KeyboardInterrupt
+    loop = IOLoop()
+    console = Console(loop, tmp_path / "console.log")
+    r, w = os.pipe()
+    try:
+        loop.call(console.attach, w)  # no chip process: every instant is safe
+        loop.call(console.release)
+        loop.call(console.to_chip, b"\r\x03\x03\x03\x01x\x03")
+        assert os.read(r, 100) == b"\r\x03\x01x\x03"
+    finally:
+        loop.call(console.detach)
+        console.close()
+        loop.close()
+        os.close(r)
+        os.close(w)

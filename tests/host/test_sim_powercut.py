@@ -34,6 +34,8 @@ def _cuts(seed, cuts):
     with board(main=WRITER) as b:
         b.wait_console("mounted, count 0")
         for i in range(cuts):
+            # the random instant is the test: main.py is in its write loop (it printed
+            # "mounted"), and the cut may land anywhere in it, however slow the machine
             time.sleep(rng.uniform(0.0, 0.25))
             b.power_cut()
             b.power_on()

@@ -1,8 +1,12 @@
 """Sim UARTs: bytes from a peer arrive complete, in order and at the baud rate; timeouts
-behave as on the ESP32; asyncio streams work; injected faults arrive as configured."""
-import json
+behave as on the ESP32; asyncio streams work; injected faults arrive as configured; a peer
+that speaks at the instant of the open loses nothing; a reader that falls behind keeps
+what an ESP32's driver keeps (rxbuf ring, one stashed byte, the FIFO's last bytes)."""
+import threading
+import time
 
 from simkit import board
+from upile.sim.peers import Peer
 from upile.sim.peers.loopback import LoopbackPeer
 
 RATE_CODE = """
@@ -81,9 +85,11 @@ def test_read_timeouts_return_none_or_fewer_bytes():
         assert out.split("\n")[0] == "None True"
         assert out.split("\n")[1] == "None 0"
         peer.send(b"abc")
-        out = b.exec("time.sleep_ms(100)\nprint(u.any(), u.read(10), u.read(5))")
+        b.uart(1).wait_delivered(3)  # at the chip's RX pin: a read now sees them
+        out = b.exec("print(u.any(), u.read(10), u.read(5))")
         assert out.strip() == "3 b'abc' None"
         peer.send(b"line one\nrest")
+        b.uart(1).wait_delivered(3 + 13)
         out = b.exec("print(u.readline(), u.readline())")
         assert out.strip() == "b'line one\\n' b'rest'"
 
@@ -117,13 +123,11 @@ def test_asyncio_reader_on_one_uart_and_writer_on_another_run_side_by_side():
     with board() as b:
         b.attach_uart(1, p1)
         b.attach_uart(2, p2)
-        p1.send(b"")
 
         def feed():
             b.wait_event("uart_open", lambda d: d[0] == 1)
             p1.send(b"first\nsecond\nthird\n")
 
-        import threading
         t = threading.Thread(target=feed)
         t.start()
         out = b.exec(ASYNC_CODE, timeout=20)
@@ -132,32 +136,33 @@ def test_asyncio_reader_on_one_uart_and_writer_on_another_run_side_by_side():
         assert p2.wait_rx(70).count(b"tick") == 10
 
 
-def _faulted(kind, **kw):
+def _faulted(kind, arriving, **kw):
     peer = LoopbackPeer()
     with board() as b:
         b.attach_uart(1, peer)
-        b.exec("import machine\nu = machine.UART(1, 115200, tx=17, rx=16, timeout=1000, timeout_char=300)")
+        b.exec("import machine\nu = machine.UART(1, 115200, tx=17, rx=16, rxbuf=1024, timeout=1000, timeout_char=300)")
         b.uart(1).inject(kind, **kw)
         peer.send(bytes(range(100)))
+        b.uart(1).wait_delivered(arriving)
         out = b.exec("d = u.read(200)\nprint(d.hex() if d else '')", timeout=10).strip()
         faults = [e[2] for e in b.events if e[1] == "uart_fault"]
         return bytes.fromhex(out), faults
 
 
 def test_fault_drop_loses_exactly_the_configured_bytes():
-    data, faults = _faulted("drop", count=5)
+    data, faults = _faulted("drop", 95, count=5)
     assert data == bytes(range(5, 100))
     assert faults == [(1, "drop", "to_chip", 5)]
 
 
 def test_fault_corrupt_flips_bits_in_the_configured_bytes_only():
-    data, _ = _faulted("corrupt", count=3)
+    data, _ = _faulted("corrupt", 100, count=3)
     assert len(data) == 100
     assert all(data[i] != i for i in range(3)) and data[3:] == bytes(range(3, 100))
 
 
 def test_fault_garbage_inserts_bytes_before_the_stream():
-    data, _ = _faulted("garbage", count=7)
+    data, _ = _faulted("garbage", 107, count=7)
     assert len(data) == 107 and data[7:] == bytes(range(100))
 
 
@@ -165,9 +170,104 @@ def test_fault_stall_delays_without_losing():
     peer = LoopbackPeer()
     with board() as b:
         b.attach_uart(1, peer)
-        b.exec("import machine, time\nu = machine.UART(1, 115200, tx=17, rx=16, timeout=100)")
+        b.exec("import machine\nu = machine.UART(1, 115200, tx=17, rx=16, timeout=100)")
+        t0 = time.monotonic()
         b.uart(1).inject("stall", seconds=0.6)
         peer.send(b"x" * 50)
-        out = b.exec("print(u.read(50))\ntime.sleep_ms(700)\nprint(u.read(50))").split("\n")
-        assert out[0] == "None"
-        assert out[1] == "b'" + "x" * 50 + "'"
+        # unstalled, 50 bytes at 115200 baud take 4 ms; none may go before the stall ends
+        assert b.uart(1).wait_delivered(50) >= t0 + 0.6
+        assert b.exec("print(u.read(50))").strip() == "b'" + "x" * 50 + "'"
+
+
+class Greeter(Peer):
+    """An emulator that speaks first: its greeting goes out the instant the chip opens
+    the UART (as a module that starts talking when its RX line goes idle-high)."""
+
+    def __init__(self, greeting):
+        self.greeting = greeting
+        self._out = b""
+
+    def on_open(self, baudrate, bits, parity, stop):
+        self._out = self.greeting
+
+    def poll(self, now):
+        out, self._out = self._out, b""
+        return out or None
+
+
+def test_a_greeting_sent_at_the_instant_of_the_open_arrives_whole():
+    # the chip's `uart` line and its UART socket reach the harness apart; bytes on the wire
+    # in between belong to the open UART and wait for its socket (20 opens: both orders)
+    greeting = bytes(range(32, 127))
+    with board() as b:
+        b.attach_uart(1, Greeter(greeting))
+        out = b.exec("import machine\nok = 0\n"
+                     "for i in range(20):\n"
+                     "    u = machine.UART(1, 115200, tx=17, rx=16, timeout=2000, timeout_char=500)\n"
+                     "    ok += u.read(%d) == %r\n"
+                     "    u.deinit()\n"
+                     "print(ok)" % (len(greeting), greeting), timeout=60)
+        assert out.strip() == "20"
+        assert not [e for e in b.events if e[1] == "uart_overflow"]
+
+
+def test_bytes_on_the_wire_while_no_uart_is_open_are_lost_then_the_open_catches_the_rest():
+    peer = LoopbackPeer()
+    with board() as b:
+        b.attach_uart(2, peer)
+        peer.send(b"nobody listens")
+        b.uart(2).wait_delivered(14)
+        assert b.uart(2).lost_closed == 14
+        b.exec("import machine\nu = machine.UART(2, 115200, tx=4, rx=5)")
+        peer.send(b"hello")
+        b.uart(2).wait_delivered(19)
+        assert b.exec("print(u.read())").strip() == "b'hello'"
+
+
+def test_a_reader_that_falls_behind_keeps_what_the_esp32_driver_keeps():
+    # rxbuf 256: the ring takes bytes 0-255, the driver stashes byte 256 and stops RX
+    # interrupts; the 128-byte FIFO overflows every 129 bytes and is reset, so of the
+    # 743 bytes after the stash the last 743 % 129 = 98 survive; 645 are lost
+    data = bytes((i * 7 + 3) % 256 for i in range(1000))
+    peer = LoopbackPeer()
+    with board() as b:
+        b.attach_uart(1, peer)
+        b.exec("import machine\nu = machine.UART(1, 115200, tx=17, rx=16, rxbuf=256)")
+        peer.send(data)
+        b.uart(1).wait_delivered(1000)
+        out = b.exec("d = u.read()\nprint(d.hex(), u.any(), u._lost)").split()
+        assert bytes.fromhex(out[0]) == data[:257] + data[-98:]
+        assert out[1:] == ["0", "645"]
+        b.wait_event("uart_overflow", lambda d: d == (1, 645))
+        # the stream goes on normally once the reader keeps up
+        peer.send(b"after")
+        b.uart(1).wait_delivered(1005)
+        assert b.exec("print(u.read())").strip() == "b'after'"
+
+
+def test_stash_and_fifo_go_in_as_space_frees():
+    # rxbuf 200: reading 100 frees room for the stash (1) and the FIFO's 60 bytes at once
+    data = bytes(range(200)) + bytes(range(61))
+    peer = LoopbackPeer()
+    with board() as b:
+        b.attach_uart(1, peer)
+        b.exec("import machine\nu = machine.UART(1, 115200, tx=17, rx=16, rxbuf=200)")
+        peer.send(data)
+        b.uart(1).wait_delivered(len(data))
+        out = b.exec("print(u.any(), u.read(100) == bytes(range(100)), u.any(), u._lost)").split()
+        assert out == ["200", "True", "161", "0"]
+        assert b.exec("print(u.read() == bytes(range(100, 200)) + bytes(range(61)))").strip() == "True"
+
+
+def test_rxbuf_within_the_hardware_fifo_is_refused_and_init_discards_pending_input():
+    peer = LoopbackPeer()
+    with board() as b:
+        b.attach_uart(1, peer)
+        out = b.exec("import machine\ntry:\n    machine.UART(1, 9600, tx=17, rx=16, rxbuf=128)\n"
+                     "except OSError as e:\n    print('refused', e.args[0])")
+        assert out.strip() == "refused 1"
+        b.exec("u = machine.UART(1, 9600, tx=17, rx=16)")
+        peer.send(b"stale")
+        b.uart(1).wait_delivered(5)
+        # MicroPython's init() ends with uart_flush_input: what came before it is gone
+        assert b.exec("u.init(baudrate=9600)\nprint(u.any(), u.read())").strip() == "0 None"

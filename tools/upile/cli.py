@@ -21,11 +21,13 @@ COMMANDS = {
     "fsimage": ("upile.cmd_fsimage", "build a littlefs image of a factory-fresh pile for the vfs partition"),
     "provision": ("upile.cmd_provision", "validate a device config and write it to a board's /config/pile.json"),
     "deploy": ("upile.cmd_deploy", "copy the app into a board's spare slot and switch with a trial boot"),
-    "status": ("upile.cmd_status", "show a board's version, slots, OTA state, ports, link, heap and flash"),
-    "logs": ("upile.cmd_logs", "print a board's persisted log ring"),
-    "console": ("upile.cmd_console", "open a board's REPL (mpremote)"),
+    "status": ("upile.cmd_status", "show a board's version, slots, OTA state, ports, bills, link, heap and flash "
+               "(asks the running app: charging goes on)"),
+    "logs": ("upile.cmd_logs", "print a board's persisted log ring (streamed by the running app)"),
+    "console": ("upile.cmd_console", "open a board's console (mpremote; Ctrl-C there stops the app into the REPL)"),
     "csms": ("upile.cmd_csms", "a bench OCPP 1.6J CSMS: piles, sessions, remote start with a budget, config"),
     "flash": ("upile.cmd_flash", "write MicroPython (OTA variant) and a filesystem image to an ESP32 with esptool"),
+    "dny-server": ("upile.cmd_dny_server", "a DNY (AP3000) back end for tests and the bench: piles, orders, settlements, in-band updates, faults"),
 }
 
 

@@ -1,4 +1,11 @@
-"""`upile console`: the board's REPL through mpremote (Ctrl-] or Ctrl-x leaves it)."""
+"""`upile console`: the board's console through mpremote (Ctrl-] or Ctrl-x leaves it).
+
+Attaching interrupts nothing: the app's prints scroll by, and what you type goes to the app,
+which ignores every line but its console channel's marked commands (firmware/proto/maint/
+console.py). Ctrl-C stops the app, and its charging, into the REPL; Ctrl-D there soft-resets
+the board so the app starts again. To read a running pile use `upile status` / `upile logs`:
+they ask the app and stop nothing.
+"""
 import os
 import subprocess
 

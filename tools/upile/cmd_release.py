@@ -15,6 +15,9 @@ def add_arguments(p):
     p.add_argument("--out", required=True, help="release folder to write")
     p.add_argument("--app", help="built app tree for --kind app (default build/x64)")
     p.add_argument("--image", help="firmware image file for --kind image")
+    p.add_argument("--container", nargs="?", const="", metavar="FILE",
+                   help="also write the release as one file for back ends that push it (DNY in-band "
+                        "update; docs/dny.md); default OUT/release.upr")
 
 
 def run(args):
@@ -31,4 +34,7 @@ def run(args):
     what = "%d files, %d bytes" % (len(release.read_index(args.out)), p["bundle"]["size"]) if args.kind == "app" \
         else "%d bytes" % p["image"]["size"]
     print("release %s (counter %d, %s) for %s written to %s" % (p["version"], p["counter"], what, p["product"], args.out))
+    if args.container is not None:
+        path = release.write_container(args.out, args.container or None)
+        print("container %s: %d bytes" % (path, Path(path).stat().st_size))
     return 0

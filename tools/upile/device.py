@@ -3,11 +3,14 @@
 Works the same for a serial device and for the sim board's console socket. Entering the raw
 REPL interrupts the running app (Ctrl-C), as with any mpremote session; `close(restart=True)`
 leaves the raw REPL and soft-resets from the friendly REPL (Ctrl-D), which runs boot.py and
-main.py again, so the pile goes back to work after `upile status` or `upile logs`.
+main.py again, so the pile goes back to work. Reads (`upile status`, `upile logs`) go to the
+running app's console channel first (read_running(), upile.appchan), which interrupts
+nothing; the raw REPL is their fallback when the app does not answer.
 Errors become UserError with one line: port missing or busy, board not answering.
 """
 import json
 import os
+import sys
 
 from upile.errors import UserError
 from upile.ports import device_url
@@ -20,7 +23,7 @@ class DeviceError(UserError):
 
 
 class Device:
-    def __init__(self, port, timeout=RAW_REPL_TIMEOUT, soft_reset=False):
+    def __init__(self, port, timeout=RAW_REPL_TIMEOUT, soft_reset=False, raw=True):
         from mpremote.transport import TransportError
         from mpremote.transport_serial import SerialTransport
 
@@ -33,7 +36,8 @@ class Device:
         except Exception as e:  # pyserial raises SerialException (an OSError) or ValueError by URL
             raise UserError("cannot open %s: %s" % (self._name(), _first_line(e)))
         self._raw = False
-        self.enter(timeout, soft_reset)
+        if raw:  # raw=False: connected, the app left running (its console channel: app())
+            self.enter(timeout, soft_reset)
 
     def _name(self):
         return "the sim board (%s)" % self.url if self.port == "sim" else self.port
@@ -58,6 +62,12 @@ class Device:
         self.close(restart=False)
         raise UserError("%s is not answering (no raw REPL within %d s): %s"
                         % (self._name(), timeout, _first_line(err) or "no prompt"))
+
+    def app(self):
+        """The running app's console channel on this connection (upile.appchan.Channel)."""
+        from upile.appchan import Channel
+
+        return Channel(self.t.serial, self._name())
 
     def exec(self, code, timeout=30):
         """Run `code` on the board; its printed output as text."""
@@ -112,6 +122,34 @@ class Device:
 
     def __exit__(self, *exc):
         self.close(restart=getattr(self, "restart", True))
+
+
+def read_running(port, from_app, from_repl, restart=True, what="reading"):
+    """from_app(channel, first_timeout) through the running app's console channel: nothing is
+    interrupted. When the app does not answer (stopped at the REPL, older firmware),
+    from_repl(device) in the raw REPL instead, which interrupts the app if one runs; a note
+    on stderr says so and what happens next (restart: the board is soft-reset afterwards,
+    so the app runs again; without, it stays at the REPL)."""
+    from upile.appchan import AT_REPL, FIRST_TIMEOUT, NoAnswer
+
+    with Device(port, raw=False) as d:
+        d.restart = restart
+        try:
+            return from_app(d.app(), FIRST_TIMEOUT)
+        except NoAnswer as e:
+            at_repl = e.args[0] == AT_REPL
+        d.enter()  # a board that answers neither way: UserError, that one line only
+        if at_repl:
+            why = "the app is not running on %s (the board is at the REPL); %s through the raw REPL instead" % (
+                d._name(), what)
+        else:
+            why = ("the app on %s did not answer on the console (%g s without a word; not running, or firmware "
+                   "without the console channel); %s through the raw REPL instead, which stops a running app (and "
+                   "its charging) with Ctrl-C" % (d._name(), FIRST_TIMEOUT, what))
+        after = ("the board is soft-reset afterwards, so the app starts again" if restart
+                 else "--no-restart: the board stays at the REPL afterwards, the app not running")
+        print("upile: %s; %s" % (why, after), file=sys.stderr)
+        return from_repl(d)
 
 
 def _first_line(e):

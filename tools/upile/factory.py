@@ -17,7 +17,10 @@ from upile import paths
 from upile.errors import UserError
 
 # lib/ modules the boot path needs before any slot is trusted (common.md, device layout).
-BOOT_LIBS = ("fsatomic", "journal", "log", "sha512", "ed25519", "dsse", "thisboot", "bootstate", "bootchoice", "slotcheck")
+# ed25519 imports ed25519_table (the table of B) and sha512 imports sha512_viper (native
+# compression; sha512 falls back to plain ints without it).
+BOOT_LIBS = ("fsatomic", "journal", "log", "sha512", "sha512_viper", "ed25519", "ed25519_table", "dsse", "thisboot",
+             "bootstate", "bootchoice", "slotcheck")
 SLOT = "a"
 MANIFEST_NAME = "manifest.dsse.json"
 INDEX_NAME = "files.idx"

@@ -24,6 +24,8 @@ MANIFEST = "manifest.dsse.json"
 BUNDLE = "bundle.bin"
 INDEX = "index.txt"
 IMAGE = "image.bin"
+CONTAINER = "release.upr"  # the release as one file, for back ends that push it (DNY in-band)
+CONTAINER_MAGIC = b"UPR1"
 PRIV_NAME = "release.key"
 PUB_NAME = "release.pub"
 DEFAULT_DAYS = 365
@@ -273,6 +275,37 @@ def make_release(source, kind, version, counter, key_path, product, expires, out
     # Fail here, not on the device: the host runs the device's own check.
     verify_release(out, [raw_public(key.public_key())], product=product, now=created)
     return payload
+
+
+def write_container(rel_dir, out_file=None):
+    """The release in rel_dir as one file (docs/dny.md "Container"): "UPR1", kind (1 app,
+    2 image), 0, envelope length u16, index length u32, payload length u32 (little-endian),
+    then the envelope, index.txt (app) and bundle.bin or image.bin. The manifest comes
+    first, so a pile checks its signature before it writes a byte of the payload.
+    Returns the path written (default rel_dir/release.upr)."""
+    import struct
+
+    d = Path(rel_dir)
+    env = (d / MANIFEST).read_bytes()
+    p = json.loads(base64.b64decode(json.loads(env)["payload"]))
+    app = p["kind"] == "app"
+    idx = (d / INDEX).read_bytes() if app else b""
+    data = d / (BUNDLE if app else IMAGE)
+    size = data.stat().st_size
+    if len(env) > 0xFFFF:
+        raise UserError("%s: the envelope is too big for a container" % (d / MANIFEST))
+    out = Path(out_file) if out_file else d / CONTAINER
+    with open(out, "wb") as f:
+        f.write(CONTAINER_MAGIC + struct.pack("<BBHII", 1 if app else 2, 0, len(env), len(idx), size))
+        f.write(env)
+        f.write(idx)
+        with open(data, "rb") as src:
+            while True:
+                b = src.read(65536)
+                if not b:
+                    break
+                f.write(b)
+    return out
 
 
 def _hash_range(path, off, size):

@@ -9,6 +9,8 @@ from firmware.proto.maint.lines import BILL_KEYS, CmdError, kv
 
 _BILLS = const(20)  # bills listed per `bills` command (ack some, then ask again)
 _TAG_MAX = const(32)
+_OTA_EVENTS = const(8)  # last OTA/boot log lines in `status json`
+_PIECE = const(200)  # characters per line of `status json` (17 ms at 115200 baud)
 _INFO_KEYS = (("status", "status"), ("fault", "fault"), ("error", "error"), ("p_w", "p_w"), ("id", "id"),
               ("kind", "kind"), ("amount", "amount"), ("mwh", "mwh"), ("charged_s", "charged_s"), ("fen", "fen"),
               ("tier", "tier"), ("meter_wh", "meter_wh"), ("limit_w", "limit_w"))
@@ -55,8 +57,12 @@ def _help(srv, args):
     return " ".join(sorted(srv.table))
 
 
-@_cmd("status", "status")
+@_cmd("status", "status [json]")
 def _status(srv, args):
+    if args == ["json"]:
+        return _status_json(srv)
+    if args:
+        raise _usage("status")
     st = srv.station
     n = st.ports() if st is not None else 0
     if not n:
@@ -65,6 +71,76 @@ def _status(srv, args):
     for i in range(1, n + 1):
         parts.append("%d=%s" % (i, st.port(i)["status"]))
     return " ".join(parts)
+
+
+async def _status_json(srv):
+    """Everything `upile status --json` shows (firmware/diag.py) as one JSON document,
+    streamed in pieces (`ok json stream=1`, the `ok | <piece>` lines joined are the text)."""
+    st = _station(srv)
+    d = st.report()
+    d["ota_events"] = await _ota_events(st)
+    return "json", _json_pieces(d, 3)
+
+
+def _json_pieces(obj, depth, size=_PIECE):
+    """The JSON text of `obj` in pieces of at most `size` characters. Dicts and lists are
+    written one item at a time, `depth` levels down (the report, its live parts, the list of
+    ports), so the heap holds the text of one item (a port), never the whole document."""
+    import json
+
+    buf = ""
+    for text in _json_parts(obj, depth, json.dumps):
+        buf += text
+        while len(buf) >= size:
+            yield buf[:size]
+            buf = buf[size:]
+    if buf:
+        yield buf
+
+
+def _json_parts(obj, depth, dumps):
+    is_dict = isinstance(obj, dict)
+    if depth <= 0 or not (is_dict or isinstance(obj, list)) or not obj:
+        yield dumps(obj)
+        return
+    sep = "{" if is_dict else "["
+    for x in obj:
+        yield sep + (dumps(x) + ": " if is_dict else "")
+        for text in _json_parts(obj[x] if is_dict else x, depth - 1, dumps):
+            yield text
+        sep = ", "
+    yield "}" if is_dict else "]"
+
+
+async def _ota_events(st):
+    """The last OTA and boot lines of the persistent log, read a line at a time from flash,
+    letting the other tasks run every few lines (the ring is a few KiB)."""
+    import asyncio
+
+    out = []
+    n = 0
+    lines = st.log_lines()
+    try:
+        for line in lines:
+            if " ota" in line or "boot" in line:
+                out.append(line)
+                if len(out) > _OTA_EVENTS:
+                    out.pop(0)
+            n += 1
+            if n % 16 == 0:
+                await asyncio.sleep_ms(0)
+    except OSError as e:  # the log rotated under the reader: what was read is still right
+        out.append("(log unreadable: %r)" % (e,))
+    finally:
+        lines.close()
+    return out
+
+
+@_cmd("logs", "logs")
+def _logs(srv, args):
+    if args:
+        raise _usage("logs")
+    return "logs", _station(srv).log_lines()
 
 
 @_cmd("start", "start <port> <time|energy|money|full> <amount> [tag]")
@@ -108,11 +184,14 @@ def _info(srv, args):
     return "port=%d %s" % (port, kv(_station(srv).port(port), _INFO_KEYS))
 
 
-@_cmd("bills", "bills")
+@_cmd("bills", "bills [json]")
 def _bills(srv, args):
-    if args:
+    if args and args != ["json"]:
         raise _usage("bills")
-    return "bills", [kv(b, BILL_KEYS) for b in _station(srv).pending_bills(_BILLS)]
+    st = _station(srv)
+    if args:  # for tools: every field, one JSON object a line, and how many are pending in all
+        return "bills pending=%d" % st.bills_pending(), st.pending_bills(_BILLS)
+    return "bills", [kv(b, BILL_KEYS) for b in st.pending_bills(_BILLS)]
 
 
 @_cmd("ack", "ack <id>")

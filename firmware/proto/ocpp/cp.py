@@ -90,7 +90,7 @@ class Cp:
         self.ids = ids.Ids(data + "/ids.json")
         self.handlers = _Actions(self)
         self.rpc = rpc.Rpc(self.handlers, self.o["call_timeout_s"] * 1000)
-        self.rpc.count = station.data_used
+        self.rpc.count = lambda tx, rx: station.backend_traffic(None, tx, rx)  # noqa: E731
         self.wake = asyncio.Event()  # the sender has something to do
         self.accepted = asyncio.Event()  # connected and the boot accepted: CALLs may go
         self.closed = asyncio.Event()  # the current connection ended

@@ -75,6 +75,8 @@ def profile_error(o, profile):
 
 def check_ocpp(cfg):
     o = cfg["ocpp"]
+    if cfg["backend"]["protocol"] == "ocpp" and not o["url"]:
+        return "ocpp.url: needed when backend.protocol is ocpp (the CSMS endpoint)"
     if o["url"]:
         err = ws_url(o["url"])
         if err:

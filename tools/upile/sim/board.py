@@ -14,6 +14,7 @@ from upile import paths
 from upile.sim import bootloader, flashimg
 from upile.sim.chip import ChipProcess, CHIP_DIR
 from upile.sim.console import Console
+from upile.sim.i2c import Buses
 from upile.sim.ioloop import IOLoop
 from upile.sim.link import ControlLink
 from upile.sim.pins import Pins
@@ -49,10 +50,12 @@ class SimBoard:
         self._ev_lock = threading.Lock()
         self.loop = IOLoop()
         self.console = Console(self.loop, self.log_path, console_port)
-        self.link = ControlLink(self.loop, self._on_line)
+        self.link = ControlLink(self.loop, self._on_line, lambda: self.pins.replay())
         self.uarts = {}
-        self.uart_server = UartServer(self.loop, self._link_for)
+        self.boots = 0  # chip starts so far: UART sockets name theirs
+        self.uart_server = UartServer(self.loop, self._link_for, lambda: self.boots)
         self.pins = Pins(self)
+        self.i2c = Buses(self)
         self.wdt = Watchdog()
         self.net = NetModel(self)
         self.chip = None
@@ -124,6 +127,11 @@ class SimBoard:
         self.loop.call(do)
         return self.uarts[uart_id]
 
+    def attach_i2c(self, addr, device, bus=0):
+        """Plug an I2C device (upile.sim.i2c.I2CDevice) in at 7-bit address `addr`."""
+        self.loop.call(self.i2c.attach, addr, device, bus)
+        return device
+
     def uart(self, uart_id):
         """The UartLink of an id (for fault injection: .inject(kind, ...))."""
         return self.loop.call(self._link_for, uart_id)
@@ -133,6 +141,11 @@ class SimBoard:
 
     def set_pin(self, n, level):
         self.loop.call(self.pins.set_input, n, level)
+
+    def glitch(self, n, level, us):
+        """A pulse to `level` and back on input n, `us` microseconds long: no read sees it,
+        IRQs and pulse counters see its edges (the counter's glitch filter may drop it)."""
+        self.loop.call(self.pins.glitch, n, level, us)
 
     def set_adc(self, n, raw):
         self.loop.call(self.pins.set_adc, n, raw)
@@ -158,6 +171,7 @@ class SimBoard:
         self.wdt.disarm()
         self.event("power", "on")
         self._peers("on_power", True)
+        self.i2c.on_power(True)
         self._start(PWRON)
 
     def _power_cut(self):
@@ -169,6 +183,7 @@ class SimBoard:
         self.wdt.disarm()
         self.event("power", "off")
         self._peers("on_power", False)
+        self.i2c.on_power(False)
 
     def _restart(self, cause, mode=""):
         if not self.powered:
@@ -180,7 +195,7 @@ class SimBoard:
             self.console.emit(b"MPY: soft reboot\r\n")
         self._start(cause, mode)
 
-    def _start(self, cause, mode=""):
+    def _start(self, cause, mode="", typed=b""):
         if cause != SOFT or self.running_slot is None:
             self.running_slot, note = bootloader.boot(self.parts_path)
             if note:
@@ -196,9 +211,11 @@ class SimBoard:
         })
         if not self.flash_path.exists():
             flashimg.install(self.flash_path, self.flash_size, {})
-        self.chip = ChipProcess(self.micropython or paths.tool("micropython"), env, heap=self.heap,
-                                cwd=str(self.workdir))
+        self.boots += 1
+        env["UPILE_SIM_BOOT"] = str(self.boots)
+        self.chip = ChipProcess(self.micropython or paths.tool("micropython"), env, heap=self.heap, cwd=str(self.workdir))
         self.console.attach(self.chip.master, self.chip.pid)
+        self.console.to_chip(typed)  # typed behind a Ctrl-C the chip died of: still typed
         self.reset_cause = cause
         self.net.on_chip_start()
         self.event("reset", CAUSE_NAMES[cause])
@@ -215,8 +232,9 @@ class SimBoard:
         self.console.detach()
         self.link.drop()
         for link in self.uarts.values():
-            link.disconnect()
+            link.chip_reset()
         self.pins.chip_reset()
+        self.i2c.chip_reset()
 
     def _peers(self, method, *args):
         for link in self.uarts.values():
@@ -239,9 +257,12 @@ class SimBoard:
             self.wdt.feed(now)
         elif kind == "uart":
             uid, baud, bits, parity, stop = int(args[1]), int(args[2]), int(args[3]), args[4], int(args[5])
-            self._link_for(uid).configure(baud, bits, parity, stop)
+            self._link_for(uid).configure(baud, bits, parity, stop, int(args[6]) if len(args) > 6 else None)
             self.event("uart_open", (uid, baud, bits, parity, stop))
+        elif kind == "uartlost":
+            self.event("uart_overflow", (int(args[1]), int(args[2])))
         elif kind == "uartoff":
+            self._link_for(int(args[1])).closed(int(args[2]) if len(args) > 2 else None)
             self.event("uart_close", int(args[1]))
         elif kind == "wdt":
             self.wdt.arm(int(args[1]), now)
@@ -261,6 +282,8 @@ class SimBoard:
             self._rtc_off = int(args[1])
         elif kind in ("wlan", "ppp"):
             self.net.on_chip(args)
+        elif kind in ("i2c", "i2cbus"):
+            self.i2c.on_line(args)
 
     def _tick(self, now):
         chip = self.chip
@@ -276,8 +299,9 @@ class SimBoard:
                 # Ctrl-C in the instant the Unix port has no handler (between the start-up
                 # script and its REPL): a board would just show the REPL, so restart into it
                 self.event("sigint_restart", None)
+                typed = self.console.pending_input()
                 self._stop()
-                self._start(self.reset_cause, "repl")
+                self._start(self.reset_cause, "repl", typed)
             else:
                 self.event("panic", rc)
                 self.console.emit(b"\r\nsim: chip died (signal %d): hard reset\r\n" % -rc)
@@ -290,6 +314,7 @@ class SimBoard:
             self._start(DEEPSLEEP)
         for link in list(self.uarts.values()):
             link.tick(now)
+        self.i2c.tick(now)
         self.net.tick(now)
 
     # --- console ------------------------------------------------------------------------------

@@ -23,10 +23,6 @@ _RAW_BANNER = b"raw REPL; CTRL-B to exit"
 # poll, reading the console), as firmware loops do every few ms, and only after
 # _SAFE_WAIT seconds of running without a wait does it send it anyway.
 _SAFE_WAIT = 1.0
-# after a Ctrl-C, the bytes typed behind it wait (at most this long) for the chip to show a
-# prompt: a board's UART keeps what was typed while main.py unwinds
-_CTRL_C_WAIT = 1.5
-_PROMPTS = (b">>> ", _RAW_BANNER + b"\r\n>", b"\x04>")
 # syscalls a chip waits in (x86_64, aarch64): read (fd 0 only), poll, select, nanosleep,
 # clock_nanosleep, epoll_wait, pselect6, ppoll, epoll_pwait
 _WAITS = {
@@ -50,6 +46,20 @@ def waiting_in_kernel(pid):
     return nr in _WAITS[1]
 
 
+def switches(pid):
+    """How many times process `pid` was switched out (it ran in between); None if gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            text = f.read()
+    except OSError:
+        return None
+    n = 0
+    for line in text.splitlines():
+        if "ctxt_switches:" in line:  # voluntary and nonvoluntary
+            n += int(line.split()[-1])
+    return n
+
+
 class ConsoleError(Exception):
     pass
 
@@ -62,7 +72,7 @@ class Console:
         self._clients = []
         self._master = None
         self._held = False
-        self._ctrl_c_until = 0.0
+        self._ctrl_c_sw = None   # the chip's switch count when the last Ctrl-C went over
         self._ctrl_c_due = 0.0
         self.chip_pid = None
         self._to_chip = bytearray()
@@ -77,11 +87,14 @@ class Console:
         loop.add_ticker(self._tick)
 
     # --- chip side -------------------------------------------------------------------
-    def attach(self, master_fd, pid=None):
+    def attach(self, master_fd, pid=None, keep_input=False):
+        """A new chip process on `master_fd`. What was typed and not yet handed over is
+        dropped (the board reset), unless `keep_input` (the chip only restarted its REPL)."""
         self._master = master_fd
         self.chip_pid = pid
-        self._to_chip.clear()
-        self._ctrl_c_until = 0.0
+        if not keep_input:
+            self._to_chip.clear()
+        self._ctrl_c_sw = None
         self._ctrl_c_due = 0.0
         # input waits until the chip's startup script runs (its SIGINT handler is set):
         # a Ctrl-C before that would kill the Unix port, never a board
@@ -147,13 +160,12 @@ class Console:
             try:
                 c.sendall(out)
             except OSError:
-                self._drop(c)
+                # the client hung up (mpremote closes right after its last Ctrl-D, without
+                # reading the banner the chip prints meanwhile): what it typed still counts
+                self._drop(c, salvage=True)
 
     def _watch_mode(self, out):
         seen = self._tail + out
-        if self._ctrl_c_until and any(p in seen for p in _PROMPTS):
-            self._ctrl_c_until = 0.0
-            self._flush()
         i_raw = seen.rfind(_RAW_BANNER)
         i_fr = seen.rfind(b">>> ")
         if i_raw >= 0 or i_fr >= 0:
@@ -171,16 +183,17 @@ class Console:
         self._flush()
 
     def _flush(self):
-        while self._to_chip and self._master is not None and not self._held and not self._ctrl_c_until:
-            chunk = self._to_chip[:1024]
-            cut = chunk.find(b"\x03")
-            if cut == 0 and not self._safe_to_interrupt():
+        # The tty keeps typed bytes until the chip reads them (as a UART's buffer does), so
+        # they go over at once; only a Ctrl-C waits, for a safe place (see _SAFE_WAIT).
+        while self._to_chip and self._master is not None and not self._held:
+            cut = self._to_chip.find(b"\x03")
+            if cut != 0:
+                chunk = self._to_chip[:cut if 0 < cut < 1024 else 1024]
+            elif self._ctrl_c_taken() and self._safe_to_interrupt():
+                chunk = b"\x03"
+                sw = switches(self.chip_pid) if self.chip_pid else None  # before it can run
+            else:
                 return
-            if cut > 0:
-                chunk = chunk[:cut]
-            elif cut == 0:
-                chunk = chunk[:1]
-                self._ctrl_c_due = 0.0
             try:
                 n = os.write(self._master, chunk)
             except BlockingIOError:
@@ -188,10 +201,26 @@ class Console:
             except OSError:
                 self._to_chip.clear()
                 return
+            if chunk == b"\x03" and n == 1:
+                # Ctrl-Cs typed together are one interrupt, as on a board (its UART interrupt
+                # sees them in one FIFO read); one typed after waits until the chip took this
+                # one, so it never lands where the Unix port has no handler (REPL start-up)
+                while n < len(self._to_chip) and self._to_chip[n] == 3:
+                    n += 1
+                self._ctrl_c_due = 0.0
+                self._ctrl_c_sw = sw
             del self._to_chip[:n]
-            if cut == 0 and n == 1:
-                self._ctrl_c_until = time.monotonic() + _CTRL_C_WAIT
-                self._tail = b""  # a prompt counts only once printed after this Ctrl-C
+
+    def _ctrl_c_taken(self):
+        """True once the chip ran after the last Ctrl-C (so it has raised KeyboardInterrupt
+        or read the byte); _safe_to_interrupt then picks the instant for the next one."""
+        if self._ctrl_c_sw is None or self.chip_pid is None:
+            return True
+        sw = switches(self.chip_pid)
+        if sw is None or sw > self._ctrl_c_sw:
+            self._ctrl_c_sw = None
+            return True
+        return False
 
     def _safe_to_interrupt(self):
         if self.chip_pid is None:
@@ -202,10 +231,11 @@ class Console:
         return now >= self._ctrl_c_due or waiting_in_kernel(self.chip_pid)
 
     def _tick(self, now):
-        if self._ctrl_c_until and time.monotonic() >= self._ctrl_c_until:
-            self._ctrl_c_until = 0.0
         if self._to_chip:
             self._flush()
+
+    def pending_input(self):
+        return bytes(self._to_chip)
 
     # --- TCP side -----------------------------------------------------------------------
     def _accept(self, srv):
@@ -226,7 +256,13 @@ class Console:
             return
         self.to_chip(data)
 
-    def _drop(self, c):
+    def _drop(self, c, salvage=False):
+        if salvage:
+            while True:
+                data = recv_nowait(c)
+                if not data:
+                    break
+                self.to_chip(data)
         self.loop.remove_reader(c)
         if c in self._clients:
             self._clients.remove(c)
@@ -284,17 +320,7 @@ class Console:
             code = code.encode()
         start = self.mark()
         self.loop.call(self.to_chip, b"\r\x03\x03\x01")
-        deadline = time.monotonic() + timeout
-        while True:
-            # the Unix port flushes tty input when it switches terminal modes (TCSAFLUSH),
-            # so a Ctrl-A that lands in such a switch is lost: ask again (idempotent)
-            try:
-                pos = self.wait_bytes(_RAW_BANNER + b"\r\n>", start, min(0.5, max(0.05, deadline - time.monotonic())))
-                break
-            except TimeoutError:
-                if time.monotonic() > deadline:
-                    raise
-                self.loop.call(self.to_chip, b"\x01")
+        pos = self.wait_bytes(_RAW_BANNER + b"\r\n>", start, timeout)
         self.loop.call(self.to_chip, code + b"\x04")
         pos = self.wait_bytes(b"OK", pos, timeout)
         end_out = self.wait_bytes(b"\x04", pos, timeout)
@@ -302,12 +328,7 @@ class Console:
         with self._cond:
             out = bytes(self._text[pos:end_out - 1])
             err = bytes(self._text[end_out:end_err - 2])
-        mark = self.mark()
         self.loop.call(self.to_chip, b"\x02")
-        try:  # back at the friendly prompt before anyone types again (see above)
-            self.wait_bytes(b">>> ", mark, 2.0)
-        except TimeoutError:
-            pass
         if err:
             raise ConsoleError(err.decode("utf-8", "replace").replace("\r\n", "\n"))
         return out.decode("utf-8", "replace").replace("\r\n", "\n")

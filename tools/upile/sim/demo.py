@@ -41,6 +41,12 @@ class Follower:
                     self.say("chip: " + m.group(1).strip())
             time.sleep(0.05)
 
+    def shown(self, pos, timeout=5.0):
+        """Until the console text up to `pos` has been looked at (its lines printed)."""
+        end = time.monotonic() + timeout
+        while self.seen < pos and time.monotonic() < end:
+            time.sleep(0.01)
+
 
 def wait_for(board, pattern, timeout, start=0):
     """Position after the first match of `pattern` in the console text past `start`."""
@@ -113,8 +119,8 @@ def run(args=None):
         say("publishing v3 (broken: raises at start)")
         ch.publish(work / "srv" / "3.0.0")
         pos = wait_for(board, r"OTA RolledBack .* v=3\.0\.0", 60, pos)
-        wait_for(board, r"uPile 2\.0\.0 on", 30, pos - 400 if pos > 400 else 0)
-        time.sleep(0.3)
+        pos = wait_for(board, r"uPile 2\.0\.0 on[^\n]*\n", 30, pos - 400 if pos > 400 else 0)
+        follower.shown(pos)
         say("OK: updated v1 -> v2, broken v3 rolled back automatically, v2 running (%.0f s)"
             % (time.monotonic() - t0))
         return 0

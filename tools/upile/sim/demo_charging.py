@@ -91,20 +91,16 @@ def run(board, say=print, timeout=50.0):
         for port, plug, start, what in BIKES:
             meter.command(plug)
             say("bike on port %d: %s; technician types '%s' -> %s" % (port, what, start, svc.ok(start)))
-        stopped = 0
-        while stopped < len(BIKES):
+        busy = {port for port, _, _, _ in BIKES}
+        while busy:  # until every port billed and went back to Available
             left = timeout - (time.monotonic() - t0)
             ev = svc.next_event(left) if left > 0 else None
             if ev is None:
-                raise ServiceTimeout("sessions still running after %.0f s" % timeout)
+                raise ServiceTimeout("ports %s still busy after %.0f s" % (sorted(busy), timeout))
             say("  " + _fmt(ev))
-            stopped += ev.startswith("bill ")
-        time.sleep(0.3)
-        while True:  # the ports' last transitions (Finishing -> Available)
-            ev = svc.next_event(0.5)
-            if ev is None:
-                break
-            say("  " + _fmt(ev))
+            w = ev.split()
+            if w[0] == "status" and w[2] == "Available":
+                busy.discard(int(w[1]))
         bills = svc.command("bills")
         say("pending bills: %d" % (len(bills) - 1))
         for line in bills[1:]:

@@ -46,7 +46,7 @@ def run(board, say):
                    "wifi": {"networks": [{"ssid": "depot", "key": "secret-123"}]}, "modem": {"apn": "cmnet"},
                    "net": {"ntp_host": "", "failback_ms": 600000},
                    "backend": {"host": "127.0.0.1", "port": c.port},
-                   "ocpp": {"url": c.url, "sampled_data": "Energy.Active.Import.Register,Power.Active.Import"}}
+                   "backend": {"protocol": "ocpp"}, "ocpp": {"url": c.url, "sampled_data": "Energy.Active.Import.Register,Power.Active.Import"}}
             files = flashimg.app_files()
             files["/config/pile.json"] = json.dumps(cfg).encode()
             b.install_files(files)

@@ -188,11 +188,15 @@ class BL0939Enc(_BLEnc):
         return body + self._sum(body)
 
 
-def encoder(chip, meter_cfg=None):
-    """Encoder matching firmware.meter.make(chip, cfg) scaling (defaults when cfg is None)."""
+def encoder(chip, meter_cfg=None, unit=0):
+    """Encoder matching firmware.meter.make(chip, cfg) scaling (defaults when cfg is None).
+    `unit` tells the chips of one pile apart: every HLW8032 leaves the factory with its own
+    calibration registers (Vpar/Ipar/Ppar are measured per chip), so two chips never send
+    the same ones, and the parser can tell a stray frame of a neighbour behind the mux."""
     c = meter_cfg or {}
     if chip == "hlw8032":
-        return HLW8032Enc(c.get("hlw_kv_milli", 1880), c.get("hlw_ki_milli", 1000))
+        return HLW8032Enc(c.get("hlw_kv_milli", 1880), c.get("hlw_ki_milli", 1000), vpar=190000 + 211 * unit,
+                          ipar=16000 + 17 * unit, ppar=5000000 + 1303 * unit)
     args = [c[k] for k in ("bl_v_ref", "bl_i_ref", "bl_p_ref", "bl_e_ref") if k in c]
     if chip == "bl0942":
         return BL0942Enc(*args)

@@ -6,9 +6,10 @@ from upile.sim.ioloop import listen_loopback, recv_nowait
 
 
 class ControlLink:
-    def __init__(self, loop, on_line):
+    def __init__(self, loop, on_line, on_connect=None):
         self.loop = loop
         self.on_line = on_line
+        self.on_connect = on_connect  # fn(): a chip connected (it gets the state it may have missed)
         self._srv = listen_loopback(4)
         self.port = self._srv.getsockname()[1]
         self._conn = None
@@ -26,6 +27,8 @@ class ControlLink:
         self._conn = c
         self._buf = b""
         self.loop.add_reader(c, self._read)
+        if self.on_connect is not None:
+            self.on_connect()
 
     def _read(self, c):
         data = recv_nowait(c)

@@ -15,7 +15,8 @@ class Peer:
         """The chip called UART(...) or init() on this id."""
 
     def on_rx(self, data):
-        """Bytes the chip wrote (its TX), delivered at the baud rate."""
+        """Bytes the chip wrote (its TX), delivered at the baud rate in pieces the harness's
+        ticks cut (never assume one call per chip write)."""
 
     def poll(self, now):
         """Every ~5 ms: bytes to send to the chip (the harness paces them), or None."""

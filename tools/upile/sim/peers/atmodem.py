@@ -132,10 +132,16 @@ class AtModem:
             return
         if self.data:
             self.data_rx += len(data)
-            if b"+++" in data:  # escape to command mode (guard times not modelled)
-                self.data = False
-                self._link(False)
-                self._send_line("OK", 1.0)
+            # +++ escape: three '+' in a row, however the UART hands them over (a module's RX
+            # interrupt may see one byte at a time; the sim's wire splits writes anywhere)
+            for c in data:
+                self._plus = self._plus + 1 if c == 0x2B else 0
+                if self._plus == 3:  # guard times not modelled; the rest of this burst is dropped
+                    self._plus = 0
+                    self.data = False
+                    self._link(False)
+                    self._send_line("OK", 1.0)
+                    return
             return
         self._rx += data
         while True:
@@ -191,6 +197,7 @@ class AtModem:
         self.cmee = 0
         self.cereg_n = 0
         self.data = False
+        self._plus = 0  # consecutive '+' received in data mode
         self.apn = None
         self.pin_ok = False
         self.s8 = 2  # V.250 S8 (comma dial pause) default
@@ -335,14 +342,14 @@ class AtModem:
             return self._answer([])
         if u.startswith("ATD*99"):
             if self.registered() and self.dial_ok:
-                self.data = True
+                self.data, self._plus = True, 0
                 self._answer([], "CONNECT 150000000")
                 self._link(True)
                 return None
             return self._answer([], "NO CARRIER")
         if u == "ATO":
             if self.registered():
-                self.data = True
+                self.data, self._plus = True, 0
                 self._answer([], "CONNECT 150000000")
                 self._link(True)
                 return None

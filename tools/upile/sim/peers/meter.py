@@ -36,7 +36,7 @@ class MeterPeer(Peer):
         self.chip = chip
         self.plant = plant or physics.Plant(n, len(pins.get("temp_adc") or ()) or 1)
         per = 2 if chip == "bl0939" else 1
-        self.encs = [frames.encoder(chip, meter_cfg) for _ in range((n + per - 1) // per)]
+        self.encs = [frames.encoder(chip, meter_cfg, k) for k in range((n + per - 1) // per)]
         for e in self.encs:
             if chip == "hlw8032":
                 e.hold_s = hold_s
@@ -51,6 +51,7 @@ class MeterPeer(Peer):
         self._sr_pins = tuple(pins.get("hc595") or ())
         self._relay_pins = tuple(pins.get("relay") or ())
         self._mux_pins = tuple(pins.get("meter_mux") or ())
+        self._mux_q = tuple(pins.get("meter_mux_q") or ())  # selects on 74HC595 outputs
         self._levels = {}
         self._sel = 0
         self._last = None
@@ -113,18 +114,27 @@ class MeterPeer(Peer):
             elif sr and pin == sr[2] and level == 1 and old != 1:  # latch: outputs follow
                 for i in range(self.n):
                     self.plant.ports[i].relay = bool((self._sr >> i) & 1)
+                if self._mux_q:
+                    sel = 0
+                    for b, q in enumerate(self._mux_q):
+                        sel |= ((self._sr >> q) & 1) << b
+                    self._select(sel)
             elif pin in self._relay_pins:
                 self.plant.ports[self._relay_pins.index(pin)].relay = bool(level)
             elif pin in self._mux_pins:
                 sel = 0
                 for b, p in enumerate(self._mux_pins):
                     sel |= (self._levels.get(p, 0) & 1) << b
-                if sel != self._sel:
-                    # the mux cuts the deselected meter's frame mid-wire: its rest is never seen
-                    self._pending.clear()
-                    self._cut = True
-                self._sel = sel
+                self._select(sel)
         self._sync_inputs()
+
+    def _select(self, sel):
+        # caller holds the lock
+        if sel != self._sel:
+            # the mux cuts the deselected meter's frame mid-wire: its rest is never seen
+            self._pending.clear()
+            self._cut = True
+        self._sel = sel
 
     def _sync_inputs(self):
         if self.board is None:

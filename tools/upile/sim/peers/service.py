@@ -38,7 +38,8 @@ class ServicePeer(LoopbackPeer):
         super().send(line if isinstance(line, bytes) else line.encode() + b"\r\n")
 
     def command(self, line, timeout=5.0):
-        """Type `line`, return its reply lines (`ok ...`/`err ...`, continuation lines too).
+        """Type `line`, return its reply lines (`ok ...`/`err ...`, continuation lines too:
+        K after `more=K`, up to the `ok end n=K` (or `err`) of a `stream=1` reply).
         Raises ServiceTimeout if the chip does not answer in time."""
         with self._cmd_lock:
             if not self.opened.wait(timeout):
@@ -48,6 +49,10 @@ class ServicePeer(LoopbackPeer):
             self.send(line)
             first = self._reply(line, timeout)
             out = [first]
+            if first.startswith("ok ") and first.endswith(" stream=1"):  # until `ok end n=K` or an err
+                while not (out[-1].startswith("ok end n=") or out[-1].startswith("err")):
+                    out.append(self._reply(line, timeout))
+                return out
             m = _MORE.search(first) if first.startswith("ok ") else None
             for _ in range(int(m.group(1)) if m else 0):
                 out.append(self._reply(line, timeout))

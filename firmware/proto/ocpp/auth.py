@@ -1,7 +1,10 @@
 """Authorization: Authorize, the authorization cache, ClearCache, the offline rules (OCPP 1.6
 3.5, 5.4; docs/ocpp.md "Authorization").
 
-The pile's front (a card or code) asks station.authorize(id_tag), which lands here:
+The one place an idTag is judged. Two doors lead here: the pile's front (a card read at the
+reader, front.card_check "backend") publishes card.ask and cp.py answers it with
+station.card_answer from authorize(); the service port's `tap` (station.tap, any idTag,
+the OCTT tests' card) asks station.authorize, which is authorize() too. Either way:
 - LocalPreAuthorize and a cached Accepted (not expired): accepted at once, no message;
 - online: Authorize.req, its idTagInfo cached (AuthorizationCacheEnabled) and returned;
 - offline (or no answer): LocalAuthorizeOffline and a cached entry decide; an unknown id is
@@ -64,8 +67,9 @@ class Auth:
             st = "Expired"
         return st, ent[2]
 
-    async def authorize(self, tag):
-        """(status, parentIdTag) for an idTag presented at the pile."""
+    async def authorize(self, tag, timeout_ms=None):
+        """(status, parentIdTag) for an idTag presented at the pile; timeout_ms bounds the
+        Authorize call (the front waits 5 s for its answer), then the offline rules decide."""
         cp = self.cp
         o = cp.o
         c = self.cached(tag)
@@ -75,7 +79,7 @@ class Auth:
         if online:
             try:
                 self.asked += 1
-                r = await cp.rpc.call("Authorize", {"idTag": tag[:20]}, cp.ids.next())
+                r = await cp.rpc.call("Authorize", {"idTag": tag[:20]}, cp.ids.next(), timeout_ms)
                 info = r["idTagInfo"]
                 self.remember(tag, info)
                 return info["status"], info.get("parentIdTag")

@@ -4,8 +4,9 @@
   when needed (boot.py), reads it (rpc.py), pings it (WebSocketPingInterval); any loss,
   a link going down included, ends the connection and a new one follows after a backoff.
   A reconnect is not a reboot.
-- events: the bus (port.status, session.*, link.*): statuses, transactions into the
-  journalled queue, meter values, clock-aligned readings. Runs online or not.
+- events: the bus (port.status, session.*, link.*, card.ask): statuses, transactions into
+  the journalled queue, meter values, clock-aligned readings, the front's card questions
+  (auth.py answers them as it answers a tap). Runs online or not.
 - sender: once the boot is accepted, one CALL at a time: status changes, then the queued
   transaction messages in order, then clock-aligned values, then the heartbeat when
   nothing was exchanged for HeartbeatInterval.
@@ -37,6 +38,7 @@ ACTIONS = {
     "ClearCache": ("auth", "clear_cache"),
 }
 _EVENTS = const(48)
+_CARD_ASK_MS = const(4000)  # an Authorize for the front: below its 5 s wait, so the offline rules answer, not its list
 _PKG = "firmware.proto.ocpp."
 
 
@@ -104,7 +106,10 @@ class Cp:
         self.meter = meter.Meter(self)
         self.auth = auth.Auth(self, data + "/auth.json")
         self.budgets = []  # DataTransfer budgets waiting for their RemoteStart (datatransfer.py)
-        self.sub = bus.subscribe("port.", "session.", "link.", size=_EVENTS)
+        topics = ("port.", "session.", "link.")
+        if cfg.get("front", {}).get("card_check") == "backend":
+            topics += ("card.ask",)  # the front asks the back end about its cards
+        self.sub = bus.subscribe(*topics, size=_EVENTS)
         station.set_authorizer(self.auth.authorize)
         station.add_start_guard(self.tx.guard)
         self.last_ms = time.ticks_ms()  # the last exchange with the CSMS (heartbeat)
@@ -226,11 +231,27 @@ class Cp:
             self.meter.on_sample(ev)
         elif t == "session.stopped":
             self.tx.on_stopped(ev)
+        elif t == "card.ask":
+            asyncio.create_task(self._card(ev.data))
         elif t == "link.down":
             ws = self.ws
             if ws is not None:
                 _log.info("link %s down: reconnecting when a link is up", ev.data.get("link"))
                 ws.abort()
+
+    async def _card(self, d):
+        """The front's card.ask: judged like any idTag (auth.py: cache, Authorize, offline
+        rules), answered through station.card_answer. Accepted carries no budget (OCPP 1.6
+        has none: the pile's default applies); refused carries the idTagInfo status in
+        lower case (blocked, expired, invalid, concurrenttx) as the reason. A start that
+        follows is a session of method "card" with this idTag: a transaction like any other."""
+        try:
+            st, _ = await self.auth.authorize(d["id_tag"], _CARD_ASK_MS)
+        except (KeyError, TypeError) as e:  # a malformed event: the front's own wait ends it
+            _log.warn("card.ask: %r", e)
+            return
+        ok = st == "Accepted"
+        self.station.card_answer(d["req"], ok, None, 0, None, None if ok else st.lower())
 
     # ---- the sender
     async def run_sender(self, beat):

@@ -60,6 +60,25 @@ def values(d, wanted):
     return out
 
 
+def sv(v, ctx):
+    """[measurand or its index in meter.MEASURANDS, value] -> a SampledValue (value a string, errata)."""
+    m = v[0]
+    if type(m) is int:
+        m = MEASURANDS[m]
+    d = {"value": v[1], "context": ctx, "measurand": m}
+    u = _UNITS.get(m)
+    if u:
+        d["unit"] = u
+    if m == "Energy.Active.Import.Register":
+        d["location"] = "Outlet"
+    return d
+
+
+# units as the 1.6 UnitOfMeasure enum spells them; the errata keep "Celcius" for the CP
+_UNITS = {"Energy.Active.Import.Register": "Wh", "Power.Active.Import": "W", "Voltage": "V", "Current.Import": "A",
+          "Temperature": "Celcius"}
+
+
 class Meter:
     def __init__(self, cp):
         self.cp = cp
@@ -120,10 +139,9 @@ class Meter:
         for port in sorted(self.loose):
             at, v = self.loose[port]
             from firmware.proto.ocpp import dt
-            from firmware.proto.ocpp.tx import _sv
 
             return port, {"connectorId": port, "meterValue": [
-                {"timestamp": dt.iso(at), "sampledValue": [_sv(x, "Sample.Clock") for x in v]}]}
+                {"timestamp": dt.iso(at), "sampledValue": [sv(x, "Sample.Clock") for x in v]}]}
         return None
 
     def loose_sent(self, port):

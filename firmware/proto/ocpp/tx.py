@@ -25,7 +25,7 @@ from micropython import const
 
 import log
 from firmware.proto.ocpp import dt, rpc
-from firmware.proto.ocpp.meter import MEASURANDS
+from firmware.proto.ocpp.meter import sv as _sv
 from firmware.proto.ocpp.txq import ACTIONS, KM, KS, KX
 
 _log = log.get("ocpp")
@@ -280,21 +280,3 @@ class Tx:
                 return port
         return None
 
-
-def _sv(v, ctx):
-    """[measurand or its index in meter.MEASURANDS, value] -> a SampledValue (value a string, errata)."""
-    m = v[0]
-    if type(m) is int:
-        m = MEASURANDS[m]
-    d = {"value": v[1], "context": ctx, "measurand": m}
-    u = _UNITS.get(m)
-    if u:
-        d["unit"] = u
-    if m == "Energy.Active.Import.Register":
-        d["location"] = "Outlet"
-    return d
-
-
-# units as the 1.6 UnitOfMeasure enum spells them; the errata keep "Celcius" for the CP
-_UNITS = {"Energy.Active.Import.Register": "Wh", "Power.Active.Import": "W", "Voltage": "V", "Current.Import": "A",
-          "Temperature": "Celcius"}

@@ -187,6 +187,14 @@ class OcppPile:
                        timeout, "every connector Available at the CSMS")
 
 
+def txid_of(csms, pile, mid, timeout=30):
+    """The transactionId the CSMS gave StartTransaction `mid` (its handler may still be
+    running when the frame is already in the log)."""
+    got = csms.wait(lambda: [t for t, v in list(pile.tx.items()) if v["start_id"] == mid], timeout,
+                    "the CSMS's transaction of %s" % mid)
+    return got[0]
+
+
 def wait(pred, timeout=30, what="condition"):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

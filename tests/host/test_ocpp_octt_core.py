@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from ocppsim import ConsoleOnFailure, OcppPile
+from ocppsim import ConsoleOnFailure, OcppPile, txid_of
 from upile.csms import Csms, CsmsCallError
 
 CP = "CP1"
@@ -51,10 +51,8 @@ def charging(c, pile, port, tag):
     assert pile.tap(port, tag).startswith("ok started"), "tap refused"
     pile.plug(port)
     pile.wait_status(port, "Charging")
-    mid, st = pile.csms.wait(lambda: (c.calls(CP, "StartTransaction", m) or [None])[0], 30, "StartTransaction")
-    got = [t for t, v in pile.p.tx.items() if v["start_id"] == mid]
-    assert got, (mid, st, [(t, v["start_id"]) for t, v in pile.p.tx.items()], pile.p.violations, pile.p.retransmits)
-    return got[0]
+    mid, _ = pile.csms.wait(lambda: (c.calls(CP, "StartTransaction", m) or [None])[0], 30, "StartTransaction")
+    return txid_of(c, pile.p, mid)
 
 
 def statuses(c, port, since):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ocppsim import ConsoleOnFailure, OcppPile
+from ocppsim import ConsoleOnFailure, OcppPile, txid_of
 from upile.csms import Csms
 
 CP = "CP2"
@@ -62,7 +62,7 @@ def charging(c, pile, port, tag):
     pile.plug(port)
     pile.wait_status(port, "Charging")
     mid, _ = c.wait(lambda: (c.calls(CP, "StartTransaction", m) or [None])[0], 30, "StartTransaction")
-    return [t for t, v in pile.p.tx.items() if v["start_id"] == mid][0]
+    return txid_of(c, pile.p, mid)
 
 
 def test_TC_019_CS_retrieve_configuration(c, pile):
@@ -224,7 +224,7 @@ def _offline_invalid(c, pile, stop_on_invalid, tag):
     online(c, pile)
     assert c.set_config(CP, "AllowOfflineTxForUnknownId", "false") == "Accepted"
     mid, st = c.wait(lambda: (c.calls(CP, "StartTransaction", m) or [None])[0], 30, "StartTransaction")
-    txid = [t for t, v in pile.p.tx.items() if v["start_id"] == mid][0]
+    txid = txid_of(c, pile.p, mid)
     return txid, m
 
 
@@ -274,7 +274,7 @@ def test_TC_039_CS_offline_transaction(c, pile):
     names = [a for _, a, _ in c.calls(CP, None, m) if a in ("StartTransaction", "StopTransaction")]
     assert names == ["StartTransaction", "StopTransaction"]
     (mid, st), = c.calls(CP, "StartTransaction", m)
-    txid = [t for t, v in pile.p.tx.items() if v["start_id"] == mid][0]
+    txid = txid_of(c, pile.p, mid)
     assert pile.p.tx[txid]["stop"].get("reason", "Local") == "Local"
     assert pile.p.tx[txid]["stop"]["meterStop"] >= st["meterStart"]
 

@@ -125,10 +125,11 @@ class OcppPile:
 
         def done():
             seen = set(x["connectorId"] for _, x in self.csms.calls(self.cid, "StatusNotification", self.last_boot()))
-            return all(c in seen for c in range(n + 1))
+            # and the CSMS's handler took every one (it runs after the frame is logged)
+            return all(c in seen for c in range(n + 1)) and \
+                len(self.p.statuses) >= len(self.csms.calls(self.cid, "StatusNotification"))
 
         self.csms.wait(done, timeout, "statuses of every connector after the boot")
-        time.sleep(0.2)
 
     def plug(self, port, cc_w=300, wh=5000, soc=0.2):
         self.meter.command("plug %d %d %d %s" % (port, cc_w, wh, soc))
@@ -169,6 +170,17 @@ class OcppPile:
         """The pile's own word (the service cable's `status`): {port: status}, idle flag."""
         w = self.svc.command("status", timeout=10)[0].split()
         return {int(k): v for k, v in (x.split("=") for x in w if "=" in x and x[0].isdigit())}, "idle=1" in w
+
+    def wait_pile_status(self, port, status, timeout=30):
+        """The pile itself (not the CSMS, which may be out of reach) says `port` is `status`."""
+        self.csms.wait(lambda: self.pile_status()[0].get(port) == status, timeout, "pile port %d %s" % (port, status))
+
+    def ocpp_info(self):
+        """The charge point's own `upile status` section (diag "ocpp"): queue, counters."""
+        import json as _json
+
+        lines = self.svc.command("status json", timeout=10)
+        return _json.loads("".join(x[5:] for x in lines[1:-1])).get("ocpp") or {}
 
     def idle(self, timeout=40):
         """Every port idle and Available again, on the pile and at the CSMS (tests leave the

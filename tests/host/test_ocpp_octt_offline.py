@@ -177,7 +177,7 @@ def test_TC_036_CS_connection_loss_during_a_transaction_keeps_meter_values(c, pi
         txid = charging(c, pile, 1, "card-036")
         c.wait(lambda: pile.p.tx[txid]["values"], 30, "a first meter value")
         offline(c, pile)
-        time.sleep(7)  # >= 3 values taken while offline
+        pile.csms.wait(lambda: pile.ocpp_info().get("queue", 0) >= 3, 30, "3 values queued while offline")
         n0 = len(pile.p.tx[txid]["values"])
         online(c, pile)
         vals = c.wait(lambda: (lambda v: v if len(v) >= n0 + 4 else None)(pile.p.tx[txid]["values"]), 30, "the queue")
@@ -202,7 +202,7 @@ def test_TC_037_1_CS_offline_start_valid_idtag(c, pile):
     offline(c, pile)
     assert pile.tap(2, "ok-0371").startswith("ok started")  # LocalAuthorizeOffline: the cache
     pile.plug(2)
-    time.sleep(3)
+    pile.wait_pile_status(2, "Charging")
     m = c.mark(CP)
     online(c, pile)
     mid, st = c.wait(lambda: (c.calls(CP, "StartTransaction", m) or [None])[0], 30, "StartTransaction")
@@ -219,7 +219,7 @@ def _offline_invalid(c, pile, stop_on_invalid, tag):
     offline(c, pile)
     assert pile.tap(1, tag).startswith("ok started")
     pile.plug(1)
-    time.sleep(3)
+    pile.wait_pile_status(1, "Charging")
     m = c.mark(CP)
     online(c, pile)
     assert c.set_config(CP, "AllowOfflineTxForUnknownId", "false") == "Accepted"
@@ -251,7 +251,6 @@ def test_TC_038_CS_offline_stop(c, pile):
     txid = charging(c, pile, 2, "card-038")
     offline(c, pile)
     assert pile.tap(2, "card-038").startswith("ok stopped")
-    time.sleep(1)
     m = c.mark(CP)
     online(c, pile)
     stop = pile.wait_stopped(txid)
@@ -265,7 +264,7 @@ def test_TC_039_CS_offline_transaction(c, pile):
     offline(c, pile)
     assert pile.tap(1, "ok-039").startswith("ok started")
     pile.plug(1)
-    time.sleep(3)
+    pile.wait_pile_status(1, "Charging")
     assert pile.tap(1, "ok-039").startswith("ok stopped")
     pile.unplug(1)
     m = c.mark(CP)

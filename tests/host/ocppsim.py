@@ -180,7 +180,7 @@ class OcppPile:
         import json as _json
 
         lines = self.svc.command("status json", timeout=10)
-        return _json.loads("".join(x[5:] for x in lines[1:-1])).get("ocpp") or {}
+        return _json.loads("".join(x[5:] for x in lines[1:-1])).get("live", {}).get("ocpp") or {}
 
     def idle(self, timeout=40):
         """Every port idle and Available again, on the pile and at the CSMS (tests leave the

@@ -145,6 +145,42 @@ def whole_firmware(binary, heap, seconds=40):
             ch.close()
 
 
+def idle_firmware(binary, protocol):
+    """Live heap of the whole firmware idle (10 ports, Wi-Fi, OTA idle) in a roomy heap, with
+    backend.protocol `protocol` (none | ocpp, connected): what OCPP adds to the app."""
+    from upile.sim import otakit
+    from upile.sim.board import SimBoard
+
+    with Csms() as c, tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp) / "no-chip-modules"
+        empty.mkdir()
+        _, keys = otakit.dev_key(Path(tmp) / "devkey")
+        ch = otakit.Channel(Path(tmp) / "srv")
+        b = SimBoard(Path(tmp) / "b", heap="1M")
+        b.micropython, b.chip_dir = str(binary), empty
+        try:
+            cfg = {"pile": {"id": "IDLE", "ports": 10}, "modem": {"enabled": False}, "net": {"ntp_host": ""},
+                   "wifi": {"networks": [{"ssid": "ap", "key": "secret-123"}]},
+                   "ota": {"url": ch.url(), "allow_http": True, "check_s": 20, "jitter_s": 5, "first_check_s": 3},
+                   "backend": {"protocol": protocol}}
+            if protocol == "ocpp":
+                cfg["ocpp"] = {"url": c.url}
+            b.install_files({"/boot.py": (ROOT / "boot.py").read_bytes(), "/main.py": (ROOT / "main.py").read_bytes(),
+                             "/config/pile.json": json.dumps(cfg).encode(), "/config/keys.json": json.dumps(keys).encode()})
+            b.net.add_ap("ap", "secret-123")
+            b.power_on()
+            if protocol == "ocpp":
+                c.wait_pile("IDLE", 40)
+            else:
+                c.wait(lambda: "link: up" in b.console_text(), 40, "the link up")
+            time.sleep(8)  # a bench: the OTA check and the statuses done
+            out = b.exec("import gc; gc.collect(); print(gc.mem_alloc())", timeout=30)
+            return int(out.strip().split()[-1])
+        finally:
+            b.close()
+            ch.close()
+
+
 def queue_figures():
     """(s from the radio link up to the first queued message at the CSMS, queued messages
     delivered per second, how many) on the sim board: 2 ports, a value a second each, 60 s
@@ -196,6 +232,9 @@ def main():
                                             if ok else " (%s)" % note))
             if ok:
                 break
+        none, ocpp = idle_firmware(prog, "none"), idle_firmware(prog, "ocpp")
+        print("whole firmware idle (10 ports, Wi-Fi, OTA idle, app frozen, 1M heap): %s live without a back end, "
+              "%s with OCPP connected (+%s)" % (_kb(none), _kb(ocpp), _kb(ocpp - none)))
     print("one 1-hour session (a sample every 60 s, the register): %s bytes in %s transaction messages, "
           "statuses included; a heartbeat: %s bytes (WebSocket frame headers counted; TCP/IP not)"
           % (f.get("session_bytes"), f.get("session_messages"), f.get("heartbeat_bytes")))

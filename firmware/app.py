@@ -113,6 +113,25 @@ def start_maint(cfg, station, bus, sup):
     return srv
 
 
+def start_ocpp(cfg, station, bus, sup):
+    """OCPP 1.6J to a CSMS (docs/ocpp.md) when backend.protocol is ocpp; before the pile, so it
+    sees the sessions the pile restores after a power cut."""
+    if cfg["backend"]["protocol"] != "ocpp":
+        return None
+    try:
+        from firmware.proto import ocpp
+
+        cp = ocpp.start(cfg, station, bus, sup)
+    except (ImportError, ValueError, OSError, KeyError) as e:
+        _failed("ocpp", e)
+        return None
+    from firmware import diag
+
+    diag.register("ocpp", cp.info)
+    print("ocpp: charge point %s -> CSMS (security profile %d)" % (cp.id, cp.conn.profile))
+    return cp
+
+
 def start_console(station, sup):
     """The same maintenance commands on the REPL's console (docs/charging.md "Console
     channel"): `upile status` and `upile logs` read the running pile there instead of
@@ -228,6 +247,7 @@ async def run(cfg):
     front = start_front(cfg, station, bus)
     load = start_loadcheck(cfg, station, bus)
     start_backend(cfg, station, bus, sup)
+    start_ocpp(cfg, station, bus, sup)
     net = start_net(cfg, bus, sup)
     pile = start_charging(cfg, bus, sup)
     station.attach(pile=pile, net=net, front=front)

@@ -188,6 +188,46 @@ SCHEMA = {
         "backoff_ms": (int, 1000, 10, 600000),  # a crashed task restarts after this, doubling...
         "backoff_max_ms": (int, 60000, 10, 3600000),  # ...up to this
     },
+    # OCPP 1.6J charge point (firmware/proto/ocpp, docs/ocpp.md): runs when backend.protocol is ocpp. The
+    # OCPP configuration keys live here too (ChangeConfiguration writes them through cfgstore;
+    # MeterValueSampleInterval is charging.sample_s, ConnectionTimeOut charging.noload_s)
+    "ocpp": {
+        "url": (str, "", 0, 256),  # CSMS endpoint ws://host[:port]/path or wss://...; "" = OCPP off
+        "url_tls": (str, "", 0, 256),  # wss:// endpoint for security profiles 2/3 when url is ws://
+        "id": (str, "", 0, 48),  # charge point id (URL = url + "/" + percent-encoded id); "" = pile.id
+        "profile": (int, 0, 0, 3),  # SecurityProfile: 0 ws, 1 ws + Basic, 2 wss + Basic, 3 wss + client cert
+        "auth_key": (str, "", 0, 40),  # AuthorizationKey as hex (16-20 bytes); write-only, never logged
+        "ca": (str, "/config/ocpp_ca.der", 0, 64),  # CSMS root certificate (DER or PEM) for wss://
+        "cert": (str, "/config/ocpp_cp.der", 0, 64),  # profile 3: the charge point's certificate...
+        "cert_key": (str, "/config/ocpp_cp.key", 0, 64),  # ...and its private key
+        "vendor": (str, "uPile", 1, 20),  # BootNotification chargePointVendor
+        "model": (str, "", 0, 20),  # chargePointModel; "" = pile.product
+        "serial": (str, "", 0, 25),  # chargePointSerialNumber; "" = the charge point id
+        "local_tag": (str, "LOCAL", 1, 20),  # idTag of sessions started without one (service port)
+        "call_timeout_s": (int, 30, 1, 600),  # MessageTimeout: a CALL unanswered this long timed out
+        "backoff_min_s": (int, 2, 1, 3600),  # reconnect backoff (doubling, with jitter)
+        "backoff_max_s": (int, 300, 1, 86400),
+        "queue_kb": (int, 24, 4, 512),  # transaction queue: live journal bytes on flash (docs/ocpp.md)
+        "budget_ttl_s": (int, 120, 5, 3600),  # a DataTransfer budget waits this long for its RemoteStart
+        "heartbeat_s": (int, 300, 0, 86400),  # HeartbeatInterval (the CSMS's boot answer sets it too)
+        "ping_s": (int, 0, 0, 86400),  # WebSocketPingInterval; 0 = no pings
+        "aligned_s": (int, 0, 0, 86400),  # ClockAlignedDataInterval
+        "sampled_data": (str, "Energy.Active.Import.Register", 0, 200),  # MeterValuesSampledData
+        "aligned_data": (str, "Energy.Active.Import.Register", 0, 200),  # MeterValuesAlignedData
+        "stop_sampled": (str, "", 0, 200),  # StopTxnSampledData
+        "stop_aligned": (str, "", 0, 200),  # StopTxnAlignedData
+        "tx_attempts": (int, 3, 0, 100),  # TransactionMessageAttempts
+        "tx_retry_s": (int, 60, 0, 86400),  # TransactionMessageRetryInterval
+        "local_auth_offline": (bool, True, None, None),  # LocalAuthorizeOffline
+        "local_pre_auth": (bool, False, None, None),  # LocalPreAuthorize
+        "allow_offline_unknown": (bool, False, None, None),  # AllowOfflineTxForUnknownId
+        "auth_cache": (bool, True, None, None),  # AuthorizationCacheEnabled
+        "authorize_remote": (bool, False, None, None),  # AuthorizeRemoteTxRequests
+        "stop_on_invalid": (bool, True, None, None),  # StopTransactionOnInvalidId
+        "reset_retries": (int, 1, 0, 10),  # ResetRetries
+        "phase_rotation": (str, "0.NotApplicable", 0, 200),  # ConnectorPhaseRotation (single-phase sockets)
+        "cpo_name": (str, "", 0, 50),  # CpoName
+    },
     # the pile's front (owner: front; firmware/front/, docs/front.md): only what an operator
     # chooses; the parts' addresses, timings and thresholds are constants of the board and of
     # the modules (the whole config sits in the heap at boot: every key costs there)
@@ -250,6 +290,7 @@ RULES = (
     ("dny", "firmware.proto.dny.rules", "check_dny"),
     # across sections: the ports fit the pin map, every GPIO and UART exists and is used once
     ("board", "firmware.board.rules", "check_board"),
+    ("ocpp", "firmware.proto.ocpp.rules", "check_ocpp"),
 )
 
 # key names whose values are never shown in a message (they reach logs and screens)

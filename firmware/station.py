@@ -18,8 +18,8 @@ _SECRET = ("key", "pass", "psk", "secret", "token", "pin", "auth", "cred")
 class Refused(Exception):
     """args: (code, detail). Codes: no_pile, no_such_port, bad_budget, bad_method, bad_ref, port_busy,
     port_faulted, unavailable, reserved, over_temperature, total_power_exceeded, no_session,
-    fault_active, bad_limit, no_ota, no_url, busy, bad_config, unknown_key, no_memory, bad_args, no_net,
-    no_front, alarm."""
+    fault_active, bad_limit, no_ota, no_url, busy, bad_config, unknown_key, no_memory, bad_args, no_front,
+    alarm; a protocol's start guard adds its own (OCPP: queue_full); tap(): not_authorized, not_owner."""
 
     @property
     def code(self):
@@ -58,6 +58,10 @@ class Station:
         self.backend_ok = False  # a back end accepted us this boot (the health rule asks)
         self.config_path = None  # where change_config writes (None: config.PATH; tests elsewhere)
         self.t0 = time.ticks_ms()
+        self._guards = []  # fn(port, method, id_tag) -> None | (code, detail): a protocol refusing starts
+        self._authorizer = None  # async fn(id_tag) -> (status, parent id tag): the back end's answer
+        self._parents = {}  # session id -> parent id tag of the card that started it (tap())
+        self.stop_tags = {}  # session id -> the card that stopped it (tap()); a protocol pops it
 
     def attach(self, pile=None, ota=None, net=None, front=None):
         """The app hands over the domains it started (each may be None)."""
@@ -91,7 +95,8 @@ class Station:
              "ports": self.ports()}
         m = self.net.modem if self.net is not None else None
         if m is not None:
-            d.update({"iccid": m.iccid, "imei": m.imei, "modem": m.revision, "dbm": m.dbm})
+            d.update({"iccid": m.iccid, "imei": m.imei, "modem": m.revision, "dbm": m.dbm,
+                      "imsi": getattr(m, "imsi", None)})  # once the modem driver reads it (AT+CIMI)
         return d
 
     def ports(self):
@@ -103,6 +108,10 @@ class Station:
         full). `ref`: the protocol's own reference for it (<= 40 chars, e.g. a DNY order
         number), journalled with the session and echoed in its events and bill. Returns the
         session id."""
+        for g in self._guards:
+            r = g(port, method, id_tag)
+            if r:
+                raise Refused(r[0], r[1])
         return self._call(self._pile().start, port, kind, amount, id_tag, method, reservation, ref)
 
     def stop(self, port, reason="Remote", cause="remote"):
@@ -224,9 +233,13 @@ class Station:
         return masked(self.cfg[section])
 
     def change_config(self, partial):
-        """A back end's configuration change ({section: {key: value}}), validated and written
-        like every config change (firmware/cfgstore.py); the running app takes it at its next
-        start. Returns the complete new config; Refused("bad_config" | "unknown_key", message)."""
+        """A back end's config change {section: {key: value}}: validated against the stored
+        config and written atomically (firmware/cfgstore.py), then set in the running config,
+        where the keys read at each use (charging.sample_s, charging.noload_s, the ocpp
+        section) take effect at once. Returns the complete config. Refused("unknown_key") for a
+        key this firmware does not have, Refused("bad_config", message naming the key) for a
+        refused value or a flash that failed (nothing written), Refused("no_memory") when the
+        validator did not fit the heap. The validator leaves the heap again afterwards."""
         import sys
 
         loaded = "firmware.config" in sys.modules
@@ -234,8 +247,8 @@ class Station:
 
         path = self.config_path or config.PATH
         try:
-            new, _ = cfgstore.change(config.read(path) or {}, partial)
-            return cfgstore.write(new, path)
+            new, complete = cfgstore.change(config.read(path) or {}, partial)
+            cfgstore.write(new, path)
         except config.ConfigError as e:
             raise Refused("unknown_key" if e.unknown else "bad_config", e.args[0])
         except OSError as e:
@@ -244,14 +257,19 @@ class Station:
             raise Refused("no_memory", "config change not checked: heap exhausted")
         finally:
             if not loaded:  # the validator's SCHEMA is big: the running app needs only the dict
-                config.forget(["firmware.cfgstore", "firmware.config"])
+                config.forget([m for m in ("firmware.cfgstore", "firmware.config") if m in sys.modules])
+        for sec, vals in partial.items():
+            for key in vals:
+                self.cfg[sec][key] = complete[sec][key]
+        return complete
 
     # ---- back ends (OCPP, DNY) and the pile's front
     def set_time(self, source, unix):
-        """A time from a back end (e.g. DNY 0x22) for the clock, through the net domain's
-        TimeSync, whose rules decide (a recent NTP time is not stepped by it). True if set."""
+        """A time from a back end (DNY 0x22, OCPP currentTime) for the clock, through the net
+        domain's TimeSync, whose rules decide (a recent NTP time is not stepped by it). True if
+        set; False also without a net domain (nobody keeps the time)."""
         if self.net is None:
-            raise Refused("no_net", "no network time keeper")
+            return False
         return self.net.time.set(source, unix)
 
     def backend_state(self, online, protocol, reason=""):
@@ -318,6 +336,66 @@ class Station:
                     yield line.rstrip("\n")
             finally:
                 f.close()
+
+    # ---- what a back-end protocol adds (OCPP, DNY)
+    def add_start_guard(self, fn):
+        """fn(port, method, id_tag) -> None or (code, detail): a protocol that cannot take one
+        more session (OCPP: its transaction queue on flash is full) refuses starts, with a reason."""
+        self._guards.append(fn)
+
+    def set_authorizer(self, fn):
+        """async fn(id_tag) -> (status, parent): how the back end judges a card or code
+        (OCPP Authorize, its cache and offline rules); status "Accepted" lets it charge."""
+        self._authorizer = fn
+
+    async def authorize(self, id_tag):
+        """A local identification (card, code): (status, parent id tag). Without a back-end
+        protocol that decides: ("Accepted", None), the pile's front applies its own rules."""
+        if self._authorizer is None:
+            return "Accepted", None
+        return await self._authorizer(id_tag)
+
+    async def tap(self, port, id_tag):
+        """A card (or code) presented at a port: on an idle port it starts a session until full
+        once the back end accepts it; on a running port the card that started it, or another
+        of the same parent id tag, stops it (Local). Returns ("started", id) or ("stopped", bill);
+        refusals: not_authorized (detail: the back end's status), not_owner, the start's codes."""
+        info = self.port(port)
+        sid = info.get("id")
+        if sid is None:
+            st, parent = await self.authorize(id_tag)
+            if st != "Accepted":
+                raise Refused("not_authorized", st)
+            sid = self.start(port, "full", 0, id_tag, "card")
+            if parent:
+                self._parents[sid] = parent
+            return "started", sid
+        if id_tag != info.get("id_tag"):
+            parent = self._parents.get(sid)
+            if parent is None:  # nothing to compare with: no question to the back end (OCTT TC_068)
+                raise Refused("not_owner", "")
+            st, other = await self.authorize(id_tag)
+            if st != "Accepted" or other != parent:
+                raise Refused("not_owner", "")
+        self._parents.pop(sid, None)
+        self.stop_tags[sid] = id_tag  # who stopped it (OCPP StopTransaction idTag), read by the protocol
+        return "stopped", self.stop(port, "Local", "card")
+
+    def link(self):
+        """The link up now ("wifi", "cellular"), None while down; "other" without a net domain."""
+        if self.net is None:
+            return "other"
+        return self.net.links.kind
+
+    def clock_floor(self, unix):
+        """Before TLS: a clock still below `unix` (the release's build time) is raised to it,
+        so certificate date checks refuse what expired before the release (docs/ocpp.md)."""
+        from firmware.board import clock
+
+        if clock.utc() < unix:
+            clock.set_utc(unix)
+            return True
+        return False
 
     # ---- health and restarts
     def backend_reached(self):

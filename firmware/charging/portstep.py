@@ -99,7 +99,9 @@ def step(pile, p, now, dt):
         s.account(dt, d, False)
         if st == P.PREPARING:
             s.wait_ms += dt
-            if p.p_w >= c["noload_w"]:
+            # load only from a reading measured after the relay closed (e_last set): the
+            # last session's power can still be the newest reading for a mux round or two
+            if p.p_w >= c["noload_w"] and p.e_last is not None:
                 s.seen_load = True
                 p.set(P.CHARGING, "load")
             elif s.wait_ms >= (c["resume_load_s"] if s.resumed else c["noload_s"]) * 1000:

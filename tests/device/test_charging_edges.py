@@ -184,3 +184,21 @@ def test_full_and_float_timers_survive_a_power_cut_to_the_last_checkpoint():
         assert t_end - 2 <= t2 <= t_end + c["checkpoint_s"] + c["resume_load_s"], (cut, t2, t_end)
         assert [e for e in r2.events if e[0] == "session.started"][0][2]["resumed"]
 
+
+
+def test_a_new_session_is_not_charging_on_the_last_sessions_power():
+    # behind a 10-meter mux the port's newest reading can still be the last bike's for a
+    # round: a session started on the emptied port must wait for a reading measured after
+    # its own relay closed (found by the OCPP layer: it would open a false transaction)
+    r = Rig(n=10, step_ms=100, board=mux(120), cfg=cfg())
+    r.plant.ports[0].plug(physics.Bike(cc_w=300, capacity_wh=10 ** 6, soc=0.1))
+    r.pile.start(1, "full", 0)
+    r.run(5)
+    assert r.pile.status(1) == "Charging"
+    r.pile.stop(1, "Local", "test")
+    r.plant.ports[0].unplug()
+    r.pile.start(1, "full", 0)  # at once: the newest reading is still 300 W
+    r.take()
+    r.run(3)
+    assert "Charging" not in [d["status"] for k, p, d in r.take() if k == "port.status" and p == 1]
+    assert r.pile.status(1) == "Preparing"

@@ -12,7 +12,7 @@ from firmware.proto import maint
 from firmware.proto.maint.lines import CmdError, Server
 from firmware.station import Station
 
-HELP = "ok ack avail bills clear help info limit logs ota start status stop"
+HELP = "ok ack avail bills clear help info limit logs ota start status stop tap"
 
 
 async def until(cond, ms=5000):
@@ -128,6 +128,27 @@ async def test_status_start_info_stop_bills_ack():
     assert await p.cmd("ack " + sid) == ["err no_bill %s is not pending" % sid]
     assert await p.cmd("bills") == ["ok bills more=0"]
     assert p.rig.pile.pending_bills() == []
+    await p.close()
+
+
+async def test_card_tap_starts_and_the_same_card_stops_with_the_back_ends_answer():
+    p = Port()
+    seen = []
+
+    async def authorizer(tag):
+        seen.append(tag)
+        return ("Accepted", None) if tag.startswith("ok") else ("Blocked", None)
+
+    p.station.set_authorizer(authorizer)
+    assert await p.cmd("tap 1 bad-card") == ["err not_authorized Blocked"]
+    r = await p.cmd("tap 1 ok-card")
+    assert r[0].startswith("ok started id=") and fields(r[0])["port"] == "1", r
+    assert await p.cmd("tap 1 ok-other") == ["err not_owner tap"]  # no parent to compare: not asked
+    assert seen == ["bad-card", "ok-card"]
+    r = await p.cmd("tap 1 ok-card")
+    f = fields(r[0])
+    assert r[0].startswith("ok stopped ") and f["reason"] == "Local" and f["cause"] == "card", r
+    assert await p.cmd("tap 1 " + "x" * 21) == ["err bad_args tag longer than 20"]
     await p.close()
 
 

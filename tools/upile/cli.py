@@ -25,6 +25,7 @@ COMMANDS = {
                "(asks the running app: charging goes on)"),
     "logs": ("upile.cmd_logs", "print a board's persisted log ring (streamed by the running app)"),
     "console": ("upile.cmd_console", "open a board's console (mpremote; Ctrl-C there stops the app into the REPL)"),
+    "csms": ("upile.cmd_csms", "a bench OCPP 1.6J CSMS: piles, sessions, remote start with a budget, config"),
     "flash": ("upile.cmd_flash", "write MicroPython (OTA variant) and a filesystem image to an ESP32 with esptool"),
     "dny-server": ("upile.cmd_dny_server", "a DNY (AP3000) back end for tests and the bench: piles, orders, settlements, in-band updates, faults"),
 }

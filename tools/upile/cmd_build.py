@@ -19,6 +19,10 @@ def build(arch="x64", out=None, opt=1, root=paths.ROOT):
     """Compile every app module; returns the output folder. Unchanged files are skipped;
     .mpy files whose source is gone are removed."""
     out = Path(out or paths.BUILD / arch)
+    if root == paths.ROOT:
+        from upile import ocppgen
+
+        ocppgen.generate()  # the OCPP validation tables and clock floor (generated, not committed)
     mpy = paths.tool("mpy-cross")
     sources = paths.app_sources(root)
     want = {rel[:-3] + ".mpy" for rel in sources}

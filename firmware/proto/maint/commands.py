@@ -159,6 +159,19 @@ def _start(srv, args):
     return "id=%d port=%d" % (sid, port)
 
 
+@_cmd("tap", "tap <port> <tag>")
+async def _tap(srv, args):
+    """A card (or code) presented at a port, as the pile's front would: it starts a session
+    once the back end accepts it, or stops the session the same card (or parent) started."""
+    port = _port_arg(args, "tap", 2, 2)
+    if len(args[1]) > 20:
+        raise CmdError("bad_args", "tag longer than 20")
+    what, r = await _station(srv).tap(port, args[1])
+    if what == "started":
+        return "started id=%d port=%d" % (r, port)
+    return "stopped " + kv(r, BILL_KEYS)
+
+
 @_cmd("stop", "stop <port>")
 def _stop(srv, args):
     port = _port_arg(args, "stop", 1, 1)

@@ -41,6 +41,8 @@ class SimBoard:
         self.rtcmem_path = self.workdir / "rtcmem.bin"  # machine.RTC().memory(), cleared at power-on
         self.flash_size = flash_size
         self.heap = heap
+        self.micropython = None  # another interpreter binary (bench/ocpp.py: the app and chip frozen in)
+        self.chip_dir = CHIP_DIR  # where the chip's modules come from (empty: the binary's frozen ones)
         self.uid = uid
         if not self.parts_path.exists():
             bootloader.create(self.parts_path)
@@ -201,7 +203,7 @@ class SimBoard:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("UPILE_SIM", "MICROPY"))}
         env.update(self.pins.env())
         env.update({
-            "UPILE_SIM_CHIP": str(CHIP_DIR),
+            "UPILE_SIM_CHIP": str(self.chip_dir),
             "UPILE_SIM_FLASH": str(self.flash_path), "UPILE_SIM_PARTS": str(self.parts_path),
             "UPILE_SIM_CAUSE": str(cause), "UPILE_SIM_MODE": mode, "UPILE_SIM_RUNNING": self.running_slot,
             "UPILE_SIM_LINK": str(self.link.port), "UPILE_SIM_UART": str(self.uart_server.port),
@@ -211,7 +213,7 @@ class SimBoard:
             flashimg.install(self.flash_path, self.flash_size, {})
         self.boots += 1
         env["UPILE_SIM_BOOT"] = str(self.boots)
-        self.chip = ChipProcess(paths.tool("micropython"), env, heap=self.heap, cwd=str(self.workdir))
+        self.chip = ChipProcess(self.micropython or paths.tool("micropython"), env, heap=self.heap, cwd=str(self.workdir))
         self.console.attach(self.chip.master, self.chip.pid)
         self.console.to_chip(typed)  # typed behind a Ctrl-C the chip died of: still typed
         self.reset_cause = cause

@@ -3,8 +3,8 @@
 Builds and signs v1, v2 and a deliberately broken v3 (raises at start) with a dev key kept
 under .sim/, serves them over HTTP on loopback, boots a fresh sim pile with v1, lets it
 update itself to v2, then publishes v3 and shows the automatic rollback to v2. Other
-engineers' scenes (tools/upile/sim/demo_charging.py, demo_net.py) run in between when they
-exist. Exit status 0 only when every step happened.
+engineers' scenes (tools/upile/sim/demo_charging.py, demo_net.py, demo_ocpp.py) run in
+between when they exist. Exit status 0 only when every step happened.
 """
 import importlib
 import re
@@ -111,6 +111,7 @@ def run(args=None):
         pos = wait_for(board, r"uPile 1\.0\.0 on", 30)
         _scene("demo_charging", board, say)
         _scene("demo_net", board, say)
+        _scene("demo_ocpp", board, say)
         say("publishing v2")
         ch.publish(work / "srv" / "2.0.0")
         pos = wait_for(board, r"uPile 2\.0\.0 on", 60, pos)

@@ -1,0 +1,248 @@
+"""OCPP benchmark (docs/ocpp.md "Figures"): prints
+- the OCPP layer's heap, idle and peak with 10 ports charging (all six measurands every 10 s),
+  over a real WebSocket to the bench CSMS: with the .mpy modules loaded into the heap (the
+  pip-installed Unix port), and with the app frozen into the interpreter as an ESP32 image
+  holds it (a Unix MicroPython this bench builds from a MicroPython source tree);
+- the whole firmware on the sim board (OCPP + OTA idle + 10 ports charging + Wi-Fi): the
+  smallest `-X heapsize` it runs in, frozen, and what 128K does;
+- link restored to the first queued message delivered, and queued messages delivered per
+  second after an outage (sim board);
+- bytes one session costs on the (cellular) data budget.
+
+The frozen interpreter needs a MicroPython v1.29 source tree in UPILE_MPY_SRC (or
+build/micropython-src): `git clone -b v1.29.0 https://github.com/micropython/micropython`
+(no submodules: it is built without TLS; bench/frozen/hashlib.py gives SHA-1). Without it
+those figures say so and the others are printed.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# this file is named ocpp.py: its folder must not shadow the `ocpp` package the CSMS runs on
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "host"))
+sys.path.insert(0, str(ROOT / "tools"))
+from mpy import micropython_bin  # noqa: E402
+
+from upile import cmd_build, paths  # noqa: E402
+from upile.csms import Csms  # noqa: E402
+
+FROZEN = ROOT / "build" / "unix-frozen"
+
+
+def _kb(n):
+    return "%.1f KB" % (n / 1024.0)
+
+
+def frozen_binary():
+    """The bench's Unix MicroPython with the app and the sim chip frozen in (built when the
+    app changed), or None without a source tree."""
+    src = Path(os.environ.get("UPILE_MPY_SRC", ROOT / "build" / "micropython-src"))
+    if not (src / "ports" / "unix" / "Makefile").exists():
+        return None
+    prog = FROZEN / "micropython"
+    newest = max(p.stat().st_mtime for d in ("firmware", "lib", "chip", "bench/frozen")
+                 for p in (ROOT / d).rglob("*.py"))
+    if prog.exists() and prog.stat().st_mtime > newest:
+        return prog
+    lib = FROZEN / "no-micropython-lib"  # nothing from micropython-lib is frozen
+    lib.mkdir(parents=True, exist_ok=True)
+    (lib / "README.md").write_text("empty on purpose\n")
+    subprocess.run(["make", "-C", str(src / "mpy-cross"), "-j2"], check=True, capture_output=True)
+    r = subprocess.run(["make", "-C", str(src / "ports" / "unix"), "-j2", "VARIANT=standard", "BUILD=%s" % FROZEN,
+                        "FROZEN_MANIFEST=%s" % (ROOT / "bench" / "frozen" / "manifest.py"),
+                        "MPY_LIB_DIR=%s" % lib, "MPY_CROSS_FLAGS=-march=x64", "MICROPY_PY_BTREE=0", "MICROPY_PY_FFI=0",
+                        "MICROPY_SSL_AXTLS=0", "MICROPY_SSL_MBEDTLS=0", "MICROPY_PY_SSL=0"],
+                       capture_output=True, text=True)
+    if r.returncode:
+        print("frozen build failed:\n" + r.stdout[-2000:] + r.stderr[-2000:])
+        return None
+    return prog
+
+
+def layer_heap(binary, path):
+    """FIG lines of bench/_ocpp_device.py run by `binary` with MICROPYPATH `path`."""
+    with Csms() as c, tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, MICROPYPATH=path, UPILE_TMP=tmp)
+        p = subprocess.run([str(binary), "-X", "heapsize=1M", str(ROOT / "bench" / "_ocpp_device.py"),
+                            c.url, tmp + "/ocpp"], cwd=tmp, env=env, capture_output=True, text=True, timeout=900)
+        figs = {}
+        for line in p.stdout.splitlines():
+            if line.startswith("FIG "):
+                _, k, v = line.split(" ", 2)
+                figs[k] = v
+        if "done" not in figs:
+            print("device bench failed:\n" + p.stdout[-3000:] + p.stderr[-2000:])
+        txs = len(c.pile("BENCH").tx)
+        figs["csms_transactions"] = txs
+        return figs
+
+
+def report_layer(name, f):
+    """The OCPP layer's heap: its modules' objects, its state and connection; the pile's own
+    cost of 10 sessions (measured alone first) is taken off the charging figures."""
+    i = lambda k: int(f.get(k, 0))  # noqa: E731
+    s = i("pile_sessions")
+    print("OCPP layer heap, %s: modules %s; idle (modules + state + connection) %s; 10 ports charging: %s live, "
+          "peak %s live (gc every step), %s with garbage between collections; state alone (without modules) idle "
+          "%s, peak %s; %s transaction messages in %s simulated seconds" % (
+              name, _kb(i("ocpp_modules")), _kb(i("idle")), _kb(i("charging_live") - s), _kb(i("peak_live") - s),
+              _kb(i("peak_raw") - s), _kb(i("idle") - i("ocpp_modules")), _kb(i("peak_live") - s - i("ocpp_modules")),
+              f.get("tx_sent"), f.get("sim_seconds")))
+    return f
+
+
+def whole_firmware(binary, heap, seconds=40):
+    """The whole firmware on the sim board with `binary` in `heap`: (ok, live bytes, note)."""
+    from upile.sim import demo_charging, otakit
+    from upile.sim.board import SimBoard
+    from upile.sim.peers.meter import MeterPeer
+
+    with Csms() as c, tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp) / "no-chip-modules"
+        empty.mkdir()
+        _, keys = otakit.dev_key(Path(tmp) / "devkey")
+        ch = otakit.Channel(Path(tmp) / "srv")  # an update server with no release yet: OTA idles
+        b = SimBoard(Path(tmp) / "b", heap=heap)
+        b.micropython, b.chip_dir = str(binary), empty
+        try:
+            meter = MeterPeer(demo_charging.board_pins("esp32-10p"), n=10, hold_s=0)
+            b.attach_uart(2, meter)
+            cfg = {"pile": {"id": "WHOLE", "ports": 10}, "modem": {"enabled": False}, "net": {"ntp_host": ""},
+                   "wifi": {"networks": [{"ssid": "ap", "key": "secret-123"}]}, "charging": {"sample_s": 10},
+                   "ota": {"url": ch.url(), "allow_http": True, "check_s": 20, "jitter_s": 5, "first_check_s": 3},
+                   "backend": {"protocol": "ocpp"}, "ocpp": {"url": c.url, "sampled_data": "Energy.Active.Import.Register,Power.Active.Import,"
+                            "Voltage,Current.Import,Power.Factor,Temperature"}}
+            b.install_files({"/boot.py": (ROOT / "boot.py").read_bytes(), "/main.py": (ROOT / "main.py").read_bytes(),
+                             "/config/pile.json": json.dumps(cfg).encode(), "/config/keys.json": json.dumps(keys).encode()})
+            b.net.add_ap("ap", "secret-123")
+            b.power_on()
+            try:
+                c.wait_pile("WHOLE", 40)
+                for i in range(1, 11):
+                    meter.command("plug %d 300 5000 0.2" % i)
+                    c.start("WHOLE", i, "w%d" % i, "money", 500)
+                c.wait(lambda: len(c.pile("WHOLE").tx) == 10, 40, "10 transactions")
+            except (AssertionError, ConnectionError, TimeoutError) as e:
+                return False, None, str(e).split("\n")[0]
+            time.sleep(seconds)
+            text = b.console_text()
+            if "MemoryError" in text or "app failed" in text:
+                return False, None, "MemoryError"
+            values = sum(len(t["values"]) for t in c.pile("WHOLE").tx.values())
+            out = b.exec("import gc; gc.collect(); print(gc.mem_alloc())", timeout=30)
+            live = int(out.strip().split()[-1])
+            return True, live, "%d meter values in %d s" % (values, seconds)
+        finally:
+            b.close()
+            ch.close()
+
+
+def idle_firmware(binary, protocol):
+    """Live heap of the whole firmware idle (10 ports, Wi-Fi, OTA idle) in a roomy heap, with
+    backend.protocol `protocol` (none | ocpp, connected): what OCPP adds to the app."""
+    from upile.sim import otakit
+    from upile.sim.board import SimBoard
+
+    with Csms() as c, tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp) / "no-chip-modules"
+        empty.mkdir()
+        _, keys = otakit.dev_key(Path(tmp) / "devkey")
+        ch = otakit.Channel(Path(tmp) / "srv")
+        b = SimBoard(Path(tmp) / "b", heap="1M")
+        b.micropython, b.chip_dir = str(binary), empty
+        try:
+            cfg = {"pile": {"id": "IDLE", "ports": 10}, "modem": {"enabled": False}, "net": {"ntp_host": ""},
+                   "wifi": {"networks": [{"ssid": "ap", "key": "secret-123"}]},
+                   "ota": {"url": ch.url(), "allow_http": True, "check_s": 20, "jitter_s": 5, "first_check_s": 3},
+                   "backend": {"protocol": protocol}}
+            if protocol == "ocpp":
+                cfg["ocpp"] = {"url": c.url}
+            b.install_files({"/boot.py": (ROOT / "boot.py").read_bytes(), "/main.py": (ROOT / "main.py").read_bytes(),
+                             "/config/pile.json": json.dumps(cfg).encode(), "/config/keys.json": json.dumps(keys).encode()})
+            b.net.add_ap("ap", "secret-123")
+            b.power_on()
+            if protocol == "ocpp":
+                c.wait_pile("IDLE", 40)
+            else:
+                c.wait(lambda: "link: up" in b.console_text(), 40, "the link up")
+            time.sleep(8)  # a bench: the OTA check and the statuses done
+            out = b.exec("import gc; gc.collect(); print(gc.mem_alloc())", timeout=30)
+            return int(out.strip().split()[-1])
+        finally:
+            b.close()
+            ch.close()
+
+
+def queue_figures():
+    """(s from the radio link up to the first queued message at the CSMS, queued messages
+    delivered per second, how many) on the sim board: 2 ports, a value a second each, 60 s
+    offline (Wi-Fi gone), then the access point back."""
+    from ocppsim import OcppPile
+
+    with Csms() as c:
+        cfg = {"charging": {"sample_s": 1, "unplug_s": 60}, "net": {"check_ms": 200}}
+        with OcppPile(c, "QUEUE", cfg=cfg, hold_s=0) as pile:
+            for port in (1, 2):
+                pile.plug(port)
+                pile.tap(port, "q%d" % port)
+            c.wait(lambda: len(pile.p.tx) == 2, 30, "two transactions")
+            pile.b.net.drop("depot")
+            c.wait(lambda: not pile.p.connected, 30, "offline")
+            time.sleep(60)
+            mark = c.mark("QUEUE")
+            t_restore = time.monotonic()
+            pile.b.net.restore("depot")
+            up = pile.b.wait_event("link", match=lambda d: d == ("wlan", "up"), timeout=60, since=t_restore)
+            time.sleep(20)
+            arrivals = [t for t, d, x in pile.p.log[mark:] if d == "in" and '"MeterValues"' in x]
+            # the queued ones came back to back; later ones come one a second per port
+            queued = [arrivals[0]]
+            for t in arrivals[1:]:
+                if t - queued[-1] > 0.25:
+                    break
+                queued.append(t)
+            rate = (len(queued) - 1) / max(queued[-1] - queued[0], 0.001)
+            return queued[0] - up[0], rate, len(queued)
+
+
+def main():
+    cmd_build.build("x64")
+    build = paths.BUILD / "x64"
+    path = ":".join([".frozen", str(ROOT / "tests" / "device"), str(build), str(build / "lib"), str(ROOT)])
+    f = layer_heap(micropython_bin(), path)
+    report_layer(".mpy in the heap (pip Unix port, 64-bit)", f)
+    prog = frozen_binary()
+    if prog is None:
+        print("frozen figures: no MicroPython source tree (set UPILE_MPY_SRC; see bench/ocpp.py)")
+    else:
+        ff = layer_heap(prog, ":".join([".frozen", str(ROOT / "tests" / "device"), str(ROOT)]))
+        report_layer("app frozen (64-bit)", ff)
+        for heap in ("128K", "160K", "192K", "224K", "256K"):
+            ok, live, note = whole_firmware(prog, heap)
+            print("whole firmware (OCPP + OTA idle + 10 ports charging + Wi-Fi, sim chip, app frozen) in "
+                  "-X heapsize=%s: %s%s" % (heap, "runs" if ok else "fails", ", %s live, %s" % (_kb(live), note)
+                                            if ok else " (%s)" % note))
+            if ok:
+                break
+        none, ocpp = idle_firmware(prog, "none"), idle_firmware(prog, "ocpp")
+        print("whole firmware idle (10 ports, Wi-Fi, OTA idle, app frozen, 1M heap): %s live without a back end, "
+              "%s with OCPP connected (+%s)" % (_kb(none), _kb(ocpp), _kb(ocpp - none)))
+    print("one 1-hour session (a sample every 60 s, the register): %s bytes in %s transaction messages, "
+          "statuses included; a heartbeat: %s bytes (WebSocket frame headers counted; TCP/IP not)"
+          % (f.get("session_bytes"), f.get("session_messages"), f.get("heartbeat_bytes")))
+    first, rate, n = queue_figures()
+    print("after a 60 s Wi-Fi outage (2 ports, a value a second each): first queued message at the CSMS %.2f s after "
+          "the radio link came back; %d queued messages delivered at %.0f per second" % (first, n, rate))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

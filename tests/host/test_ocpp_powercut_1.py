@@ -1,0 +1,10 @@
+"""Power cuts, part 1 of 3: boards PC1 and PC2 (seeds 1001, 1002), 70 SIGKILLs at random
+instants across starts, meter values, offline periods and stops; the three files make 210
+(tests/host/ocpppowercut.py says what is checked)."""
+from ocpppowercut import CUTS, run_boards
+
+
+def test_power_cuts_every_session_reaches_the_csms_exactly_once_boards_1_2():
+    kills, sessions, txs, reasons = run_boards([(1, 1001), (2, 1002)])
+    assert kills == 2 * CUTS
+    assert txs >= 20 and "PowerLoss" in reasons and len(reasons) >= 3  # the cuts hit real work

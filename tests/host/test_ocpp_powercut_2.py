@@ -1,0 +1,10 @@
+"""Power cuts, part 2 of 3: boards PC3 and PC4 (seeds 1003, 1004), 70 SIGKILLs at random
+instants across starts, meter values, offline periods and stops; the three files make 210
+(tests/host/ocpppowercut.py says what is checked)."""
+from ocpppowercut import CUTS, run_boards
+
+
+def test_power_cuts_every_session_reaches_the_csms_exactly_once_boards_3_4():
+    kills, sessions, txs, reasons = run_boards([(3, 1003), (4, 1004)])
+    assert kills == 2 * CUTS
+    assert txs >= 20 and "PowerLoss" in reasons and len(reasons) >= 3  # the cuts hit real work

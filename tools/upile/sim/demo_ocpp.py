@@ -45,8 +45,7 @@ def run(board, say):
                    "tariff": {"mode": "time", "unit_fen": 100, "unit_min": 1},
                    "wifi": {"networks": [{"ssid": "depot", "key": "secret-123"}]}, "modem": {"apn": "cmnet"},
                    "net": {"ntp_host": "", "failback_ms": 600000},
-                   "backend": {"host": "127.0.0.1", "port": c.port},
-                   "backend": {"protocol": "ocpp"}, "ocpp": {"url": c.url, "sampled_data": "Energy.Active.Import.Register,Power.Active.Import"}}
+                   "backend": {"host": "127.0.0.1", "port": c.port, "protocol": "ocpp"}, "ocpp": {"url": c.url, "sampled_data": "Energy.Active.Import.Register,Power.Active.Import"}}
             files = flashimg.app_files()
             files["/config/pile.json"] = json.dumps(cfg).encode()
             b.install_files(files)

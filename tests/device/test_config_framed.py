@@ -72,10 +72,10 @@ def test_a_remote_change_is_validated_against_the_stored_config_then_written():
         assert e.key == "charging.admit_w" and not e.unknown
         assert e.args[0] == "charging.admit_w: 6500 is above charging.cap_w 6000"
     try:
-        cfgstore.change(stored, {"ocpp": {"HeartbeatInterval": 60}})
+        cfgstore.change(stored, {"modbus": {"address": 7}})
         raise AssertionError("accepted an unknown section")
     except config.ConfigError as e:
-        assert e.unknown and e.key == "ocpp"
+        assert e.unknown and e.key == "modbus"
     new, cfg = cfgstore.change(stored, {"ota": {"window": "22:00-04:00"}, "charging": {"cap_w": None}})
     # null puts cap_w back to its default (8700); what is stored stays only what was set
     assert cfg["ota"]["window"] == "22:00-04:00" and cfg["charging"]["cap_w"] == 8700

@@ -41,13 +41,14 @@ KEYS = (
     ("MeterValuesAlignedData", RW, ("ocpp", "aligned_data"), "m"),
     ("MeterValuesSampledData", RW, ("ocpp", "sampled_data"), "m"),
     ("NumberOfConnectors", R, None, "i"),
+    ("ReserveConnectorZeroSupported", R, "false", "b"),  # a reservation names its port
     ("ResetRetries", RW, ("ocpp", "reset_retries"), "i"),
     ("SecurityProfile", RW, ("ocpp", "profile"), "p"),
     ("StopTransactionOnEVSideDisconnect", R, "true", "b"),  # an unplugged bike always ends its session
     ("StopTransactionOnInvalidId", RW, ("ocpp", "stop_on_invalid"), "b"),
     ("StopTxnAlignedData", RW, ("ocpp", "stop_aligned"), "M"),
     ("StopTxnSampledData", RW, ("ocpp", "stop_sampled"), "M"),
-    ("SupportedFeatureProfiles", R, "Core", "s"),
+    ("SupportedFeatureProfiles", R, "Core,Reservation,RemoteTrigger", "s"),
     ("TransactionMessageAttempts", RW, ("ocpp", "tx_attempts"), "i"),
     ("TransactionMessageRetryInterval", RW, ("ocpp", "tx_retry_s"), "i"),
     ("UnlockConnectorOnEVSideDisconnect", R, "false", "b"),  # no connector lock to release

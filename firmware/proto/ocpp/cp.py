@@ -35,6 +35,9 @@ ACTIONS = {
     "ChangeConfiguration": ("confkeys", "change"),
     "DataTransfer": ("datatransfer", "handle"),
     "ClearCache": ("auth", "clear_cache"),
+    "ReserveNow": ("reserve", "reserve_now"),
+    "CancelReservation": ("reserve", "cancel_reservation"),
+    "TriggerMessage": ("trigger", "trigger"),
 }
 _EVENTS = const(48)
 _PKG = "firmware.proto.ocpp."
@@ -79,7 +82,7 @@ class _Actions:
 class Cp:
     def __init__(self, cfg, station, bus, data="/data/ocpp"):
         import fsatomic
-        from firmware.proto.ocpp import auth, boot, conn, ids, meter, status, tx, txq
+        from firmware.proto.ocpp import auth, boot, conn, ids, meter, reserve, status, tx, txq
 
         self.cfg = cfg
         self.o = cfg["ocpp"]
@@ -103,6 +106,7 @@ class Cp:
         self.rpc.on_late = self.tx.late
         self.meter = meter.Meter(self)
         self.auth = auth.Auth(self, data + "/auth.json")
+        self.resv = reserve.Resv(self, data + "/resv.json")
         self.budgets = []  # DataTransfer budgets waiting for their RemoteStart (datatransfer.py)
         self.sub = bus.subscribe("port.", "session.", "link.", size=_EVENTS)
         station.set_authorizer(self.auth.authorize)
@@ -199,6 +203,7 @@ class Cp:
     # ---- the bus
     async def run_events(self, beat):
         self.tx.reconcile()
+        self.resv.restore()
         sub = self.sub
         while True:
             beat()
@@ -208,6 +213,7 @@ class Cp:
             except asyncio.TimeoutError:
                 ev = None
             self.meter.tick()
+            self.resv.restore()
             if ev is None:
                 continue
             if sub.take_dropped():
@@ -219,6 +225,7 @@ class Cp:
         t = ev.topic
         if t == "port.status":
             self.status.on_port(ev)
+            self.resv.on_status(ev)
             self.tx.on_status(ev)
         elif t == "session.started":
             self.tx.on_started(ev)

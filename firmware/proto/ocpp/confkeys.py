@@ -34,6 +34,8 @@ KEYS = (
     ("CpoName", RW, ("ocpp", "cpo_name"), "s"),
     ("GetConfigurationMaxKeys", R, "%d" % MAX_KEYS, "i"),
     ("HeartbeatInterval", RW, ("ocpp", "heartbeat_s"), "i"),
+    ("LocalAuthListEnabled", RW, ("ocpp", "local_list"), "b"),
+    ("LocalAuthListMaxLength", R, "1000", "i"),  # llist.MAX_LEN
     ("LocalAuthorizeOffline", RW, ("ocpp", "local_auth_offline"), "b"),
     ("LocalPreAuthorize", RW, ("ocpp", "local_pre_auth"), "b"),
     ("MessageTimeout", RW, ("ocpp", "call_timeout_s"), "i"),
@@ -44,11 +46,12 @@ KEYS = (
     ("ReserveConnectorZeroSupported", R, "false", "b"),  # a reservation names its port
     ("ResetRetries", RW, ("ocpp", "reset_retries"), "i"),
     ("SecurityProfile", RW, ("ocpp", "profile"), "p"),
+    ("SendLocalListMaxLength", R, "100", "i"),  # llist.SEND_MAX
     ("StopTransactionOnEVSideDisconnect", R, "true", "b"),  # an unplugged bike always ends its session
     ("StopTransactionOnInvalidId", RW, ("ocpp", "stop_on_invalid"), "b"),
     ("StopTxnAlignedData", RW, ("ocpp", "stop_aligned"), "M"),
     ("StopTxnSampledData", RW, ("ocpp", "stop_sampled"), "M"),
-    ("SupportedFeatureProfiles", R, "Core,Reservation,RemoteTrigger", "s"),
+    ("SupportedFeatureProfiles", R, "Core,Reservation,RemoteTrigger,LocalAuthListManagement", "s"),
     ("TransactionMessageAttempts", RW, ("ocpp", "tx_attempts"), "i"),
     ("TransactionMessageRetryInterval", RW, ("ocpp", "tx_retry_s"), "i"),
     ("UnlockConnectorOnEVSideDisconnect", R, "false", "b"),  # no connector lock to release

@@ -38,6 +38,8 @@ ACTIONS = {
     "ReserveNow": ("reserve", "reserve_now"),
     "CancelReservation": ("reserve", "cancel_reservation"),
     "TriggerMessage": ("trigger", "trigger"),
+    "SendLocalList": ("llist", "send"),
+    "GetLocalListVersion": ("llist", "version"),
 }
 _EVENTS = const(48)
 _PKG = "firmware.proto.ocpp."

@@ -40,6 +40,9 @@ ACTIONS = {
     "TriggerMessage": ("trigger", "trigger"),
     "SendLocalList": ("llist", "send"),
     "GetLocalListVersion": ("llist", "version"),
+    "SetChargingProfile": ("smart", "set_profile"),
+    "ClearChargingProfile": ("smart", "clear_profile"),
+    "GetCompositeSchedule": ("smart", "composite"),
 }
 _EVENTS = const(48)
 _PKG = "firmware.proto.ocpp."
@@ -84,7 +87,7 @@ class _Actions:
 class Cp:
     def __init__(self, cfg, station, bus, data="/data/ocpp"):
         import fsatomic
-        from firmware.proto.ocpp import auth, boot, conn, ids, meter, reserve, status, tx, txq
+        from firmware.proto.ocpp import auth, boot, conn, ids, meter, reserve, smart, status, tx, txq
 
         self.cfg = cfg
         self.o = cfg["ocpp"]
@@ -109,6 +112,7 @@ class Cp:
         self.meter = meter.Meter(self)
         self.auth = auth.Auth(self, data + "/auth.json")
         self.resv = reserve.Resv(self, data + "/resv.json")
+        self.smart = smart.Smart(self, data + "/profiles.json")
         self.budgets = []  # DataTransfer budgets waiting for their RemoteStart (datatransfer.py)
         self.sub = bus.subscribe("port.", "session.", "link.", size=_EVENTS)
         station.set_authorizer(self.auth.authorize)
@@ -210,11 +214,15 @@ class Cp:
         while True:
             beat()
             wait = self.meter.due_ms()
+            w2 = self.smart.due_ms()
+            if w2 is not None:
+                wait = w2 if wait is None else min(wait, w2)
             try:
                 ev = await asyncio.wait_for_ms(sub.get(), 60000 if wait is None else max(1, min(wait, 60000)))
             except asyncio.TimeoutError:
                 ev = None
             self.meter.tick()
+            self.smart.tick()
             self.resv.restore()
             if ev is None:
                 continue
@@ -231,15 +239,24 @@ class Cp:
             self.tx.on_status(ev)
         elif t == "session.started":
             self.tx.on_started(ev)
+            self.smart.changed = True  # a relative or TxProfile starts with it
         elif t == "session.sample":
             self.meter.on_sample(ev)
         elif t == "session.stopped":
             self.tx.on_stopped(ev)
+            self.smart.session_ended(ev.data.get("port"))
         elif t == "link.down":
             ws = self.ws
             if ws is not None:
                 _log.info("link %s down: reconnecting when a link is up", ev.data.get("link"))
                 ws.abort()
+
+    def wake_events(self):
+        """The events task recomputes its wait now (a charging profile changed)."""
+        from firmware.bus import Event
+
+        if self.sub.pending() < _EVENTS - 1:
+            self.sub.put(Event("ocpp.wake", None, time.ticks_ms(), None))
 
     # ---- the sender
     async def run_sender(self, beat):

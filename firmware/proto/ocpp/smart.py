@@ -1,0 +1,310 @@
+"""Smart charging: SetChargingProfile, ClearChargingProfile, GetCompositeSchedule and the
+limits they put on the pile (OCPP 1.6 3.13, 5.5, 5.7, 5.16 with errata 3.37-3.41, 3.69;
+docs/ocpp.md "Smart charging").
+
+Profiles (at most MAX_PROFILES, MAX_PERIODS periods, stack levels 0..MAX_STACK) are kept in
+RAM as short lists and on flash in /data/ocpp/profiles.json (atomic), so they survive a
+reboot (errata 3.37); a TxProfile belongs to the session running on its connector and goes
+with it. The limit at a time t:
+- per purpose, the valid profile (validFrom <= t < validTo) of the highest stack level whose
+  schedule defines t (a connector's own TxDefaultProfile before connector 0's), its period's
+  limit; TxProfile before TxDefaultProfile on a port with a session;
+- ChargePointMaxProfile -> the pile cap (station.set_limit(0, W)); the port's -> its limit
+  (station.set_limit(port, W)).
+A in W: the sockets are single-phase 220 V, so a port's A limit is A x 220 W whatever
+numberPhases says; the pile is fed by numberPhases (default 3) phases, so its A limit is
+A x 220 x numberPhases. tick() applies the limits when the next boundary (a period start,
+a schedule's end, a recurrence, validFrom/validTo) is reached; the pile sheds and resumes
+(docs/charging.md "Limits").
+"""
+import fsatomic
+import log
+from micropython import const
+
+from firmware.proto.ocpp import dt
+from firmware.proto.ocpp.rpc import CallError
+
+_log = log.get("ocpp")
+MAX_PROFILES = const(8)  # MaxChargingProfilesInstalled
+MAX_STACK = const(8)  # ChargeProfileMaxStackLevel
+MAX_PERIODS = const(24)  # ChargingScheduleMaxPeriods
+VOLTS = const(220)
+_PURPOSES = ("ChargePointMaxProfile", "TxDefaultProfile", "TxProfile")
+_KINDS = ("Absolute", "Recurring", "Relative")
+_RECUR = {"Daily": 86400, "Weekly": 604800}
+_NEVER = const(0x7FFFFFFF)
+# a profile: [id, connector, purpose, stack, kind, recurrence s (0 none), validFrom or None,
+#   validTo or None, start or None, duration or None, unit A (1) / W (0), [start, limit x10, phases]...]
+_ID, _CONN, _PURP, _STACK, _KIND, _REC, _FROM, _TO, _START, _DUR, _AMPS, _PER = range(12)
+
+
+def _bad(why):
+    raise CallError("PropertyConstraintViolation", why)
+
+
+def parse(cp, c, cs, now):
+    """A csChargingProfiles object as a stored profile; CallError for an invalid one."""
+    sch = cs["chargingSchedule"]
+    kind = _KINDS.index(cs["chargingProfileKind"])
+    rec = 0
+    if kind == 1:
+        rec = _RECUR.get(cs.get("recurrencyKind"), 0)
+        if not rec or not sch.get("startSchedule"):
+            _bad("a Recurring profile needs recurrencyKind and startSchedule")
+    per = []
+    last = -1
+    for p in sch["chargingSchedulePeriod"]:
+        sp, lim = p["startPeriod"], p["limit"]
+        if sp <= last or (last < 0 and sp != 0) or lim < 0 or p.get("numberPhases", 3) not in (1, 2, 3):
+            _bad("periods start at 0 and rise, limits >= 0, 1-3 phases")
+        last = sp
+        per.append([sp, int(lim * 10 + 0.5), p.get("numberPhases", 3)])
+    if not per:
+        _bad("no period")
+    vf, vt, ss = cs.get("validFrom"), cs.get("validTo"), sch.get("startSchedule")
+    start = dt.unix(ss) if ss else None
+    if kind == 0 and start is None:
+        start = dt.unix(vf) if vf else now
+    return [cs["chargingProfileId"], c, _PURPOSES.index(cs["chargingProfilePurpose"]), cs["stackLevel"], kind, rec,
+            dt.unix(vf) if vf else None, dt.unix(vt) if vt else None, start, sch.get("duration"),
+            1 if sch["chargingRateUnit"] == "A" else 0, per]
+
+
+class Smart:
+    def __init__(self, cp, path):
+        self.cp = cp
+        self.path = path
+        try:
+            ps = fsatomic.read_json(path, [])
+        except (fsatomic.Corrupt, OSError):
+            ps = []
+        self.profiles = ps if isinstance(ps, list) else []
+        self.applied = {}  # connector -> W last set (None: no limit)
+        self.next_at = None  # unix second of the next boundary
+        self.changed = True  # recompute at the next tick
+        self.t_applied = None  # ticks when limits last changed (the bench)
+
+    def _save(self):
+        try:
+            fsatomic.write_json(self.path, self.profiles)
+        except OSError as e:
+            _log.warn("charging profiles not saved: %r", e)
+
+    # ---- the CSMS's messages
+    def set(self, p):
+        cp = self.cp
+        st = cp.station
+        c = p["connectorId"]
+        n = st.ports()
+        if not 0 <= c <= n:
+            _bad("connectorId %d: the pile has %d" % (c, n))  # errata 3.38/3.39
+        cs = p["csChargingProfiles"]
+        now = st.bus.now()
+        if now is None:
+            return "Rejected"  # schedules need the time
+        prof = parse(cp, c, cs, now)
+        purpose = prof[_PURP]
+        if (purpose == 0 and c != 0) or (purpose == 2 and c == 0) or len(prof[_PER]) > MAX_PERIODS \
+                or not 0 <= prof[_STACK] <= MAX_STACK:
+            return "Rejected"
+        if purpose == 2:
+            info = st.port(c)
+            if info.get("id") is None:
+                return "Rejected"  # a TxProfile needs a transaction on its connector
+            txid = cs.get("transactionId")
+            if txid is not None and txid != cp.txq.txid_of(info["id"]):
+                return "Rejected"
+        if purpose == 0 and prof[_KIND] == 2:
+            return "Rejected"  # relative to a transaction: the pile's cap has none
+        return self.install(prof)
+
+    def install(self, prof):
+        keep = [q for q in self.profiles if q[_ID] != prof[_ID] and not (
+            q[_STACK] == prof[_STACK] and q[_PURP] == prof[_PURP] and q[_CONN] == prof[_CONN])]
+        if len(keep) >= MAX_PROFILES:
+            return "Rejected"
+        keep.append(prof)
+        self.profiles = keep
+        self._save()
+        self.changed = True
+        self.cp.wake_events()
+        _log.info("charging profile %d (%s, level %d) on %d", prof[_ID], _PURPOSES[prof[_PURP]], prof[_STACK], prof[_CONN])
+        return "Accepted"
+
+    def clear(self, p):
+        pid, c, pur, lvl = p.get("id"), p.get("connectorId"), p.get("chargingProfilePurpose"), p.get("stackLevel")
+        pur = _PURPOSES.index(pur) if pur is not None else None
+
+        def hit(q):
+            if pid is not None:
+                return q[_ID] == pid
+            return (c is None or q[_CONN] == c) and (pur is None or q[_PURP] == pur) and (lvl is None or q[_STACK] == lvl)
+
+        keep = [q for q in self.profiles if not hit(q)]
+        if len(keep) == len(self.profiles):
+            return "Unknown"
+        self.profiles = keep
+        self._save()
+        self.changed = True
+        self.cp.wake_events()
+        return "Accepted"
+
+    def session_ended(self, port):
+        """A TxProfile goes with its transaction (OCPP 1.6 3.13.4)."""
+        keep = [q for q in self.profiles if not (q[_PURP] == 2 and q[_CONN] == port)]
+        if len(keep) != len(self.profiles):
+            self.profiles = keep
+            self._save()
+            self.changed = True
+
+    # ---- evaluation
+    def _tx_start(self, port, now):
+        s = self.cp.tx.cur.get(port)
+        if s is None:
+            return None
+        return s[3] if s[3] is not None else now
+
+    def _at(self, q, t, tx0):
+        """(limit x10, phases, next boundary) of profile q at t; limit None when it defines
+        nothing at t."""
+        nxt = _NEVER
+        if q[_FROM] is not None:
+            if t < q[_FROM]:
+                return None, 3, q[_FROM]
+        if q[_TO] is not None:
+            if t >= q[_TO]:
+                return None, 3, _NEVER
+            nxt = q[_TO]
+        if q[_KIND] == 2:
+            s0 = tx0
+        elif q[_KIND] == 1:
+            base, r = q[_START], q[_REC]
+            if t < base:
+                return None, 3, min(nxt, base)
+            s0 = base + (t - base) // r * r
+            nxt = min(nxt, s0 + r)
+        else:
+            s0 = q[_START]
+        if s0 is None:
+            return None, 3, nxt
+        off = t - s0
+        if off < 0:
+            return None, 3, min(nxt, s0)
+        dur = q[_DUR]
+        if dur is not None and off >= dur:
+            return None, 3, nxt
+        if dur is not None:
+            nxt = min(nxt, s0 + dur)
+        lim, ph = None, 3
+        for sp, lx, phs in q[_PER]:
+            if sp <= off:
+                lim, ph = lx, phs
+            else:
+                nxt = min(nxt, s0 + sp)
+                break
+        return lim, ph, nxt
+
+    def _watts(self, q, lx, ph, port):
+        if not q[_AMPS]:
+            return lx // 10
+        return lx * VOLTS * (1 if port else ph) // 10
+
+    def limit(self, port, t):
+        """(W or None, next boundary) for connector `port` (0: the pile) at t."""
+        nxt = _NEVER
+        tx0 = self._tx_start(port, t) if port else None
+        order = (0,) if port == 0 else ((2, 1) if tx0 is not None else (1,))
+        for purpose in order:
+            cands = [q for q in self.profiles if q[_PURP] == purpose and (
+                q[_CONN] == port or (purpose == 1 and q[_CONN] == 0))]
+            cands.sort(key=lambda q: (-q[_STACK], 0 if q[_CONN] == port else 1))
+            for q in cands:
+                lx, ph, n = self._at(q, t, tx0)
+                nxt = min(nxt, n)
+                if lx is not None:
+                    return self._watts(q, lx, ph, port), nxt
+        return None, nxt
+
+    def due_ms(self):
+        now = self.cp.station.bus.now()
+        if now is None or not (self.profiles or self.applied):
+            return None
+        if self.changed or self.next_at is None:
+            return 0
+        return max(0, (self.next_at - now) * 1000)
+
+    def tick(self):
+        """Apply the limits due now; returns True when any changed."""
+        if self.due_ms() != 0:
+            return False
+        import time
+
+        st = self.cp.station
+        now = st.bus.now()
+        self.changed = False
+        nxt = _NEVER
+        moved = False
+        for c in range(st.ports() + 1):
+            w, n = self.limit(c, now)
+            nxt = min(nxt, n)
+            if self.applied.get(c, None) != w or (c not in self.applied and w is not None):
+                try:
+                    st.set_limit(c, w)
+                except Exception as e:  # noqa: BLE001  Refused: no pile yet; again next tick
+                    _log.warn("limit on %d not set: %r", c, e)
+                    self.changed = True
+                    continue
+                _log.info("connector %d limit: %s W", c, w)
+                self.applied[c] = w
+                moved = True
+        if not self.profiles and all(v is None for v in self.applied.values()):
+            self.applied = {}
+        self.next_at = nxt if nxt != _NEVER else None
+        if moved:
+            self.t_applied = time.ticks_ms()
+        return moved
+
+    def composite(self, c, duration, unit):
+        """GetCompositeSchedule's schedule for connector c over [now, now + duration]."""
+        st = self.cp.station
+        now = st.bus.now()
+        cap = st.config("charging")["cap_w"]
+        periods = []
+        t = now
+        end = now + duration
+        while t < end and len(periods) < MAX_PERIODS * MAX_PROFILES:
+            w, n = self.limit(c, t)
+            if c:
+                pw, pn = self.limit(0, t)
+                n = min(n, pn)
+                if pw is not None and (w is None or pw < w):
+                    w = pw
+            w = cap if w is None or w > cap else w
+            if unit == "A":
+                lim = w * 10 // (VOLTS * (1 if c else 3))
+                val = {"startPeriod": t - now, "limit": lim / 10}
+                if not c:
+                    val["numberPhases"] = 3
+            else:
+                val = {"startPeriod": t - now, "limit": w}
+            if not periods or periods[-1]["limit"] != val["limit"]:
+                periods.append(val)
+            t = n
+        return {"status": "Accepted", "connectorId": c, "scheduleStart": dt.iso(now),
+                "chargingSchedule": {"duration": duration, "startSchedule": dt.iso(now), "chargingRateUnit": unit,
+                                     "chargingSchedulePeriod": periods}}
+
+
+def set_profile(cp, p):
+    return {"status": cp.smart.set(p)}
+
+
+def clear_profile(cp, p):
+    return {"status": cp.smart.clear(p)}
+
+
+def composite(cp, p):
+    c = p["connectorId"]
+    if not 0 <= c <= cp.station.ports() or cp.station.bus.now() is None:
+        return {"status": "Rejected"}
+    return cp.smart.composite(c, p["duration"], p.get("chargingRateUnit") or "W")

@@ -56,7 +56,10 @@ async def test_full_and_differential_updates_follow_the_version_rules():
         assert ll2.version == 4 and ll2.count == 11 and ll2.lookup("NEW")[2] == "grp"
         assert send(b, 9, "Full", [ent("only")]) == "Accepted"
         assert ll.count == 1 and ll.lookup("card-01") is None
-        assert send(b, 10, "Full", []) == "Accepted" and version(b) == 0
+        assert send(b, 10, "Full", []) == "Accepted" and version(b) == 0  # TC_042_2
+        b.cp.o["local_list"] = False
+        assert version(b) == -1  # LocalAuthListEnabled false: TC_042_1
+        b.cp.o["local_list"] = True
         r = b.cp.handlers["GetConfiguration"]({"key": ["LocalAuthListMaxLength", "SendLocalListMaxLength",
                                                        "SupportedFeatureProfiles"]})
         vals = [k["value"] for k in r["configurationKey"]]

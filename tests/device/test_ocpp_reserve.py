@@ -37,7 +37,6 @@ async def test_reserve_answers_for_every_port_state_and_the_reserved_tag_starts(
     try:
         await b.booted()
         h = b.cp.handlers
-        assert h["ReserveNow"](resv(0, 1)) == {"status": "Rejected"}  # ReserveConnectorZeroSupported false
         assert h["ReserveNow"](resv(4, 1)) == {"status": "Rejected"}  # no such connector
         assert h["ReserveNow"](resv(1, 1, s=-5)) == {"status": "Rejected"}  # already expired
         b.station.start(2, "full", 0, "busy", "card")
@@ -104,6 +103,39 @@ async def test_a_parent_id_tag_uses_the_reservation_expiry_and_cancel_free_the_p
         assert b.station.port(2)["status"] == "Available" and b.cp.resv.held == {}
         assert h["CancelReservation"]({"reservationId": 13}) == {"status": "Rejected"}
         assert sts
+    finally:
+        b.close()
+
+
+async def test_a_connector_zero_reservation_holds_one_free_port_for_its_id_tag():
+    b = Bench(n=2)
+    try:
+        await b.booted()
+        h = b.cp.handlers
+        r = h["GetConfiguration"]({"key": ["ReserveConnectorZeroSupported"]})
+        assert r["configurationKey"][0]["value"] == "true"
+        assert h["ReserveNow"](resv(0, 50, "z")) == {"status": "Accepted"}
+        assert b.station.port(2)["reservation"] == 50 and b.station.port(1)["status"] == "Available"
+        assert h["ReserveNow"](resv(0, 50, "z", s=900)) == {"status": "Accepted"}  # the same one: the same port
+        assert b.station.port(1)["status"] == "Available"
+        assert h["ReserveNow"](resv(0, 51, "y")) == {"status": "Accepted"}
+        assert b.station.port(1)["reservation"] == 51
+        assert h["ReserveNow"](resv(0, 52, "x")) == {"status": "Occupied"}  # TC_050_2
+        assert (await b.station.tap(2, "z"))[0] == "started"
+        b.plug(2)
+        await b.run(5)
+        await b.until(lambda: b.calls("StartTransaction"))
+        assert b.calls("StartTransaction")[0]["reservationId"] == 50  # TC_049
+        assert h["CancelReservation"]({"reservationId": 51}) == {"status": "Accepted"}
+        b.station.stop(2, "Local", "card")
+        await b.run(2)
+        b.station.set_available(0, False)
+        await b.until(lambda: b.station.port(2)["status"] == "Unavailable")
+        assert h["ReserveNow"](resv(0, 53, "x")) == {"status": "Unavailable"}  # TC_050_3
+        b.station.set_available(0, True)
+        for port in b.rig.pile.ports:
+            b.rig.pile._fault(port, "relay_welded")
+        assert h["ReserveNow"](resv(0, 54, "x")) == {"status": "Faulted"}  # TC_050_1
     finally:
         b.close()
 

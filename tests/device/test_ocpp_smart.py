@@ -192,3 +192,49 @@ async def test_a_remote_start_profile_goes_with_its_transaction_and_profiles_sur
         b2.close()
     finally:
         b.close()
+
+
+def periods(b, c, dur, unit="A"):
+    r = b.cp.handlers["GetCompositeSchedule"]({"connectorId": c, "duration": dur, "chargingRateUnit": unit})
+    assert r["status"] == "Accepted" and r["chargingSchedule"]["duration"] == dur
+    return [(x["startPeriod"], x["limit"]) for x in r["chargingSchedule"]["chargingSchedulePeriod"]]
+
+
+async def test_octt_composite_schedules_TC_066_TC_067_TC_072_in_amps():
+    b = Bench(n=2)
+    try:
+        await b.booted()
+        b.station.start(1, "full", 0, "t", "card")
+        await b.settle(50)
+        # TC_066: ChargePointMax 10 A, TxDefault and TxProfile (the TxProfile rules the port, the
+        # pile's per-phase limit caps it; after the TxProfile's 260 s the pile's limit, not the default)
+        assert setp(b, 0, prof(1, periods=((0, 10),), unit="A", dur=86400)) == "Accepted"
+        assert setp(b, 1, prof(2, "TxDefaultProfile", unit="A", dur=300, vf=T0, vt=T0 + 401,
+                              periods=((0, 6), (60, 10), (120, 8), (180, 15), (260, 8)))) == "Accepted"
+        assert setp(b, 1, prof(3, "TxProfile", unit="A", dur=260, vf=T0, vt=T0 + 401,
+                              periods=((0, 8), (50, 11), (140, 16), (200, 6), (240, 12)))) == "Accepted"
+        assert periods(b, 1, 400) == [(0, 8.0), (50, 10.0), (200, 6.0), (240, 10.0)]
+        assert b.cp.handlers["ClearChargingProfile"]({}) == {"status": "Accepted"}
+        # TC_072: two TxDefault levels; the higher one's 150 s end lets the lower one show
+        assert setp(b, 2, prof(4, "TxDefaultProfile", stack=0, unit="A", dur=400, vf=T0, vt=T0 + 401,
+                              periods=((0, 6), (100, 8), (200, 10)))) == "Accepted"
+        assert setp(b, 2, prof(5, "TxDefaultProfile", stack=1, unit="A", dur=150, vf=T0, vt=T0 + 401,
+                              periods=((0, 7), (100, 9)))) == "Accepted"
+        assert periods(b, 2, 350) == [(0, 7.0), (100, 9.0), (150, 8.0), (200, 10.0)]
+        assert b.cp.handlers["ClearChargingProfile"]({}) == {"status": "Accepted"}
+        # TC_067: clear by id, by purpose and level, then all: the pile's own limit remains
+        assert setp(b, 2, prof(6, "TxDefaultProfile", stack=1, unit="A", dur=400,
+                              periods=((0, 6), (60, 8), (200, 10)))) == "Accepted"
+        assert setp(b, 2, prof(7, "TxDefaultProfile", stack=0, unit="A", dur=400, vf=T0, vt=T0 + 401,
+                              periods=((0, 7), (100, 9)))) == "Accepted"
+        assert setp(b, 0, prof(8, unit="A", dur=86400, vf=T0, vt=T0 + 401, periods=((0, 11), (200, 12)))) == "Accepted"
+        clr = b.cp.handlers["ClearChargingProfile"]
+        assert clr({"id": 6}) == {"status": "Accepted"}
+        assert periods(b, 2, 350) == [(0, 7.0), (100, 9.0)]
+        assert clr({"chargingProfilePurpose": "TxDefaultProfile", "stackLevel": 0}) == {"status": "Accepted"}
+        assert periods(b, 2, 350) == [(0, 11.0), (200, 12.0)]
+        assert clr({}) == {"status": "Accepted"}
+        cap = b.rig.cfg["charging"]["cap_w"]
+        assert periods(b, 2, 350, "W") == [(0, cap)]  # the local limit of the pile
+    finally:
+        b.close()

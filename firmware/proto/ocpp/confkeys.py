@@ -47,7 +47,7 @@ KEYS = (
     ("MeterValuesAlignedData", RW, ("ocpp", "aligned_data"), "m"),
     ("MeterValuesSampledData", RW, ("ocpp", "sampled_data"), "m"),
     ("NumberOfConnectors", R, None, "i"),
-    ("ReserveConnectorZeroSupported", R, "false", "b"),  # a reservation names its port
+    ("ReserveConnectorZeroSupported", R, "true", "b"),  # reserve.py holds one free port
     ("ResetRetries", RW, ("ocpp", "reset_retries"), "i"),
     ("SecurityProfile", RW, ("ocpp", "profile"), "p"),
     ("SendLocalListMaxLength", R, "100", "i"),  # llist.SEND_MAX

@@ -204,6 +204,9 @@ def send(cp, p):
 
 
 def version(cp, p):
-    """0 while the list is empty (OCPP 1.6 5.10), else the version it was sent with."""
+    """0 while the list is empty (OCPP 1.6 5.10; OCTT TC_042_2), -1 while LocalAuthListEnabled
+    is false (the list is not in use: OCTT TC_042_1), else the version it was sent with."""
     ll = cp.auth.llist
+    if not cp.o["local_list"]:
+        return {"listVersion": -1}
     return {"listVersion": ll.version if ll.count else 0}

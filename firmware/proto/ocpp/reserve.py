@@ -7,8 +7,12 @@ one per port, [port, idTag, parentIdTag, expiry unix]) so that they survive a po
 start each one not yet expired is given back to the pile with the time it has left. A port
 that leaves Reserved (used, expired, cancelled) drops its entry.
 Answers: Faulted / Unavailable for such a port, Occupied for a port with a session or another
-reservation, Rejected for connector 0 (ReserveConnectorZeroSupported is false), an unknown
-connector or an expiry already past; the same reservationId replaces its reservation.
+reservation, Rejected for an unknown connector or an expiry already past; the same
+reservationId replaces its reservation. Connector 0 (ReserveConnectorZeroSupported true):
+the pile holds one port for the idTag, the highest-numbered Available one (it shows
+Reserved; the StartTransaction there carries the reservationId), so the idTag always finds
+a free port; when none is Available: Faulted if every port is, Unavailable if every port is
+faulted or unavailable, else Occupied (OCTT TC_049, TC_050_1-3).
 """
 import fsatomic
 import log
@@ -37,6 +41,8 @@ class Resv:
         """Give the persisted reservations back to the pile once the time is known."""
         if not self.pending:
             return
+        from firmware.station import Refused
+
         st = self.cp.station
         now = st.bus.now()
         if now is None:
@@ -48,7 +54,7 @@ class Resv:
                     raise ValueError("expired")
                 st.reserve(port, tag, exp - now, int(rid), parent)
                 _log.info("reservation %s on %d restored (%d s left)", rid, port, exp - now)
-            except Exception as e:  # noqa: BLE001  Refused (a fault since) or expired: dropped
+            except (Refused, ValueError) as e:  # a fault or a session since, or expired: dropped
                 _log.info("reservation %s on %d dropped: %r", rid, port, e)
                 del self.held[rid]
         self._save()
@@ -69,8 +75,12 @@ class Resv:
 
         st = self.cp.station
         c, rid = p["connectorId"], p["reservationId"]
+        if c == 0:
+            c = self._any_port(rid)
+            if type(c) is str:
+                return c
         if type(c) is not int or not 1 <= c <= st.ports():
-            return "Rejected"  # connector 0 too: ReserveConnectorZeroSupported is false
+            return "Rejected"
         from firmware.proto.ocpp import dt
 
         now = st.bus.now()
@@ -98,6 +108,24 @@ class Resv:
         self._save()
         _log.info("reservation %d on %d for %d s", rid, c, exp - now)
         return "Accepted"
+
+    def _any_port(self, rid):
+        """The port a connector-0 reservation holds, or the answer when there is none."""
+        st = self.cp.station
+        ent = self.held.get("%d" % rid)
+        if ent is not None:
+            return ent[0]  # the same reservation again: the same port
+        sts = []
+        for n in range(st.ports(), 0, -1):
+            info = st.port(n)
+            if info["status"] == "Available" and info.get("id") is None:
+                return n
+            sts.append(info["status"])
+        if all(s == "Faulted" for s in sts):
+            return "Faulted"
+        if all(s in ("Faulted", "Unavailable") for s in sts):
+            return "Unavailable"
+        return "Occupied"
 
     def cancel(self, p):
         ent = self.held.get("%d" % p["reservationId"])

@@ -204,26 +204,48 @@ class Smart:
                 break
         return lim, ph, nxt
 
-    def _watts(self, q, lx, ph, port):
-        if not q[_AMPS]:
-            return lx // 10
-        return lx * VOLTS * (1 if port else ph) // 10
-
-    def limit(self, port, t):
-        """(W or None, next boundary) for connector `port` (0: the pile) at t."""
-        nxt = _NEVER
+    def _raw(self, port, t):
+        """(W or None, next boundary, the pile's per-phase W or None) of connector `port` at t.
+        The first group with a profile valid at t decides: the pile's ChargePointMaxProfiles;
+        for a port, its TxProfiles (while a session runs), else its own TxDefaultProfiles,
+        else connector 0's. In a group the highest stack level whose schedule defines t wins
+        (a lower one fills the time it leaves, OCTT TC_072); a TxProfile whose schedule has
+        ended leaves the port to the pile's limit, not to a TxDefaultProfile (OCTT TC_066)."""
         tx0 = self._tx_start(port, t) if port else None
-        order = (0,) if port == 0 else ((2, 1) if tx0 is not None else (1,))
-        for purpose in order:
-            cands = [q for q in self.profiles if q[_PURP] == purpose and (
-                q[_CONN] == port or (purpose == 1 and q[_CONN] == 0))]
-            cands.sort(key=lambda q: (-q[_STACK], 0 if q[_CONN] == port else 1))
-            for q in cands:
-                lx, ph, n = self._at(q, t, tx0)
-                nxt = min(nxt, n)
-                if lx is not None:
-                    return self._watts(q, lx, ph, port), nxt
-        return None, nxt
+        rel = [q for q in self.profiles if (q[_PURP] == 0) == (port == 0) and (
+            q[_CONN] == port or (q[_PURP] == 1 and q[_CONN] == 0)) and not (q[_PURP] == 2 and tx0 is None)]
+        nxt = _NEVER
+        for q in rel:
+            nxt = min(nxt, self._at(q, t, tx0)[2])
+        for purpose, conn in (((0, 0),) if port == 0 else ((2, port), (1, port), (1, 0))):
+            g = [q for q in rel if q[_PURP] == purpose and q[_CONN] == conn and (q[_FROM] is None or q[_FROM] <= t)
+                 and (q[_TO] is None or t < q[_TO])]
+            if not g:
+                continue
+            g.sort(key=lambda q: -q[_STACK])
+            for q in g:
+                lx, ph, _ = self._at(q, t, tx0)
+                if lx is None:
+                    continue
+                if not q[_AMPS]:
+                    return lx // 10, nxt, None
+                one = lx * VOLTS // 10  # one phase of 220 V: a socket's, or each of the pile's
+                return (one if port else one * ph), nxt, one
+            return None, nxt, None
+        return None, nxt, None
+
+    def limit(self, port, t, composite=False):
+        """(W or None, next boundary) for connector `port` (0: the pile) at t. A port is held
+        to the pile's per-phase limit too when that is in A (a socket draws from one phase);
+        for the composite schedule also to the pile's W limit."""
+        w, nxt, _ = self._raw(port, t)
+        if port:
+            pw, pn, one = self._raw(0, t)
+            nxt = min(nxt, pn)
+            b = one if one is not None else (pw if composite else None)
+            if b is not None and (w is None or b < w):
+                w = b
+        return w, nxt
 
     def due_ms(self):
         now = self.cp.station.bus.now()
@@ -273,12 +295,7 @@ class Smart:
         t = now
         end = now + duration
         while t < end and len(periods) < MAX_PERIODS * MAX_PROFILES:
-            w, n = self.limit(c, t)
-            if c:
-                pw, pn = self.limit(0, t)
-                n = min(n, pn)
-                if pw is not None and (w is None or pw < w):
-                    w = pw
+            w, n = self.limit(c, t, True)
             w = cap if w is None or w > cap else w
             if unit == "A":
                 lim = w * 10 // (VOLTS * (1 if c else 3))

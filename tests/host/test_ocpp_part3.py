@@ -7,6 +7,7 @@ One 2-port board runs the cases in turn; each leaves the pile idle and Available
 CSMS's clock is the host's, and the pile takes its time from the CSMS, so an expiry or a
 schedule start given in host time is the pile's time too (within a second).
 """
+import json
 import time
 from datetime import datetime, timezone
 
@@ -91,6 +92,16 @@ def test_a_reservation_expires_and_one_is_cancelled(c, pile):
     assert statuses(c, 2, m) == ["Reserved", "Available"]
 
 
+def _answered(pile, mid):
+    """The bench CSMS answered the pile's CALL mid with a CALLRESULT."""
+    for _, d, t in list(pile.p.log):
+        if d == "out":
+            m = json.loads(t)
+            if m[0] == 3 and m[1] == mid:
+                return True
+    return False
+
+
 def test_every_trigger_is_answered_first_then_sent(c, pile):
     for what in ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification", "Heartbeat",
                  "MeterValues", "StatusNotification"):
@@ -108,6 +119,7 @@ def test_every_trigger_is_answered_first_then_sent(c, pile):
         i_ans = [i for i, (d, t) in enumerate(log) if d == "in" and t.startswith("[3,")][0]
         i_msg = [i for i, (d, t) in enumerate(log) if d == "in" and ('"%s"' % mid) in t and t.startswith("[2,")][0]
         assert i_ans < i_msg, what  # the answer went first
+        assert c.wait(lambda: _answered(pile, mid), 10, "the CSMS's CALLRESULT to the triggered " + what)
         if what == "StatusNotification":
             assert got["connectorId"] == 2 and got["status"] == "Available"
         if what == "MeterValues":

@@ -49,6 +49,15 @@ def _pack(buf, key, info):
     buf[25:25 + len(par)] = par
 
 
+def _cmp(buf, key):
+    """The record's tag against a padded key, byte by byte (no slice: nothing allocated)."""
+    for i in range(20):
+        d = buf[i] - key[i]
+        if d:
+            return d
+    return 0
+
+
 def _unpack(buf):
     """(status, expiry unix or None, parent or None) of a record."""
     exp = struct.unpack_from("<I", buf, 21)[0]
@@ -97,17 +106,17 @@ class LocalList:
         if not self.count or key is None:
             return None
         buf = self._buf
-        mv = memoryview(buf)
+        key = key + bytes(20 - len(key))  # NUL-padded as stored: the same order
         lo, hi = 0, self.count - 1
         with open(self.path, "rb") as f:
             while lo <= hi:
                 mid = (lo + hi) // 2
                 f.seek(_HDR + mid * _REC)
-                f.readinto(mv)
-                k = bytes(mv[0:20]).rstrip(b"\0")
-                if k == key:
+                f.readinto(buf)
+                d = _cmp(buf, key)
+                if d == 0:
                     return _unpack(buf)
-                if k < key:
+                if d < 0:
                     lo = mid + 1
                 else:
                     hi = mid - 1

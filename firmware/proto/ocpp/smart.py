@@ -17,6 +17,8 @@ A x 220 x numberPhases. tick() applies the limits when the next boundary (a peri
 a schedule's end, a recurrence, validFrom/validTo) is reached; the pile sheds and resumes
 (docs/charging.md "Limits").
 """
+from array import array
+
 import fsatomic
 import log
 from micropython import const
@@ -34,7 +36,8 @@ _KINDS = ("Absolute", "Recurring", "Relative")
 _RECUR = {"Daily": 86400, "Weekly": 604800}
 _NEVER = const(0x7FFFFFFF)
 # a profile: [id, connector, purpose, stack, kind, recurrence s (0 none), validFrom or None,
-#   validTo or None, start or None, duration or None, unit A (1) / W (0), [start, limit x10, phases]...]
+#   validTo or None, start or None, duration or None, unit A (1) / W (0),
+#   array("i") of the periods flat: start, limit x 10, phases, start, ...] (12 bytes a period)
 _ID, _CONN, _PURP, _STACK, _KIND, _REC, _FROM, _TO, _START, _DUR, _AMPS, _PER = range(12)
 
 
@@ -51,14 +54,14 @@ def parse(cp, c, cs, now):
         rec = _RECUR.get(cs.get("recurrencyKind"), 0)
         if not rec or not sch.get("startSchedule"):
             _bad("a Recurring profile needs recurrencyKind and startSchedule")
-    per = []
+    per = array("i")
     last = -1
     for p in sch["chargingSchedulePeriod"]:
         sp, lim = p["startPeriod"], p["limit"]
-        if sp <= last or (last < 0 and sp != 0) or lim < 0 or p.get("numberPhases", 3) not in (1, 2, 3):
-            _bad("periods start at 0 and rise, limits >= 0, 1-3 phases")
+        if sp <= last or (last < 0 and sp != 0) or not 0 <= lim <= 100000000 or p.get("numberPhases", 3) not in (1, 2, 3):
+            _bad("periods start at 0 and rise, limits 0..1e8, 1-3 phases")
         last = sp
-        per.append([sp, int(lim * 10 + 0.5), p.get("numberPhases", 3)])
+        per.extend((sp, int(lim * 10 + 0.5), p.get("numberPhases", 3)))
     if not per:
         _bad("no period")
     vf, vt, ss = cs.get("validFrom"), cs.get("validTo"), sch.get("startSchedule")
@@ -79,6 +82,8 @@ class Smart:
         except (fsatomic.Corrupt, OSError):
             ps = []
         self.profiles = ps if isinstance(ps, list) else []
+        for q in self.profiles:
+            q[_PER] = array("i", q[_PER])
         self.applied = {}  # connector -> W last set (None: no limit)
         self.next_at = None  # unix second of the next boundary
         self.changed = True  # recompute at the next tick
@@ -86,7 +91,7 @@ class Smart:
 
     def _save(self):
         try:
-            fsatomic.write_json(self.path, self.profiles)
+            fsatomic.write_json(self.path, [q[:_PER] + [list(q[_PER])] for q in self.profiles])
         except OSError as e:
             _log.warn("charging profiles not saved: %r", e)
 
@@ -104,7 +109,7 @@ class Smart:
             return "Rejected"  # schedules need the time
         prof = parse(cp, c, cs, now)
         purpose = prof[_PURP]
-        if (purpose == 0 and c != 0) or (purpose == 2 and c == 0) or len(prof[_PER]) > MAX_PERIODS \
+        if (purpose == 0 and c != 0) or (purpose == 2 and c == 0) or len(prof[_PER]) > 3 * MAX_PERIODS \
                 or not 0 <= prof[_STACK] <= MAX_STACK:
             return "Rejected"
         if purpose == 2:
@@ -165,44 +170,48 @@ class Smart:
         return s[3] if s[3] is not None else now
 
     def _at(self, q, t, tx0):
-        """(limit x10, phases, next boundary) of profile q at t; limit None when it defines
-        nothing at t."""
+        """The limit x10 of profile q at t, None when it defines nothing at t; its phases and
+        its next boundary are left in self.ph and self.nx (no tuple per call: this runs for
+        every profile and connector at each boundary)."""
+        self.ph = 3
         nxt = _NEVER
-        if q[_FROM] is not None:
-            if t < q[_FROM]:
-                return None, 3, q[_FROM]
-        if q[_TO] is not None:
-            if t >= q[_TO]:
-                return None, 3, _NEVER
-            nxt = q[_TO]
-        if q[_KIND] == 2:
-            s0 = tx0
-        elif q[_KIND] == 1:
-            base, r = q[_START], q[_REC]
-            if t < base:
-                return None, 3, min(nxt, base)
-            s0 = base + (t - base) // r * r
-            nxt = min(nxt, s0 + r)
+        lim = None
+        s0 = None
+        if q[_FROM] is not None and t < q[_FROM]:
+            nxt = q[_FROM]
+        elif q[_TO] is not None and t >= q[_TO]:
+            pass
         else:
-            s0 = q[_START]
-        if s0 is None:
-            return None, 3, nxt
-        off = t - s0
-        if off < 0:
-            return None, 3, min(nxt, s0)
-        dur = q[_DUR]
-        if dur is not None and off >= dur:
-            return None, 3, nxt
-        if dur is not None:
-            nxt = min(nxt, s0 + dur)
-        lim, ph = None, 3
-        for sp, lx, phs in q[_PER]:
-            if sp <= off:
-                lim, ph = lx, phs
+            if q[_TO] is not None:
+                nxt = q[_TO]
+            if q[_KIND] == 2:
+                s0 = tx0
+            elif q[_KIND] == 1:
+                base, r = q[_START], q[_REC]
+                if t < base:
+                    nxt = min(nxt, base)
+                else:
+                    s0 = base + (t - base) // r * r
+                    nxt = min(nxt, s0 + r)
             else:
-                nxt = min(nxt, s0 + sp)
-                break
-        return lim, ph, nxt
+                s0 = q[_START]
+        if s0 is not None:
+            off = t - s0
+            dur = q[_DUR]
+            if off < 0:
+                nxt = min(nxt, s0)
+            elif dur is None or off < dur:
+                if dur is not None:
+                    nxt = min(nxt, s0 + dur)
+                per = q[_PER]
+                for k in range(0, len(per), 3):
+                    if per[k] <= off:
+                        lim, self.ph = per[k + 1], per[k + 2]
+                    else:
+                        nxt = min(nxt, s0 + per[k])
+                        break
+        self.nx = nxt
+        return lim
 
     def _raw(self, port, t):
         """(W or None, next boundary, the pile's per-phase W or None) of connector `port` at t.
@@ -216,22 +225,30 @@ class Smart:
             q[_CONN] == port or (q[_PURP] == 1 and q[_CONN] == 0)) and not (q[_PURP] == 2 and tx0 is None)]
         nxt = _NEVER
         for q in rel:
-            nxt = min(nxt, self._at(q, t, tx0)[2])
+            self._at(q, t, tx0)
+            if self.nx < nxt:
+                nxt = self.nx
         for purpose, conn in (((0, 0),) if port == 0 else ((2, port), (1, port), (1, 0))):
-            g = [q for q in rel if q[_PURP] == purpose and q[_CONN] == conn and (q[_FROM] is None or q[_FROM] <= t)
-                 and (q[_TO] is None or t < q[_TO])]
-            if not g:
-                continue
-            g.sort(key=lambda q: -q[_STACK])
-            for q in g:
-                lx, ph, _ = self._at(q, t, tx0)
-                if lx is None:
+            found = best = blx = bph = None
+            for q in rel:
+                if q[_PURP] != purpose or q[_CONN] != conn or (q[_FROM] is not None and t < q[_FROM]) or (
+                        q[_TO] is not None and t >= q[_TO]):
                     continue
-                if not q[_AMPS]:
-                    return lx // 10, nxt, None
-                one = lx * VOLTS // 10  # one phase of 220 V: a socket's, or each of the pile's
-                return (one if port else one * ph), nxt, one
-            return None, nxt, None
+                found = True
+                if best is not None and q[_STACK] <= best[_STACK]:
+                    continue
+                lx = self._at(q, t, tx0)
+                if lx is not None:
+                    best, blx, bph = q, lx, self.ph
+            if not found:
+                continue
+            if best is None:
+                return None, nxt, None
+            q, lx, ph = best, blx, bph
+            if not q[_AMPS]:
+                return lx // 10, nxt, None
+            one = lx * VOLTS // 10  # one phase of 220 V: a socket's, or each of the pile's
+            return (one if port else one * ph), nxt, one
         return None, nxt, None
 
     def limit(self, port, t, composite=False):

@@ -122,6 +122,8 @@ async def test_composite_absolute_recurring_across_midnight_and_amps():
         r = b.cp.handlers["GetCompositeSchedule"]({"connectorId": 1, "duration": 60, "chargingRateUnit": "A"})
         assert r["chargingSchedule"]["chargingSchedulePeriod"] == [{"startPeriod": 0, "limit": 2.5}]
         assert b.cp.handlers["GetCompositeSchedule"]({"connectorId": 3, "duration": 60}) == {"status": "Rejected"}
+        r = b.cp.handlers["GetCompositeSchedule"]({"connectorId": 2, "duration": 0})
+        assert r["chargingSchedule"]["chargingSchedulePeriod"] == [{"startPeriod": 0, "limit": 300}]
     finally:
         b.close()
 
@@ -189,6 +191,11 @@ async def test_a_remote_start_profile_goes_with_its_transaction_and_profiles_sur
         assert [q[0] for q in b2.cp.smart.profiles] == [31]
         await seconds(b2, 1)
         await b2.until(lambda: b2.rig.pile.limits.cap == 5000)
+        info = b2.cp.info()
+        assert info["profiles"] == [31] and info["limits_w"] == {"0": 5000}
+        import json
+
+        json.loads(json.dumps(info))  # what `upile status --json` shows
         b2.close()
     finally:
         b.close()

@@ -326,4 +326,6 @@ class Cp:
                 "accepted": self.accepted.is_set(), "conn": self.conn.status(), "queue": q.pending(),
                 "queue_bytes": q.live, "mv_dropped": q.mv_dropped, "discarded_bills": sorted(q.discarded),
                 "tx_sent": self.tx.sent, "retransmits": self.tx.retransmits, "late_answers": self.tx.lates, "bytes_tx": self.rpc.tx_bytes,
-                "bytes_rx": self.rpc.rx_bytes, "dropped_frames": self.rpc.dropped}
+                "bytes_rx": self.rpc.rx_bytes, "dropped_frames": self.rpc.dropped,
+                "reservations": sorted(self.resv.held), "local_list": [self.auth.llist.version, self.auth.llist.count],
+                "profiles": [q[0] for q in self.smart.profiles], "limits_w": {"%d" % c: w for c, w in self.smart.applied.items()}}

@@ -311,7 +311,7 @@ class Smart:
         periods = []
         t = now
         end = now + duration
-        while t < end and len(periods) < MAX_PERIODS * MAX_PROFILES:
+        while len(periods) < MAX_PERIODS * MAX_PROFILES:  # at least one period, duration 0 too
             w, n = self.limit(c, t, True)
             w = cap if w is None or w > cap else w
             if unit == "A":
@@ -324,6 +324,8 @@ class Smart:
             if not periods or periods[-1]["limit"] != val["limit"]:
                 periods.append(val)
             t = n
+            if t >= end:
+                break
         return {"status": "Accepted", "connectorId": c, "scheduleStart": dt.iso(now),
                 "chargingSchedule": {"duration": duration, "startSchedule": dt.iso(now), "chargingRateUnit": unit,
                                      "chargingSchedulePeriod": periods}}

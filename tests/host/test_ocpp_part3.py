@@ -190,3 +190,37 @@ def test_a_lowered_pile_limit_sheds_the_newest_session_at_its_second_and_restart
     back = time.time()
     assert t0 + 40 - 1 <= back <= t0 + 40 + 10, back - t0  # when raised, after the pile's 5 s hold
     assert c.calls(CP, "StopTransaction", m) == []  # suspended, never stopped: the same transaction
+
+
+def test_a_recurring_daily_profile_crosses_midnight(monkeypatch):
+    """A Daily window from 23:59:35 for 40 s (its startSchedule the day before): the CSMS's
+    clock, which the pile takes, is set to 23:59:05 of some day; the window sheds a port at its
+    second and lets it restart after midnight, 00:00:15."""
+    from upile.csms import server
+
+    day = (int(time.time()) // 86400 + 3) * 86400  # a midnight to come
+    off = day - 55 - time.time()  # the CSMS's clock: 23:59:05 now
+    monkeypatch.setattr(server, "now_iso", lambda: iso(time.time() + off))
+    with Csms() as c, OcppPile(c, "CPM", hold_s=0) as pile:
+        for port, tag in ((1, "first"), (2, "second")):
+            assert pile.tap(port, tag).startswith("ok started")
+            pile.plug(port, cc_w=300)
+            pile.wait_status(port, "Charging")
+        prof = {"chargingProfileId": 9, "stackLevel": 0, "chargingProfilePurpose": "ChargePointMaxProfile",
+                "chargingProfileKind": "Recurring", "recurrencyKind": "Daily",
+                "chargingSchedule": {"startSchedule": iso(day - 86400 - 25), "duration": 40, "chargingRateUnit": "W",
+                                     "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 400}]}}
+        assert time.time() + off < day - 25 - 5, "the pile took too long to charge two ports"
+        assert c.call("CPM", "SetChargingProfile", {"connectorId": 0, "csChargingProfiles": prof})["status"] == "Accepted"
+        pile.wait_status(2, "SuspendedEVSE", 60)
+        pile.wait_status(2, "Charging", 60)
+        sn = [p for _, p in c.calls("CPM", "StatusNotification") if p["connectorId"] == 2]
+        shed = [unix_of(p["timestamp"]) for p in sn if p["status"] == "SuspendedEVSE"][-1]
+        back = [unix_of(p["timestamp"]) for p in sn if p["status"] == "Charging"][-1]
+        assert day - 25 <= shed <= day - 25 + 2, shed - day  # 23:59:35 (the pile's clock)
+        assert day + 15 <= back <= day + 15 + 8, back - day  # after midnight: 00:00:15 plus the 5 s hold
+        assert pile.status_of(1) == "Charging"
+
+
+def unix_of(s):
+    return int(datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp())

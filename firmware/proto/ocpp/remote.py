@@ -58,7 +58,7 @@ def remote_start(cp, p):
         if now is None:
             return {"status": "Rejected"}
         prof = smart.parse(cp, c, cs, now)  # CallError for a bad profile, before anything starts
-        if len(prof[11]) > 3 * smart.MAX_PERIODS or not 0 <= prof[3] <= smart.MAX_STACK:
+        if not smart.fits(prof):
             return {"status": "Rejected"}
     from firmware.proto.ocpp import datatransfer
 

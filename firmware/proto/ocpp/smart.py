@@ -38,7 +38,18 @@ _NEVER = const(0x7FFFFFFF)
 # a profile: [id, connector, purpose, stack, kind, recurrence s (0 none), validFrom or None,
 #   validTo or None, start or None, duration or None, unit A (1) / W (0),
 #   array("i") of the periods flat: start, limit x 10, phases, start, ...] (12 bytes a period)
-_ID, _CONN, _PURP, _STACK, _KIND, _REC, _FROM, _TO, _START, _DUR, _AMPS, _PER = range(12)
+_ID = const(0)
+_CONN = const(1)
+_PURP = const(2)
+_STACK = const(3)
+_KIND = const(4)
+_REC = const(5)
+_FROM = const(6)
+_TO = const(7)
+_START = const(8)
+_DUR = const(9)
+_AMPS = const(10)
+_PER = const(11)
 
 
 def _bad(why):
@@ -71,6 +82,11 @@ def parse(cp, c, cs, now):
     return [cs["chargingProfileId"], c, _PURPOSES.index(cs["chargingProfilePurpose"]), cs["stackLevel"], kind, rec,
             dt.unix(vf) if vf else None, dt.unix(vt) if vt else None, start, sch.get("duration"),
             1 if sch["chargingRateUnit"] == "A" else 0, per]
+
+
+def fits(prof):
+    """Within ChargingScheduleMaxPeriods and ChargeProfileMaxStackLevel."""
+    return len(prof[_PER]) <= 3 * MAX_PERIODS and 0 <= prof[_STACK] <= MAX_STACK
 
 
 class Smart:
@@ -109,8 +125,7 @@ class Smart:
             return "Rejected"  # schedules need the time
         prof = parse(cp, c, cs, now)
         purpose = prof[_PURP]
-        if (purpose == 0 and c != 0) or (purpose == 2 and c == 0) or len(prof[_PER]) > 3 * MAX_PERIODS \
-                or not 0 <= prof[_STACK] <= MAX_STACK:
+        if (purpose == 0 and c != 0) or (purpose == 2 and c == 0) or not fits(prof):
             return "Rejected"
         if purpose == 2:
             info = st.port(c)
@@ -133,7 +148,8 @@ class Smart:
         self._save()
         self.changed = True
         self.cp.wake_events()
-        _log.info("charging profile %d (%s, level %d) on %d", prof[_ID], _PURPOSES[prof[_PURP]], prof[_STACK], prof[_CONN])
+        _log.info("charging profile %d (%s, level %d) on %d", prof[_ID], _PURPOSES[prof[_PURP]], prof[_STACK],
+                  prof[_CONN])
         return "Accepted"
 
     def clear(self, p):

@@ -222,6 +222,7 @@ SCHEMA = {
         "local_pre_auth": (bool, False, None, None),  # LocalPreAuthorize
         "allow_offline_unknown": (bool, False, None, None),  # AllowOfflineTxForUnknownId
         "auth_cache": (bool, True, None, None),  # AuthorizationCacheEnabled
+        "local_list": (bool, True, None, None),  # LocalAuthListEnabled (the list: /data/ocpp/llist.dat)
         "authorize_remote": (bool, False, None, None),  # AuthorizeRemoteTxRequests
         "stop_on_invalid": (bool, True, None, None),  # StopTransactionOnInvalidId
         "reset_retries": (int, 1, 0, 10),  # ResetRetries

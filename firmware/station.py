@@ -103,16 +103,17 @@ class Station:
         return len(self.pile.ports) if self.pile is not None else 0
 
     # ---- sessions
-    def start(self, port, kind="full", amount=0, id_tag=None, method="remote", reservation=None, ref=None):
+    def start(self, port, kind="full", amount=0, id_tag=None, method="remote", reservation=None, ref=None, parent=None):
         """Start a session on a port with a budget (kind: time min | energy Wh | money fen |
         full). `ref`: the protocol's own reference for it (<= 40 chars, e.g. a DNY order
-        number), journalled with the session and echoed in its events and bill. Returns the
-        session id."""
+        number), journalled with the session and echoed in its events and bill. `parent`: the
+        id tag's group (OCPP parentIdTag), which may use a port reserved for that group.
+        Returns the session id."""
         for g in self._guards:
             r = g(port, method, id_tag)
             if r:
                 raise Refused(r[0], r[1])
-        return self._call(self._pile().start, port, kind, amount, id_tag, method, reservation, ref)
+        return self._call(self._pile().start, port, kind, amount, id_tag, method, reservation, ref, parent)
 
     def stop(self, port, reason="Remote", cause="remote"):
         """Stop a port's session; returns its bill (session.stopped's fields)."""
@@ -130,8 +131,12 @@ class Station:
         if self.pile is not None:
             self.pile.stop_all(reason, cause)
 
-    def reserve(self, port, id_tag, expire_s=None, reservation=None):
-        self._call(self._pile().reserve, port, id_tag, expire_s, None, 0, reservation)
+    def reserve(self, port, id_tag, expire_s=None, reservation=None, parent=None):
+        """Hold an idle port for id_tag (or any tag of the `parent` group) for expire_s
+        (None: charging.reserve_s); Reserved meanwhile. The same reservation id replaces its
+        own reservation. Refused: port_busy (a session or another reservation), port_faulted,
+        unavailable."""
+        self._call(self._pile().reserve, port, id_tag, expire_s, None, 0, reservation, parent)
 
     def schedule(self, port, kind, amount, start_in_s, id_tag=None):
         self._call(self._pile().schedule, port, kind, amount, start_in_s, id_tag)
@@ -366,7 +371,7 @@ class Station:
             st, parent = await self.authorize(id_tag)
             if st != "Accepted":
                 raise Refused("not_authorized", st)
-            sid = self.start(port, "full", 0, id_tag, "card")
+            sid = self.start(port, "full", 0, id_tag, "card", parent=parent)
             if parent:
                 self._parents[sid] = parent
             return "started", sid

@@ -113,7 +113,7 @@ class Pile:
                 self._pub("session.stopped", view(bill))
 
     # ---- commands
-    def start(self, port, kind, amount=0, tag=None, method="service", reservation=None, ref=None):
+    def start(self, port, kind, amount=0, tag=None, method="service", reservation=None, ref=None, parent=None):
         p = self._port(port)
         if kind not in KINDS or type(amount) is not int or amount < 0 or (kind != "full" and amount == 0):
             raise ChargeError("bad_budget")
@@ -129,8 +129,8 @@ class Pile:
             raise ChargeError("port_faulted")
         if p.disabled:
             raise ChargeError("unavailable")
-        if p.resv and p.resv[0] != tag:
-            raise ChargeError("reserved")
+        if p.resv and p.resv[0] != tag and (parent is None or p.resv[5] != parent):
+            raise ChargeError("reserved")  # its idTag, or one of its parentIdTag (OCPP 1.6 5.13)
         if self.temp.hot:
             raise ChargeError("over_temperature")
         if not self.limits.admits(self.total_w):
@@ -267,8 +267,12 @@ class Pile:
             self._port(port).limit_w = watts
             self.limits.hold_until = None
 
-    def reserve(self, port, tag, expire_s=None, plan=None, start_in_s=0, reservation=None):
+    def reserve(self, port, tag, expire_s=None, plan=None, start_in_s=0, reservation=None, parent=None):
+        """Hold a port for `tag` (or a tag of the `parent` group) for expire_s; a reservation of
+        the same id on the same port is replaced (OCPP ReserveNow)."""
         p = self._port(port)
+        if p.resv and p.session is None and reservation is not None and p.resv[4] == reservation:
+            p.resv = None
         if p.session or p.resv:
             raise ChargeError("port_busy")
         if p.fault:
@@ -280,7 +284,7 @@ class Pile:
         now = self.clock()
         at = _add(now, start_in_s * 1000)
         hold = expire_s if expire_s is not None else self.c["reserve_s"]
-        p.resv = (tag, _add(at, hold * 1000), plan, at, reservation)
+        p.resv = (tag, _add(at, hold * 1000), plan, at, reservation, parent)
         p.set(P.RESERVED, "scheduled" if plan else "reserved")
 
     def schedule(self, port, kind, amount, start_in_s, tag=None):
@@ -304,7 +308,7 @@ class Pile:
         s = p.session
         d = {"status": p.status, "fault": p.fault, "error": P.error_code(p.fault), "p_w": p.p_w, "v_dv": p.v_dv,
              "i_ma": p.i_ma, "pf": p.pf, "meter_wh": p.reg_mwh // 1000, "meter_mwh": p.reg_mwh,
-             "limit_w": p.limit_w, "available": not p.disabled}
+             "limit_w": p.limit_w, "available": not p.disabled, "reservation": p.resv[4] if p.resv else None}
         if s:
             d.update({"id": s.id, "kind": s.kind, "amount": s.amount, "id_tag": s.tag, "method": s.method,
                       "mwh": s.energy(), "charged_s": s.charged_ms // 1000, "fen": s.cost.fen(s.energy()),

@@ -39,7 +39,7 @@ class Port:
         self.session = None
         self.fault = None  # cause string while Faulted
         self.disabled = False  # Unavailable by command
-        self.resv = None  # (tag, expire_ticks, plan or None, start_ticks, reservation id)
+        self.resv = None  # (tag, expire_ticks, plan or None, start_ticks, reservation id, parent tag)
         self.relay = False  # commanded state
         self.t_relay = 0  # ticks of the last relay change (weld check, energy baseline)
         self.mismatch_ms = 0

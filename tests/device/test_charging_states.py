@@ -211,6 +211,34 @@ def test_reservation_holds_port_and_expires():
     assert r.pile.status(1) == "Preparing"
 
 
+def test_a_reservation_for_a_parent_group_and_its_replacement_by_the_same_id():
+    r = Rig(n=2)
+    r.pile.reserve(1, "mum", expire_s=60, reservation=7, parent="family")
+    assert r.pile.info(1)["reservation"] == 7
+    for tag, parent in (("stranger", None), ("stranger", "other"), ("kid", None)):
+        try:
+            r.pile.start(1, "full", tag=tag, parent=parent)
+            raise AssertionError("%s (%s) took a reserved port" % (tag, parent))
+        except ChargeError as e:
+            assert e.args[0] == "reserved"
+    # the same reservation id again: replaced (a new expiry), another id: the port is busy
+    r.run(50)
+    r.pile.reserve(1, "mum", expire_s=60, reservation=7, parent="family")
+    try:
+        r.pile.reserve(1, "dad", expire_s=60, reservation=8)
+        raise AssertionError("a second reservation on one port")
+    except ChargeError as e:
+        assert e.args[0] == "port_busy"
+    r.run(50)
+    assert r.pile.status(1) == "Reserved"  # 100 s after the first: the replacement holds
+    r.plant.ports[0].plug(_bike(capacity_wh=5000))
+    sid = r.pile.start(1, "full", tag="kid", parent="family")
+    assert r.pile.info(1)["reservation"] is None and r.pile.info(1)["id_tag"] == "kid"
+    r.run(5)
+    r.pile.stop(1, "Local", "card")
+    assert r.bills(1)[-1]["reservation"] == 7 and r.bills(1)[-1]["id"] == sid
+
+
 def test_scheduled_start_off_peak():
     r = Rig(n=1)
     r.plant.ports[0].plug(_bike(capacity_wh=5000))

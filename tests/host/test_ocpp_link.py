@@ -126,8 +126,8 @@ def test_malformed_frames_from_the_csms_get_callerrors_and_the_pile_answers_on()
         with OcppPile(c, "CP8") as pile:
             cases = [
                 ('[2,"m1","Teleport",{}]', "NotImplemented"),
-                ('[2,"m2","ReserveNow",{"connectorId":1,"expiryDate":"2030-01-01T00:00:00Z","idTag":"x",'
-                 '"reservationId":1}]', "NotSupported"),
+                ('[2,"m2","UpdateFirmware",{"location":"http://fw.example/x.bin",'
+                 '"retrieveDate":"2030-01-01T00:00:00Z"}]', "NotSupported"),
                 ('[2,"m3","Reset",{"type":"Sideways"}]', "PropertyConstraintViolation"),
                 ('[2,"m4","Reset",{}]', "ProtocolError"),
                 ('[2,"m5","Reset",{"type":"Soft","x":1}]', "FormationViolation"),

@@ -67,7 +67,8 @@ def charging(c, pile, port, tag):
 
 def test_TC_019_CS_retrieve_configuration(c, pile):
     r = c.call(CP, "GetConfiguration", {"key": ["SupportedFeatureProfiles"]})
-    assert r["configurationKey"] == [{"key": "SupportedFeatureProfiles", "readonly": True, "value": "Core"}]
+    assert r["configurationKey"] == [{"key": "SupportedFeatureProfiles", "readonly": True,
+                                    "value": "Core,Reservation,RemoteTrigger,LocalAuthListManagement,SmartCharging"}]
     assert not r.get("unknownKey")
     keys = {k["key"]: k for k in c.call(CP, "GetConfiguration", {})["configurationKey"]}
     access = {"AuthorizeRemoteTxRequests": None, "ClockAlignedDataInterval": False, "ConnectionTimeOut": False,

@@ -4,13 +4,17 @@
 The one place an idTag is judged. Two doors lead here: the pile's front (a card read at the
 reader, front.card_check "backend") publishes card.ask and cp.py answers it with
 station.card_answer from authorize(); the service port's `tap` (station.tap, any idTag,
-the OCTT tests' card) asks station.authorize, which is authorize() too. Either way:
-- LocalPreAuthorize and a cached Accepted (not expired): accepted at once, no message;
-- online: Authorize.req, its idTagInfo cached (AuthorizationCacheEnabled) and returned;
-- offline (or no answer): LocalAuthorizeOffline and a cached entry decide; an unknown id is
-  accepted only with AllowOfflineTxForUnknownId; anything else is "Invalid".
+the OCTT tests' card) asks station.authorize, which is authorize() too. "Known" means: in the
+local authorization list (llist.py, while LocalAuthListEnabled), else in the cache (while
+AuthorizationCacheEnabled); the list takes precedence over the cache and its ids are never
+cached (OCPP 1.6 3.5.3).
+- LocalPreAuthorize and a known Accepted (not expired): accepted at once, no message;
+- online: Authorize.req, its idTagInfo cached and returned;
+- offline (or no answer): LocalAuthorizeOffline lets a known entry decide (Accepted, or its
+  Blocked / Expired / Invalid); an unknown id is accepted only with AllowOfflineTxForUnknownId;
+  anything else is "Invalid".
 The cache (<= 32 ids, the oldest dropped first) lives in /data/ocpp/auth.json (atomic) and
-also learns from StartTransaction/StopTransaction answers. ClearCache empties it.
+also learns from StartTransaction/StopTransaction answers. ClearCache empties it (never the list).
 """
 from micropython import const
 
@@ -33,6 +37,9 @@ class Auth:
             c = {}
         self.cache = c if isinstance(c, dict) else {}  # tag -> [status, expiry unix or None, parent]
         self.asked = 0
+        from firmware.proto.ocpp import llist
+
+        self.llist = llist.LocalList(path.rsplit("/", 1)[0] + "/llist.dat")
 
     def _save(self):
         try:
@@ -42,7 +49,7 @@ class Auth:
 
     def remember(self, tag, info):
         """Cache an idTagInfo (Authorize, Start/StopTransaction answers)."""
-        if not tag or not self.cp.o["auth_cache"]:
+        if not tag or not self.cp.o["auth_cache"] or self._listed(tag) is not None:
             return
         exp = info.get("expiryDate")
         ent = [info.get("status"), dt.unix(exp) if exp else None, info.get("parentIdTag")]
@@ -54,11 +61,19 @@ class Auth:
         self.cache[tag] = ent
         self._save()
 
-    def cached(self, tag):
-        """(status, parent) from the cache, an expired Accepted as Expired; None if unknown."""
-        if not self.cp.o["auth_cache"]:
+    def _listed(self, tag):
+        if not self.cp.o["local_list"]:
             return None
-        ent = self.cache.get(tag)
+        return self.llist.lookup(tag)
+
+    def cached(self, tag):
+        """(status, parent) from the local list, else the cache, an expired Accepted as
+        Expired; None if unknown."""
+        ent = self._listed(tag)
+        if ent is None:
+            if not self.cp.o["auth_cache"]:
+                return None
+            ent = self.cache.get(tag)
         if ent is None:
             return None
         st = ent[0]

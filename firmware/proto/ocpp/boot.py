@@ -42,6 +42,7 @@ class Boot:
         self.state = None  # None (not yet this boot), Pending, Rejected, Accepted
         self.interval_s = cp.o["heartbeat_s"]
         self.accepted_at = None
+        self.kick = asyncio.Event()  # TriggerMessage(BootNotification) while Pending: boot now
 
     def needed(self):
         return self.state != "Accepted" or self.sent != fields(self.cp)
@@ -78,7 +79,8 @@ class Boot:
                 return True
             wait = (r["interval"] if r["interval"] > 0 else _RETRY_MS // 1000) * 1000
             _log.warn("BootNotification %s: again in %d s", st, wait // 1000)
-            if not await _wait(closed, wait):
+            self.kick.clear()
+            if not await _wait(closed, wait, self.kick if st == "Pending" else None):
                 return False
         return False
 
@@ -96,10 +98,18 @@ class Boot:
         self.clock(r["currentTime"])
 
 
-async def _wait(closed, ms):
-    """Sleep ms unless the connection ends first; True when it is still up."""
-    try:
-        await asyncio.wait_for_ms(closed.wait(), ms)
-    except asyncio.TimeoutError:
-        return True
-    return False
+async def _wait(closed, ms, kick=None):
+    """Sleep ms unless the connection ends first (or `kick` is set: a triggered boot); True
+    when it is still up."""
+    if kick is None:
+        try:
+            await asyncio.wait_for_ms(closed.wait(), ms)
+        except asyncio.TimeoutError:
+            return True
+        return False
+    t0 = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t0) < ms and not kick.is_set():
+        if closed.is_set():
+            return False
+        await asyncio.sleep_ms(50)
+    return not closed.is_set()

@@ -28,26 +28,34 @@ KEYS = (
     ("AuthorizationCacheEnabled", RW, ("ocpp", "auth_cache"), "b"),
     ("AuthorizationKey", W, ("ocpp", "auth_key"), "k"),
     ("AuthorizeRemoteTxRequests", RW, ("ocpp", "authorize_remote"), "b"),
+    ("ChargeProfileMaxStackLevel", R, "8", "i"),  # smart.MAX_STACK
+    ("ChargingScheduleAllowedChargingRateUnit", R, "Current,Power", "s"),
+    ("ChargingScheduleMaxPeriods", R, "24", "i"),  # smart.MAX_PERIODS
     ("ClockAlignedDataInterval", RW, ("ocpp", "aligned_s"), "i"),
     ("ConnectionTimeOut", RW, ("charging", "noload_s"), "i"),
     ("ConnectorPhaseRotation", RW, ("ocpp", "phase_rotation"), "s"),
     ("CpoName", RW, ("ocpp", "cpo_name"), "s"),
     ("GetConfigurationMaxKeys", R, "%d" % MAX_KEYS, "i"),
     ("HeartbeatInterval", RW, ("ocpp", "heartbeat_s"), "i"),
+    ("LocalAuthListEnabled", RW, ("ocpp", "local_list"), "b"),
+    ("LocalAuthListMaxLength", R, "1000", "i"),  # llist.MAX_LEN
     ("LocalAuthorizeOffline", RW, ("ocpp", "local_auth_offline"), "b"),
     ("LocalPreAuthorize", RW, ("ocpp", "local_pre_auth"), "b"),
+    ("MaxChargingProfilesInstalled", R, "8", "i"),  # smart.MAX_PROFILES
     ("MessageTimeout", RW, ("ocpp", "call_timeout_s"), "i"),
     ("MeterValueSampleInterval", RW, ("charging", "sample_s"), "i"),
     ("MeterValuesAlignedData", RW, ("ocpp", "aligned_data"), "m"),
     ("MeterValuesSampledData", RW, ("ocpp", "sampled_data"), "m"),
     ("NumberOfConnectors", R, None, "i"),
+    ("ReserveConnectorZeroSupported", R, "true", "b"),  # reserve.py holds one free port
     ("ResetRetries", RW, ("ocpp", "reset_retries"), "i"),
     ("SecurityProfile", RW, ("ocpp", "profile"), "p"),
+    ("SendLocalListMaxLength", R, "100", "i"),  # llist.SEND_MAX
     ("StopTransactionOnEVSideDisconnect", R, "true", "b"),  # an unplugged bike always ends its session
     ("StopTransactionOnInvalidId", RW, ("ocpp", "stop_on_invalid"), "b"),
     ("StopTxnAlignedData", RW, ("ocpp", "stop_aligned"), "M"),
     ("StopTxnSampledData", RW, ("ocpp", "stop_sampled"), "M"),
-    ("SupportedFeatureProfiles", R, "Core", "s"),
+    ("SupportedFeatureProfiles", R, "Core,Reservation,RemoteTrigger,LocalAuthListManagement,SmartCharging", "s"),
     ("TransactionMessageAttempts", RW, ("ocpp", "tx_attempts"), "i"),
     ("TransactionMessageRetryInterval", RW, ("ocpp", "tx_retry_s"), "i"),
     ("UnlockConnectorOnEVSideDisconnect", R, "false", "b"),  # no connector lock to release

@@ -36,6 +36,14 @@ ACTIONS = {
     "ChangeConfiguration": ("confkeys", "change"),
     "DataTransfer": ("datatransfer", "handle"),
     "ClearCache": ("auth", "clear_cache"),
+    "ReserveNow": ("reserve", "reserve_now"),
+    "CancelReservation": ("reserve", "cancel_reservation"),
+    "TriggerMessage": ("trigger", "trigger"),
+    "SendLocalList": ("llist", "send"),
+    "GetLocalListVersion": ("llist", "version"),
+    "SetChargingProfile": ("smart", "set_profile"),
+    "ClearChargingProfile": ("smart", "clear_profile"),
+    "GetCompositeSchedule": ("smart", "composite"),
 }
 _EVENTS = const(48)
 _CARD_ASK_MS = const(4000)  # an Authorize for the front: below its 5 s wait, so the offline rules answer, not its list
@@ -81,7 +89,7 @@ class _Actions:
 class Cp:
     def __init__(self, cfg, station, bus, data="/data/ocpp"):
         import fsatomic
-        from firmware.proto.ocpp import auth, boot, conn, ids, meter, status, tx, txq
+        from firmware.proto.ocpp import auth, boot, conn, ids, meter, reserve, smart, status, tx, txq
 
         self.cfg = cfg
         self.o = cfg["ocpp"]
@@ -105,6 +113,8 @@ class Cp:
         self.rpc.on_late = self.tx.late
         self.meter = meter.Meter(self)
         self.auth = auth.Auth(self, data + "/auth.json")
+        self.resv = reserve.Resv(self, data + "/resv.json")
+        self.smart = smart.Smart(self, data + "/profiles.json")
         self.budgets = []  # DataTransfer budgets waiting for their RemoteStart (datatransfer.py)
         topics = ("port.", "session.", "link.")
         if cfg.get("front", {}).get("card_check") == "backend":
@@ -204,15 +214,21 @@ class Cp:
     # ---- the bus
     async def run_events(self, beat):
         self.tx.reconcile()
+        self.resv.restore()
         sub = self.sub
         while True:
             beat()
             wait = self.meter.due_ms()
+            w2 = self.smart.due_ms()
+            if w2 is not None:
+                wait = w2 if wait is None else min(wait, w2)
             try:
                 ev = await asyncio.wait_for_ms(sub.get(), 60000 if wait is None else max(1, min(wait, 60000)))
             except asyncio.TimeoutError:
                 ev = None
             self.meter.tick()
+            self.smart.tick()
+            self.resv.restore()
             if ev is None:
                 continue
             if sub.take_dropped():
@@ -224,13 +240,16 @@ class Cp:
         t = ev.topic
         if t == "port.status":
             self.status.on_port(ev)
+            self.resv.on_status(ev)
             self.tx.on_status(ev)
         elif t == "session.started":
             self.tx.on_started(ev)
+            self.smart.changed = True  # a relative or TxProfile starts with it
         elif t == "session.sample":
             self.meter.on_sample(ev)
         elif t == "session.stopped":
             self.tx.on_stopped(ev)
+            self.smart.session_ended(ev.data.get("port"))
         elif t == "card.ask":
             asyncio.create_task(self._card(ev.data))
         elif t == "link.down":
@@ -252,6 +271,13 @@ class Cp:
             return
         ok = st == "Accepted"
         self.station.card_answer(d["req"], ok, None, 0, None, None if ok else st.lower())
+
+    def wake_events(self):
+        """The events task recomputes its wait now (a charging profile changed)."""
+        from firmware.bus import Event
+
+        if self.sub.pending() < _EVENTS - 1:
+            self.sub.put(Event("ocpp.wake", None, time.ticks_ms(), None))
 
     # ---- the sender
     async def run_sender(self, beat):
@@ -321,4 +347,6 @@ class Cp:
                 "accepted": self.accepted.is_set(), "conn": self.conn.status(), "queue": q.pending(),
                 "queue_bytes": q.live, "mv_dropped": q.mv_dropped, "discarded_bills": sorted(q.discarded),
                 "tx_sent": self.tx.sent, "retransmits": self.tx.retransmits, "late_answers": self.tx.lates, "bytes_tx": self.rpc.tx_bytes,
-                "bytes_rx": self.rpc.rx_bytes, "dropped_frames": self.rpc.dropped}
+                "bytes_rx": self.rpc.rx_bytes, "dropped_frames": self.rpc.dropped,
+                "reservations": sorted(self.resv.held), "local_list": [self.auth.llist.version, self.auth.llist.count],
+                "profiles": [q[0] for q in self.smart.profiles], "limits_w": {"%d" % c: w for c, w in self.smart.applied.items()}}

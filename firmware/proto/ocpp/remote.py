@@ -6,7 +6,8 @@ onto the command interface (firmware/station.py), whose refusal codes become the
   first Available port; a busy, faulted or unavailable port -> Rejected. The session's
   budget is the one a DataTransfer set for that connector or idTag (datatransfer.py), else
   "until full". With AuthorizeRemoteTxRequests the idTag is authorized first (Accepted
-  means "will try", errata 3.32). A chargingProfile is ignored (no smart charging here).
+  means "will try", errata 3.32). Its chargingProfile (a TxProfile, no transactionId) is
+  installed for the new session (smart.py; errata 3.41); another purpose -> Rejected.
 - RemoteStopTransaction: the port running that transactionId stops (Remote), else Rejected.
 - Reset: Accepted, then soft: sessions stop (SoftReset), their StopTransactions get up to
   `_DRAIN_MS` to leave, the pile restarts; hard: the pile restarts now and the sessions'
@@ -46,6 +47,19 @@ def remote_start(cp, p):
     info = st.port(c)
     if info.get("id") is not None or info["status"] in ("Faulted", "Unavailable"):
         return {"status": "Rejected"}
+    prof = None
+    cs = p.get("chargingProfile")
+    if cs is not None:
+        if cs["chargingProfilePurpose"] != "TxProfile" or cs.get("transactionId") is not None:
+            return {"status": "Rejected"}
+        from firmware.proto.ocpp import smart
+
+        now = st.bus.now()
+        if now is None:
+            return {"status": "Rejected"}
+        prof = smart.parse(cp, c, cs, now)  # CallError for a bad profile, before anything starts
+        if not smart.fits(prof):
+            return {"status": "Rejected"}
     from firmware.proto.ocpp import datatransfer
 
     kind, amount, ref = datatransfer.budget_for(cp, c, tag)
@@ -55,14 +69,14 @@ def remote_start(cp, p):
             if status != "Accepted":
                 _log.warn("remote start on %d: idTag %s", c, status)
                 return
-            _start(cp, c, kind, amount, tag, ref)
+            _start(cp, c, kind, amount, tag, ref, prof)
         return {"status": "Accepted"}, later
-    if not _start(cp, c, kind, amount, tag, ref):
+    if not _start(cp, c, kind, amount, tag, ref, prof):
         return {"status": "Rejected"}
     return {"status": "Accepted"}
 
 
-def _start(cp, c, kind, amount, tag, ref):
+def _start(cp, c, kind, amount, tag, ref, prof=None):
     from firmware.station import Refused
 
     try:
@@ -71,6 +85,8 @@ def _start(cp, c, kind, amount, tag, ref):
         _log.warn("remote start on %d refused: %s", c, e.args[0])
         return False
     _log.info("remote start on %d: session %d (%s %d)", c, sid, kind, amount)
+    if prof is not None:
+        cp.smart.install(prof)
     return True
 
 

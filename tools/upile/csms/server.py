@@ -192,6 +192,14 @@ class _Cp(ChargePoint):
     def on_data(self, **kw):
         return call_result.DataTransfer(status="UnknownVendorId")
 
+    @on(Action.diagnostics_status_notification)
+    def on_diagnostics_status(self, **kw):  # e.g. after TriggerMessage (OCPP part 3)
+        return call_result.DiagnosticsStatusNotification()
+
+    @on(Action.firmware_status_notification)
+    def on_firmware_status(self, **kw):
+        return call_result.FirmwareStatusNotification()
+
 
 def _camel(kw):
     from ocpp.charge_point import snake_to_camel_case

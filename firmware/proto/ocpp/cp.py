@@ -35,6 +35,7 @@ ACTIONS = {
     "ChangeConfiguration": ("confkeys", "change"),
     "DataTransfer": ("datatransfer", "handle"),
     "ClearCache": ("auth", "clear_cache"),
+    "SignedUpdateFirmware": ("fwupdate", "signed_update"),  # part 2 (docs/ocpp.md "Part 2")
 }
 _EVENTS = const(48)
 _PKG = "firmware.proto.ocpp."
@@ -79,7 +80,7 @@ class _Actions:
 class Cp:
     def __init__(self, cfg, station, bus, data="/data/ocpp"):
         import fsatomic
-        from firmware.proto.ocpp import auth, boot, conn, ids, meter, status, tx, txq
+        from firmware.proto.ocpp import auth, boot, conn, fw, ids, meter, outq, status, tx, txq
 
         self.cfg = cfg
         self.o = cfg["ocpp"]
@@ -104,7 +105,10 @@ class Cp:
         self.meter = meter.Meter(self)
         self.auth = auth.Auth(self, data + "/auth.json")
         self.budgets = []  # DataTransfer budgets waiting for their RemoteStart (datatransfer.py)
-        self.sub = bus.subscribe("port.", "session.", "link.", size=_EVENTS)
+        self.outq = outq.OutQueue(self, data + "/outq.jnl")  # firmware statuses, security events
+        self.fw = fw.Fw(self, data + "/fw.json")  # a SignedUpdateFirmware in progress
+        self.data = data
+        self.sub = bus.subscribe("port.", "session.", "link.", "ota.", "alarm.", size=_EVENTS)
         station.set_authorizer(self.auth.authorize)
         station.add_start_guard(self.tx.guard)
         self.last_ms = time.ticks_ms()  # the last exchange with the CSMS (heartbeat)
@@ -197,7 +201,25 @@ class Cp:
             await ws.close(1000, "reconnecting")
 
     # ---- the bus
+    def security(self, kind, tech=""):
+        """A security event (secev.py): logged; queued for the CSMS when it is one it must get."""
+        import sys
+
+        from firmware.proto.ocpp import secev
+
+        try:
+            secev.record(self, kind, tech, self.data + "/seclog.jnl")
+        except OSError as e:  # a full flash: the event still reaches the log
+            _log.error("security event %s not recorded: %r", kind, e)
+        finally:
+            sys.modules.pop(_PKG + "secev", None)
+            pkg = sys.modules.get(_PKG[:-1])
+            if pkg is not None and hasattr(pkg, "secev"):
+                delattr(pkg, "secev")
+        _log.warn("security event %s %s", kind, tech)
+
     async def run_events(self, beat):
+        self.fw.resume()
         self.tx.reconcile()
         sub = self.sub
         while True:
@@ -226,6 +248,8 @@ class Cp:
             self.meter.on_sample(ev)
         elif t == "session.stopped":
             self.tx.on_stopped(ev)
+        elif t.startswith("ota."):
+            self.fw.on_ota(t[4:], ev.data)
         elif t == "link.down":
             ws = self.ws
             if ws is not None:
@@ -258,6 +282,9 @@ class Cp:
         due = self.tx.due()
         if due is not None:
             left = min(left, due)
+        due = self.outq.due()
+        if due is not None:
+            left = min(left, due)
         return max(10, left)
 
     async def _one(self):
@@ -274,6 +301,8 @@ class Cp:
             self.status.delivered(c, p)
             return True
         if await self.tx.send_head():
+            return True
+        if await self.outq.send_head():
             return True
         lm = self.meter.next_loose()
         if lm is not None:
@@ -300,4 +329,5 @@ class Cp:
                 "accepted": self.accepted.is_set(), "conn": self.conn.status(), "queue": q.pending(),
                 "queue_bytes": q.live, "mv_dropped": q.mv_dropped, "discarded_bills": sorted(q.discarded),
                 "tx_sent": self.tx.sent, "retransmits": self.tx.retransmits, "late_answers": self.tx.lates, "bytes_tx": self.rpc.tx_bytes,
-                "bytes_rx": self.rpc.rx_bytes, "dropped_frames": self.rpc.dropped}
+                "bytes_rx": self.rpc.rx_bytes, "dropped_frames": self.rpc.dropped,
+                "notes": self.outq.pending(), "firmware": (self.fw.st or {}).get("ph")}

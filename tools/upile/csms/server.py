@@ -76,6 +76,9 @@ class Pile:
         self.drop_on = None  # action -> close the connection instead of answering
         self.cp = None  # the ocpp ChargePoint of the live connection
         self.ws = None
+        self.fw_statuses = []  # SignedFirmwareStatusNotification payloads (whitepaper L01)
+        self.security_events = []  # SecurityEventNotification payloads
+        self.log_statuses = []  # LogStatusNotification payloads
 
 
 class _Cp(ChargePoint):
@@ -191,6 +194,21 @@ class _Cp(ChargePoint):
     @on(Action.data_transfer)
     def on_data(self, **kw):
         return call_result.DataTransfer(status="UnknownVendorId")
+
+    @on(Action.signed_firmware_status_notification)
+    def on_fw_status(self, **kw):
+        self.pile.fw_statuses.append(_camel(kw))
+        return call_result.SignedFirmwareStatusNotification()
+
+    @on(Action.security_event_notification)
+    def on_security_event(self, **kw):
+        self.pile.security_events.append(_camel(kw))
+        return call_result.SecurityEventNotification()
+
+    @on(Action.log_status_notification)
+    def on_log_status(self, **kw):
+        self.pile.log_statuses.append(_camel(kw))
+        return call_result.LogStatusNotification()
 
 
 def _camel(kw):

@@ -26,7 +26,7 @@ OK_END = ["Downloading", "Downloaded", "SignatureVerified", "Installing", "Insta
 class FwPile:
     """A factory pile (slot a = 1.0.0) talking OCPP to `csms`, and a release server."""
 
-    def __init__(self, tmp, csms, cid="FW1", kind="rsa", root=True):
+    def __init__(self, tmp, csms, cid="FW1", kind="rsa", root=True, v2_modules=None, ota=None):
         self.tmp, self.csms, self.cid = tmp, csms, cid
         key, keys = otakit.dev_key(tmp / "key")
         self.sd = fwsign.keygen(tmp / "ocpp-keys", kind)
@@ -34,7 +34,7 @@ class FwPile:
         self.srv = otafault.install(self.ch)
         self.rel = {}
         for name, ver, counter in (("v1", "1.0.0", 1), ("v2", "2.0.0", 2)):
-            tree = otakit.app_tree(tmp / ("tree-" + name), ver)
+            tree = otakit.app_tree(tmp / ("tree-" + name), ver, extra=v2_modules if name == "v2" else None)
             self.rel[name] = (tree, otakit.make(tmp / "srv" / name, tree, ver, counter, key))
             fwsign.sign_release(tmp / "srv" / name, self.sd)
         extra = {"pile": {"id": cid, "ports": 2}, "charging": {"board": "esp32-2p", "noload_s": 30, "sample_s": 0},
@@ -42,7 +42,7 @@ class FwPile:
                  "service": {"enabled": True, "uart": 1, "tx": 18, "rx": 39},
                  "backend": {"protocol": "ocpp"},
                  "ocpp": {"url": csms.url, "backoff_min_s": 1, "backoff_max_s": 4}}
-        cfg = otakit.sim_config(self.ch.url("v1"), OTA, extra)
+        cfg = otakit.sim_config(self.ch.url("v1"), dict(OTA, **(ota or {})), extra)
         self.b = SimBoard(tmp / "board", heap="1M")
         files = otakit.factory_files(self.rel["v1"][0], tmp / "srv" / "v1", self.rel["v1"][1], keys, cfg)
         if root:
@@ -181,5 +181,23 @@ def test_power_cuts_during_download_and_trial_still_end_installed(tmp_path):
             assert pile.p.boot["firmwareVersion"] == "2.0.0"
             text = pile.b.console_text()
             assert "RolledBack" not in text
+        finally:
+            pile.close()
+
+
+def test_a_release_that_fails_its_trial_is_rolled_back_and_the_csms_told(tmp_path):
+    broken = {"firmware/version.py": 'raise RuntimeError("2.0.0 broken at import")\n'}
+    with Csms() as c:
+        pile = FwPile(tmp_path, c, v2_modules=broken, ota={"trials": 2, "trial_wdt_s": 3})
+        try:
+            pile.on(1)
+            assert c.call(pile.cid, "SignedUpdateFirmware", pile.request(31)) == {"status": "Accepted"}
+            pile.wait_status(31, "InstallVerificationFailed", 150)
+            st = pile.statuses(31)
+            assert st == OK_END[:-1] + ["InstallVerificationFailed"], st
+            # the version that actually runs: the old one, in the boot after the rollback
+            assert pile.p.boots == 2 and pile.p.boot["firmwareVersion"] == "1.0.0"
+            assert re.search(r"OTA RolledBack .* v=2\.0\.0", pile.b.console_text())
+            assert not pile.events("FirmwareUpdated")
         finally:
             pile.close()

@@ -1,6 +1,7 @@
 """The installed root certificates of the whitepaper (ManufacturerRootCertificate "M",
-CentralSystemRootCertificate "C"): one DER file each under /data/ocpp/certs (outside the
-app slots: an update keeps them). Imported when a CALL needs them, then dropped."""
+CentralSystemRootCertificate "C"): one DER file each, <kind><n>.der, under the charge
+point's data folder (/data/ocpp/certs: outside the app slots, an update keeps them).
+Imported when a CALL needs them, then dropped."""
 import os
 
 DIR = "/data/ocpp/certs"

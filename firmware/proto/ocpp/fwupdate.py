@@ -28,7 +28,7 @@ def _check_cert(cp, text):
         break
     if leaf is None:
         raise der.PKIError("bad_pem", "no CERTIFICATE block")
-    roots = [x509.parse(d) for d in certs.ders("M")]
+    roots = [x509.parse(d) for d in certs.ders("M", cp.data + "/certs")]
     if not roots:
         raise der.PKIError("no_root", "no ManufacturerRootCertificate installed")
     x509.check_issued_by_any(leaf, roots, cp.station.bus.now())

@@ -145,17 +145,24 @@ async def test_an_accepted_request_goes_to_the_ota_engine_with_its_signature_che
         await b.until(lambda: ota.requests)
         url, rid, opts = ota.requests[0]
         assert url == "http://rel.test/v2" and rid == 7
-        # the engine calls this with the file at `location`: RSA-PSS of the right file passes
-        assert opts["verify"](_firmware()) is None
-        bad = opts["verify"](_firmware()[:-1] + b"\x00")
-        assert bad[0] == "ocpp_signature"
-        import sys
+        # the engine checks the certificate's key and the signature over the file at
+        # `location` (firmware/ota/extsig.py): RSA-PSS of the right file passes
+        from hashlib import sha256
 
-        assert "rsa" not in sys.modules and "firmware.proto.ocpp.fwsig" not in sys.modules
+        from firmware.ota import extsig
+
+        key, sig = opts["signature"]
+        assert extsig.check(sha256(_firmware()).digest(), key, sig) is None
+        bad = extsig.check(sha256(_firmware()[:-1] + b"\x00").digest(), key, sig)
+        assert bad[0] == "ocpp_signature"
+        ec = ["ec"] + [f[3:] for f in pkivec.lines("x509_fw_sigs.txt") if f[:2] == ["key", "fw_ec"]][0]
+        assert extsig.check(sha256(_firmware()).digest(), ec, _sig("fw_ec", "ecdsa")) is None
+        assert extsig.check(sha256(b"other").digest(), ec, _sig("fw_ec", "ecdsa"))[0] == "ocpp_signature"
+        assert extsig.check(sha256(_firmware()).digest(), key, "%%%")[0] == "ocpp_signature"
         await b.until(lambda: _statuses(b, 7) == ["Downloading"])
         _ev(b, "SignatureVerified", 7, version="2.0.0", counter=2)  # our Ed25519 manifest check
         _ev(b, "Downloading", 7, version="2.0.0")
-        _ev(b, "Downloaded", 7, version="2.0.0")
+        _ev(b, "Downloaded", 7, version="2.0.0", signature="ok")
         _ev(b, "Installing", 7, version="2.0.0")
         await b.until(lambda: len(_statuses(b, 7)) == 5)
         # the install's reset: the CSMS had every status before it
@@ -181,6 +188,7 @@ async def test_bad_signature_retries_and_plain_update_firmware():
         # the OCPP signature fails in the engine: InvalidSignature and its security event
         assert (await _answer(b, _req(8)))["status"] == "Accepted"
         await b.until(lambda: ota.requests)
+        _ev(b, "Downloaded", 8, version="2.0.0", signature="bad")
         _ev(b, "InvalidSignature", 8, reason="ocpp_signature", detail="does not verify")
         _ev(b, "Finished", 8, reason="ocpp_signature")
         await b.until(lambda: _statuses(b, 8) == ["Downloading", "Downloaded", "InvalidSignature"])
@@ -222,7 +230,7 @@ async def test_a_reboot_mid_update_resumes_the_request_and_unsent_statuses_go_af
         await b.until(lambda: _statuses(b, 20) == ["Downloading"])
         b.csms.silent.add("SignedFirmwareStatusNotification")  # answers lost from now on
         _ev(b, "SignatureVerified", 20, version="2.0.0", counter=2)
-        _ev(b, "Downloaded", 20, version="2.0.0")
+        _ev(b, "Downloaded", 20, version="2.0.0", signature="ok")
         await b.until(lambda: len(b.calls("SignedFirmwareStatusNotification")) >= 2)
     finally:
         b.close()  # the power goes: the charge point's tasks die with the unanswered statuses

@@ -152,21 +152,6 @@ class Fw:
 
     def _opts(self):
         st = self.st
-        key, sig = st["key"], st["sig"]
-
-        def verify(env):  # called by the OTA service with the manifest's bytes
-            import sys
-
-            from firmware.proto.ocpp import fwsig
-
-            try:
-                return fwsig.check(env, key, sig)
-            finally:
-                for m in ("firmware.proto.ocpp.fwsig", "rsa", "p256"):
-                    sys.modules.pop(m, None)
-                pkg = sys.modules.get("firmware.proto.ocpp")
-                if pkg is not None and hasattr(pkg, "fwsig"):
-                    delattr(pkg, "fwsig")
 
         async def drain():
             # the bus hands ota.Installing to the events task later: wait until its statuses
@@ -176,7 +161,9 @@ class Fw:
                     (q.pending() and self.cp.accepted.is_set()):
                 await asyncio.sleep_ms(50)
 
-        o = {"verify": verify, "retries": 0, "before_reset": drain}  # retries: one OTA attempt per attempt counted here
+        # the OTA engine checks the signature over the manifest (firmware/ota/extsig.py);
+        # retries: one engine attempt per attempt counted here
+        o = {"signature": (st["key"], st["sig"]), "retries": 0, "before_reset": drain}
         if st.get("install") is not None:
             o["not_before"] = st["install"]
         return o
@@ -196,10 +183,11 @@ class Fw:
             self._save()
         elif kind == "Downloaded":
             self.note("Downloaded")
-            self.note("SignatureVerified")  # both signatures held before the first byte was kept
+            if d.get("signature") == "ok":  # the whitepaper's signature (ours held before the download)
+                self.note("SignatureVerified")
         elif kind == "InvalidSignature":
             st["why"] = "%s: %s" % (d.get("reason"), d.get("detail") or "")
-            self.note("Downloaded")  # the signed file (the manifest) was downloaded
+            self.note("Downloaded")  # (ours: the manifest was downloaded, refused before the rest)
             self.note("InvalidSignature")
         elif kind == "InstallScheduled":
             self.note("InstallScheduled")

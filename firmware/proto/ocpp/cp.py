@@ -108,6 +108,7 @@ class Cp:
         self.outq = outq.OutQueue(self, data + "/outq.jnl")  # firmware statuses, security events
         self.fw = fw.Fw(self, data + "/fw.json")  # a SignedUpdateFirmware in progress
         self.data = data
+        self._started = False  # StartupOfTheDevice sent for this boot
         self.sub = bus.subscribe("port.", "session.", "link.", "ota.", "alarm.", size=_EVENTS)
         station.set_authorizer(self.auth.authorize)
         station.add_start_guard(self.tx.guard)
@@ -203,23 +204,30 @@ class Cp:
     # ---- the bus
     def security(self, kind, tech=""):
         """A security event (secev.py): logged; queued for the CSMS when it is one it must get."""
+        self._secev("record", kind, tech, self.data + "/seclog.jnl")
+        _log.warn("security event %s %s", kind, tech)
+
+    def _secev(self, fn, *args):
         import sys
 
         from firmware.proto.ocpp import secev
 
         try:
-            secev.record(self, kind, tech, self.data + "/seclog.jnl")
-        except OSError as e:  # a full flash: the event still reaches the log
-            _log.error("security event %s not recorded: %r", kind, e)
+            getattr(secev, fn)(self, *args)
+        except OSError as e:  # a full flash: the log line below still tells
+            _log.error("security event not recorded (%s): %r", fn, e)
         finally:
             sys.modules.pop(_PKG + "secev", None)
             pkg = sys.modules.get(_PKG[:-1])
             if pkg is not None and hasattr(pkg, "secev"):
                 delattr(pkg, "secev")
-        _log.warn("security event %s %s", kind, tech)
 
     async def run_events(self, beat):
+        if not self._started:
+            self._started = True
+            self.security("StartupOfTheDevice", "boot %d" % self.ids.boot)
         self.fw.resume()
+        self._secev("door_alarms")
         self.tx.reconcile()
         sub = self.sub
         while True:
@@ -250,6 +258,8 @@ class Cp:
             self.tx.on_stopped(ev)
         elif t.startswith("ota."):
             self.fw.on_ota(t[4:], ev.data)
+        elif t == "alarm.door":
+            self._secev("door_alarms")
         elif t == "link.down":
             ws = self.ws
             if ws is not None:

@@ -36,6 +36,8 @@ ACTIONS = {
     "DataTransfer": ("datatransfer", "handle"),
     "ClearCache": ("auth", "clear_cache"),
     "SignedUpdateFirmware": ("fwupdate", "signed_update"),  # part 2 (docs/ocpp.md "Part 2")
+    "GetLog": ("logup", "get_log"),
+    "GetDiagnostics": ("logup", "get_diagnostics"),
 }
 _EVENTS = const(48)
 _PKG = "firmware.proto.ocpp."
@@ -109,6 +111,7 @@ class Cp:
         self.fw = fw.Fw(self, data + "/fw.json")  # a SignedUpdateFirmware in progress
         self.data = data
         self._started = False  # StartupOfTheDevice sent for this boot
+        self.log_task = None  # a GetLog/GetDiagnostics upload (logup.py)
         self.sub = bus.subscribe("port.", "session.", "link.", "ota.", "alarm.", size=_EVENTS)
         station.set_authorizer(self.auth.authorize)
         station.add_start_guard(self.tx.guard)

@@ -79,6 +79,7 @@ class Pile:
         self.fw_statuses = []  # SignedFirmwareStatusNotification payloads (whitepaper L01)
         self.security_events = []  # SecurityEventNotification payloads
         self.log_statuses = []  # LogStatusNotification payloads
+        self.diag_statuses = []  # DiagnosticsStatusNotification payloads
 
 
 class _Cp(ChargePoint):
@@ -204,6 +205,11 @@ class _Cp(ChargePoint):
     def on_security_event(self, **kw):
         self.pile.security_events.append(_camel(kw))
         return call_result.SecurityEventNotification()
+
+    @on(Action.diagnostics_status_notification)
+    def on_diag_status(self, **kw):
+        self.pile.diag_statuses.append(_camel(kw))
+        return call_result.DiagnosticsStatusNotification()
 
     @on(Action.log_status_notification)
     def on_log_status(self, **kw):

@@ -5,7 +5,10 @@ Prints figures only (no asserts). Real processes: a CPython release server on lo
 build`'s .mpy files loaded into the heap) with and without the whitepaper's signature over
 the manifest (RSA-2048 PSS, ECDSA P-256: firmware/ota/extsig.py, after the download):
 the peak live heap at -X heapsize=64K and the smallest heap in which the update completes
-(1 KB steps). Log upload throughput is not measured: GetLog/GetDiagnostics are not built yet.
+(1 KB steps). Then GetLog's upload throughput: a sim pile (the compiled app on the sim board)
+whose persistent log's older file holds ~8 KB (its ring's size) uploads it by HTTP PUT to a loopback server,
+timed by the pile itself ("log uploaded: N bytes in M ms") and from the CSMS's GetLog to the
+Uploaded notification.
 """
 import re
 import sys
@@ -45,6 +48,32 @@ def figures(tmp, mode, kind):
     return ok, peak, hi, marks
 
 
+def log_upload():
+    import time
+
+    import test_ocpp_logs as tl
+    from ocppsim import OcppPile
+    from upile.csms import Csms
+
+    srv = tl.Server()
+    try:
+        with Csms() as c:
+            now = int(time.time())
+            old = "".join("%d I bench: an older line of the persistent log, number %05d\n" % (now - 9000 + i, i)
+                          for i in range(130))  # ~8 KB: the log ring's older file (lib/log.py)
+            with OcppPile(c, "LB1", files={"/data/log/log.1": old.encode()}) as pile:
+                t0 = time.monotonic()
+                c.call("LB1", "GetLog", {"logType": "DiagnosticsLog", "requestId": 1, "log": {"remoteLocation": srv.url}})
+                c.wait(lambda: "Uploaded" in tl._statuses(pile, "LogStatusNotification", 1), 60, "Uploaded")
+                wall = time.monotonic() - t0
+                m = re.findall(r"log uploaded: (\d+) bytes in (\d+) ms", pile.console())[-1]
+                n, ms = int(m[0]), int(m[1])
+                print("GetLog upload (sim board, loopback HTTP PUT, 1 KiB pieces): %d bytes in %d ms on the pile "
+                      "(%.0f KB/s), %.0f ms from GetLog to Uploaded at the CSMS" % (n, ms, n / max(ms, 1), wall * 1000))
+    finally:
+        srv.close()
+
+
 def main():
     print("OCPP-driven signed update, OTA part (tests/host/ota_mem.py, micropython -X heapsize=N, "
           ".mpy modules loaded into the heap)")
@@ -58,6 +87,7 @@ def main():
                     extra = "; live heap after the signature check %d bytes" % marks["ocpp signature checked"]
                 print("%s, %s: at 64K %s, peak live heap %s bytes; completes in -X heapsize=%dK and up%s"
                       % (what, name, "completes" if ok else "FAILS", peak if peak else "-", hi, extra))
+    log_upload()
 
 
 if __name__ == "__main__":

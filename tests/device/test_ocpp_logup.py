@@ -13,7 +13,7 @@ T = 1798761600  # 2027-01-01
 
 
 class FakeHttp:
-    """lib/http's put(): records what the pile sends; fail: HTTPErrors to raise first."""
+    """lib/httpput's put(): records what the pile sends; fail: HTTPErrors to raise first."""
 
     class HTTPError(Exception):
         def __init__(self, reason, detail="", status=0):
@@ -45,7 +45,7 @@ def _bench(lines):
     b = Bench()
     b.rig.wall = T
     fake = FakeHttp()
-    sys.modules["http"] = fake
+    sys.modules["httpput"] = fake
     b.station.log_lines = lambda: iter(lines() if callable(lines) else lines)
     return b, fake
 

@@ -71,7 +71,6 @@ def spare_partition():
 
 with open(keyfile) as f:
     KEYS = f.read()
-OCPP = len(sys.argv) > 7  # OCPP's signature over the manifest (tests/host/ota_mem_ocpp.py)
 flash = Blocks(flashfile)
 PART = Blocks(partfile, "ota_1") if mode == "image" else None
 vfs.umount("/")
@@ -82,8 +81,6 @@ except OSError:
     fs = vfs.VfsLfs2(flash)
 vfs.mount(fs, "/")
 vfs.mount(vfs.VfsPosix(app), "/app")
-if OCPP:  # its key and signature are read after the download (a pile's OCPP state holds them)
-    vfs.mount(vfs.VfsPosix(sys.argv.pop()), "/ocpp")
 sys.path[:] = ["/app", "/app/lib", ".frozen"]
 fs = None
 mark("flash mounted")
@@ -108,17 +105,6 @@ async def sampler():
         await asyncio.sleep_ms(10)
 
 
-def ocpp_check():
-    """After the download, as Ota._attempt does with opts["signature"]."""
-    sys.path.append("/ocpp")
-    import ota_mem_ocpp
-
-    ota_mem_ocpp.load("/ocpp/ocpp.txt")
-    ok = ota_mem_ocpp.check(OCPP, mark)
-    if not ok:
-        raise SystemExit(3)
-
-
 def source():
     from firmware.ota import fetcher
 
@@ -135,7 +121,6 @@ async def envelope():
 
 async def main():
     """What Ota._attempt (firmware/ota/service.py) does for one check, phase by phase."""
-    global OCPP
     import json
 
     from firmware.ota import CHECK_CODE, DOWNLOAD_CODE, forget, keys, signed_payload
@@ -153,10 +138,6 @@ async def main():
     env, net, req = await envelope()
     forget(*DOWNLOAD_CODE)
     mark("fetcher dropped")
-    if OCPP:  # OCPP SignedUpdateFirmware: the manifest's digest now, its signature checked later
-        import hashlib
-
-        OCPP = hashlib.sha256(env).digest()
     env_hex = slotcheck.env_sha(env)
     payload = signed_payload(env, ring, lim)  # Ota._verify: the signature, the crypto alone
     mark("signature checked")
@@ -183,8 +164,6 @@ async def main():
     f = None
     forget(*DOWNLOAD_CODE)
     mark("downloaded")
-    if OCPP:
-        ocpp_check()
     if mode == "app":
         print("verify", slotcheck.verify_slot(ready["slot"], ready["pin"]))  # as install() does
     sample()

@@ -20,9 +20,47 @@ from upile import fwsign, paths
 from upile.cmd_build import build
 from upile.sim import otakit
 
-from test_ota_memory import HEAP_BYTES, IMAGE_SIZE, app_of, compile_harness
-
 HERE = Path(__file__).parent
+
+from test_ota_memory import HEAP_BYTES, IMAGE_SIZE, app_of
+
+# The OTA test's harness (tests/host/ota_mem.py) with the OCPP step added here, not in its file:
+# its own 64K run is at the edge, where a few hundred bytes of harness code decide (docs/ocpp.md
+# "Part 2: memory"). Each hook is (anchor line in ota_mem.py, lines put after it).
+HOOKS = (
+    ("    KEYS = f.read()\n",
+     "OCPP = len(sys.argv) > 7  # the OCPP step (tests/host/ota_mem_ocpp.py); argv[7]: its folder\n"),
+    ('vfs.mount(vfs.VfsPosix(app), "/app")\n',
+     'if OCPP:  # its key and signature are read after the download (a pile\'s OCPP state holds them)\n'
+     '    vfs.mount(vfs.VfsPosix(sys.argv.pop()), "/ocpp")\n'),
+    ('    mark("fetcher dropped")\n',
+     "    if OCPP:  # the manifest's digest now (Ota._attempt), its signature after the download\n"
+     '        sys.path.append("/ocpp")\n'
+     '        import ota_mem_ocpp\n'
+     '        OCPP = ota_mem_ocpp.digest(env)\n'
+     '        ota_mem_ocpp = None\n'),
+    ('    mark("downloaded")\n',
+     '    if OCPP:\n'
+     '        if not sys.modules["ota_mem_ocpp"].check(OCPP, mark):\n'
+     '            raise SystemExit(3)\n'),
+)
+
+
+def compile_harness(out_dir):
+    """ota_mem.mpy (with the OCPP hooks) and ota_mem_ocpp.mpy in out_dir."""
+    src = (HERE / "ota_mem.py").read_text()
+    src = src.replace('    """What Ota._attempt (firmware/ota/service.py) does for one check, phase by phase."""\n',
+                      '    """What Ota._attempt (firmware/ota/service.py) does for one check, phase by phase."""\n'
+                      '    global OCPP\n', 1)
+    for anchor, add in HOOKS:
+        if src.count(anchor) != 1:
+            raise AssertionError("tests/host/ota_mem.py changed: anchor %r" % anchor)
+        src = src.replace(anchor, anchor + add)
+    (Path(out_dir) / "ota_mem_hooked.py").write_text(src)
+    for name, out in (("ota_mem_hooked.py", "ota_mem.mpy"), ("ota_mem_ocpp.py", "ota_mem_ocpp.mpy")):
+        srcp = Path(out_dir) / name if name.startswith("ota_mem_hooked") else HERE / name
+        subprocess.run([paths.tool("mpy-cross"), "-march=x64", "-o", str(Path(out_dir) / out), str(srcp)], check=True)
+
 APP_FILES = 120  # bench/ocpp_security.py's app case
 
 
@@ -43,8 +81,6 @@ def _spec(tmp, kind, good=True):
 def run(tmp, kind, good=True, heap="64K", mode="image"):
     key, keys = otakit.dev_key(tmp / "key")
     compile_harness(tmp)
-    subprocess.run([paths.tool("mpy-cross"), "-march=x64", "-o", str(tmp / "ota_mem_ocpp.mpy"),
-                    str(HERE / "ota_mem_ocpp.py")], check=True)
     (tmp / "keys.json").write_text(json.dumps(keys))
     with open(tmp / "flash.bin", "wb") as f:
         f.truncate(2 * 1024 * 1024)
@@ -60,7 +96,7 @@ def run(tmp, kind, good=True, heap="64K", mode="image"):
     try:
         env = dict(os.environ, MICROPYPATH=str(tmp))
         return subprocess.run([micropython_bin(), "-X", "heapsize=" + heap, "-m", "ota_mem", mode, ch.url("rel"),
-                               tmp / "keys.json", tmp / "flash.bin", tmp / "part.bin", build("x64")] + ([spec.parent] if spec else []),
+                               tmp / "keys.json", tmp / "flash.bin", tmp / "part.bin", build("x64"), spec.parent if spec else tmp],
                               env=env, capture_output=True, text=True, timeout=120)
     finally:
         ch.close()

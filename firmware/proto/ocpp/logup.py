@@ -51,7 +51,7 @@ def _lines(cp, security, lo, hi):
 
 async def _put(cp, url, security, lo, hi):
     """One attempt: count, then stream the lines. Returns the bytes sent."""
-    import http
+    import httpput
 
     size = 0
     for _, line in _lines(cp, security, lo, hi):
@@ -96,7 +96,7 @@ async def _put(cp, url, security, lo, hi):
                 cadata = f.read()
         except OSError:
             cadata = None
-    await http.put(url, size, body, timeout=o["call_timeout_s"], cadata=cadata,
+    await httpput.put(url, size, body, timeout=o["call_timeout_s"], cadata=cadata,
                    allow_http=not cp.o["url"].startswith("wss://"))
     return size
 

@@ -38,6 +38,9 @@ ACTIONS = {
     "SignedUpdateFirmware": ("fwupdate", "signed_update"),  # part 2 (docs/ocpp.md "Part 2")
     "GetLog": ("logup", "get_log"),
     "GetDiagnostics": ("logup", "get_diagnostics"),
+    "InstallCertificate": ("certs", "install"),
+    "GetInstalledCertificateIds": ("certs", "get_ids"),
+    "DeleteCertificate": ("certs", "delete"),
 }
 _EVENTS = const(48)
 _PKG = "firmware.proto.ocpp."

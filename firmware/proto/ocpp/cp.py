@@ -41,6 +41,7 @@ ACTIONS = {
     "InstallCertificate": ("certs", "install"),
     "GetInstalledCertificateIds": ("certs", "get_ids"),
     "DeleteCertificate": ("certs", "delete"),
+    "ExtendedTriggerMessage": ("trigger", "extended"),
 }
 _EVENTS = const(48)
 _PKG = "firmware.proto.ocpp."
@@ -114,7 +115,8 @@ class Cp:
         self.fw = fw.Fw(self, data + "/fw.json")  # a SignedUpdateFirmware in progress
         self.data = data
         self._started = False  # StartupOfTheDevice sent for this boot
-        self.log_task = None  # a GetLog/GetDiagnostics upload (logup.py)
+        self.log_task = None  # a GetLog/GetDiagnostics upload (logup.py)...
+        self.log_rid = None  # ...and its requestId (None for GetDiagnostics)
         self.sub = bus.subscribe("port.", "session.", "link.", "ota.", "alarm.", size=_EVENTS)
         station.set_authorizer(self.auth.authorize)
         station.add_start_guard(self.tx.guard)

@@ -119,6 +119,7 @@ def _start(cp, req):
     if _running(cp):
         cp.log_task.cancel()
     cp.log_task = asyncio.create_task(_run(cp, req))
+    cp.log_rid = req[1]
 
 
 async def _run(cp, req):

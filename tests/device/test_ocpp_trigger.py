@@ -45,6 +45,6 @@ async def test_each_message_it_names():
         await b.until(lambda: b.calls("SignedFirmwareStatusNotification")[-1:] == [{"status": "Downloading",
                                                                                    "requestId": 44}])
         assert await _trigger(b, "MeterValues") == "NotImplemented"
-        assert await _trigger(b, "SignChargePointCertificate") == "NotImplemented"
+        assert await _trigger(b, "SignChargePointCertificate") == "Rejected"  # no CpoName set
     finally:
         b.close()

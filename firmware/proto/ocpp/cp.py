@@ -42,7 +42,9 @@ ACTIONS = {
     "GetInstalledCertificateIds": ("certs", "get_ids"),
     "DeleteCertificate": ("certs", "delete"),
     "ExtendedTriggerMessage": ("trigger", "extended"),
+    "CertificateSigned": ("certsign", "certificate_signed"),
 }
+_CRYPTO = ("x509", "der", "pem", "eckey", "csr", "p256", "rsa")  # dropped after certsign's work
 _EVENTS = const(48)
 _PKG = "firmware.proto.ocpp."
 
@@ -115,6 +117,7 @@ class Cp:
         self.fw = fw.Fw(self, data + "/fw.json")  # a SignedUpdateFirmware in progress
         self.data = data
         self._started = False  # StartupOfTheDevice sent for this boot
+        self._switch = None  # the task waiting for a new certificate's notBefore (certsign.py)
         self.log_task = None  # a GetLog/GetDiagnostics upload (logup.py)...
         self.log_rid = None  # ...and its requestId (None for GetDiagnostics)
         self.sub = bus.subscribe("port.", "session.", "link.", "ota.", "alarm.", size=_EVENTS)
@@ -216,19 +219,47 @@ class Cp:
         _log.warn("security event %s %s", kind, tech)
 
     def _secev(self, fn, *args):
-        import sys
-
-        from firmware.proto.ocpp import secev
-
         try:
-            getattr(secev, fn)(self, *args)
+            self.use("secev", fn, *args)
         except OSError as e:  # a full flash: the log line below still tells
             _log.error("security event not recorded (%s): %r", fn, e)
+
+    def use(self, mod, fn, *args):
+        """mod.fn(self, *args) with mod (a module of this package) imported for the call and
+        dropped after it, with the crypto it loaded."""
+        import sys
+
+        name = _PKG + mod
+        loaded = name in sys.modules
+        m = __import__(name, None, None, [fn])
+        try:
+            return getattr(m, fn)(self, *args)
         finally:
-            sys.modules.pop(_PKG + "secev", None)
-            pkg = sys.modules.get(_PKG[:-1])
-            if pkg is not None and hasattr(pkg, "secev"):
-                delattr(pkg, "secev")
+            if not loaded:
+                sys.modules.pop(name, None)
+                pkg = sys.modules.get(_PKG[:-1])
+                if pkg is not None and hasattr(pkg, mod):
+                    delattr(pkg, mod)
+                if mod == "certsign":
+                    for c in _CRYPTO:
+                        sys.modules.pop(c, None)
+
+    def start_switch(self):
+        """Use a received charge point certificate from its notBefore (certsign.py)."""
+        if self._switch is None or self._switch.done():
+            self._switch = asyncio.create_task(self._switch_when_due())
+
+    async def _switch_when_due(self):
+        while True:
+            s = self.use("certsign", "due")
+            if s is None:
+                return
+            if s:
+                await asyncio.sleep(min(s, 3600))
+                continue
+            if self.use("certsign", "switch") and self.conn.profile == 3:
+                await self.reconnect()  # the new client certificate from this connection on
+            return
 
     async def run_events(self, beat):
         if not self._started:
@@ -236,6 +267,16 @@ class Cp:
             self.security("StartupOfTheDevice", "boot %d" % self.ids.boot)
         self.fw.resume()
         self._secev("door_alarms")
+        import os
+
+        for n in ("/cp_next.json", "/cp_old.json"):
+            try:
+                os.stat(self.data + n)
+            except OSError:
+                continue
+            self.use("certsign", "sweep")
+            self.start_switch()
+            break
         self.tx.reconcile()
         sub = self.sub
         while True:

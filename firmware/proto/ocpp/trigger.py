@@ -2,9 +2,12 @@
 (docs/ocpp.md "Part 2: ExtendedTriggerMessage"). Imported for the CALL and dropped after it.
 Status-like messages go through the guaranteed queue (outq.py); the others are sent once
 the answer left (rpc's `after`, one CALL at a time with the sender)."""
+import log
 from firmware.proto.ocpp import rpc
 
-_LATER = ("MeterValues", "SignChargePointCertificate")  # not built yet: NotImplemented
+_log = log.get("ocpp")
+
+_LATER = ("MeterValues",)  # not built yet: NotImplemented
 
 
 def extended(cp, p):
@@ -14,6 +17,8 @@ def extended(cp, p):
         return {"status": "NotImplemented"}
     if c is not None and not 0 <= c <= cp.status.n:
         return {"status": "Rejected"}
+    if m == "SignChargePointCertificate" and not cp.o["cpo_name"]:
+        return {"status": "Rejected"}  # the CSR's O must be CpoName [W A02]
 
     async def after():
         if m == "BootNotification":
@@ -42,6 +47,13 @@ def extended(cp, p):
                 cp.outq.add("SignedFirmwareStatusNotification", {"status": st["ph"], "requestId": st["rid"]})
             else:
                 cp.outq.add("SignedFirmwareStatusNotification", {"status": "Idle"})
+        elif m == "SignChargePointCertificate":
+            p = cp.use("certsign", "request")  # a new key and its CSR (~ms here, more on a chip)
+            try:
+                r = await cp.rpc.call("SignCertificate", p, cp.ids.next())
+                _log.info("SignCertificate: %s", r.get("status"))
+            except (rpc.CallError, rpc.BadAnswer, rpc.Timeout, rpc.Offline) as e:
+                _log.warn("SignCertificate: %r", e)
         elif m == "LogStatusNotification":
             t = cp.log_task
             if t is not None and not t.done():

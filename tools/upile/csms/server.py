@@ -80,6 +80,7 @@ class Pile:
         self.security_events = []  # SecurityEventNotification payloads
         self.log_statuses = []  # LogStatusNotification payloads
         self.diag_statuses = []  # DiagnosticsStatusNotification payloads
+        self.csrs = []  # the PEM CSRs of SignCertificate (a test or an operator signs them)
 
 
 class _Cp(ChargePoint):
@@ -210,6 +211,11 @@ class _Cp(ChargePoint):
     def on_diag_status(self, **kw):
         self.pile.diag_statuses.append(_camel(kw))
         return call_result.DiagnosticsStatusNotification()
+
+    @on(Action.sign_certificate)
+    def on_sign_certificate(self, csr, **kw):
+        self.pile.csrs.append(csr)
+        return call_result.SignCertificate(status="Accepted")
 
     @on(Action.log_status_notification)
     def on_log_status(self, **kw):

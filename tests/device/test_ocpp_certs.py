@@ -3,7 +3,6 @@
 # InstallCertificate / GetInstalledCertificateIds / DeleteCertificate in-process (ocppbench):
 # roots from tests/device/vectors (made by `cryptography`), the store's bound, the RFC 6960
 # hashes, a torn write left by a power cut, and SignedUpdateFirmware using an installed root.
-import os
 from hashlib import sha256
 
 import pkivec

@@ -4,7 +4,6 @@ ManufacturerRootCertificate installed, releases 2.0.0 signed for OCPP by `upile 
 --ocpp-signing` (tools/upile/fwsign.py) on a loopback release server. The update runs through
 the OTA engine (the same download, Ed25519 manifest check, slot install, trial, confirm).
 """
-import json
 import re
 import time
 

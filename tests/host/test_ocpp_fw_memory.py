@@ -20,9 +20,9 @@ from upile import fwsign, paths
 from upile.cmd_build import build
 from upile.sim import otakit
 
-HERE = Path(__file__).parent
-
 from test_ota_memory import HEAP_BYTES, IMAGE_SIZE, app_of
+
+HERE = Path(__file__).parent
 
 # The OTA test's harness (tests/host/ota_mem.py) with the OCPP step added here, not in its file:
 # its own 64K run is at the edge, where a few hundred bytes of harness code decide (docs/ocpp.md

@@ -304,9 +304,11 @@ class Station:
         return push.sink()
 
     # ---- updates
-    def request_update(self, url=None, request_id=None):
+    def request_update(self, url=None, request_id=None, opts=None):
         """Check for a release now (optionally at another release URL); the ota.* events
-        that follow carry request_id."""
+        that follow carry request_id, and the check ends with ota.Finished. opts: a back
+        end's conditions (firmware/ota/service.py request_check: retries, backoff_s, verify,
+        not_before)."""
         o = self.ota
         if o is None:
             raise Refused("no_ota", "the OTA service is not running")
@@ -314,7 +316,7 @@ class Station:
             raise Refused("no_url", "ota.url is not configured")
         if o.busy:
             raise Refused("busy", o.phase)
-        o.request_check(url, request_id)
+        o.request_check(url, request_id, opts)
         return "requested"
 
     def update_status(self):

@@ -20,6 +20,12 @@ class _Hub:  # what firmware/front/core.py's Front gives the station
     def card_answer(self, *a):
         return self.cards.answer(*a)
 
+    def pending_alarms(self, limit):  # no alarm inputs on this bench
+        return []
+
+    def ack_alarm(self, aid):
+        return False
+
 
 def _bench(**ocpp):
     from chgsim import Rig
@@ -52,7 +58,7 @@ async def test_a_card_at_the_front_is_authorized_by_the_csms_and_its_session_is_
         b.csms.tags["DEADBEEF"] = {"status": "Blocked"}
         assert await cards.tap(UID, 1) == "started"
         auth = b.calls("Authorize")
-        assert [a["idTag"] for a in auth] == ["A1B2C3D4"]  # asked the CSMS, once
+        assert [a["idTag"] for a in auth] == ["A1B2C3D4"], (auth, b.calls("SecurityEventNotification"))  # asked the CSMS, once
         info = b.station.port(1)
         assert info["method"] == "card" and info["id_tag"] == "A1B2C3D4"
         assert info["kind"] == "full"  # OCPP carries no budget: the pile's default

@@ -18,6 +18,11 @@ def add_arguments(p):
     p.add_argument("--container", nargs="?", const="", metavar="FILE",
                    help="also write the release as one file for back ends that push it (DNY in-band "
                         "update; docs/dny.md); default OUT/release.upr")
+    p.add_argument("--ocpp-signing", metavar="DIR",
+                   help="also sign the manifest for OCPP SignedUpdateFirmware with DIR's signing key "
+                        "(`upile keygen --ocpp-signing`): writes OUT/manifest.dsse.json.sig, OUT/signing.pem and "
+                        "OUT/ocpp-firmware.json (docs/ocpp.md \"Part 2\")")
+    p.add_argument("--ocpp-location", metavar="URL", help="the manifest's URL once published (for ocpp-firmware.json)")
 
 
 def run(args):
@@ -34,6 +39,12 @@ def run(args):
     what = "%d files, %d bytes" % (len(release.read_index(args.out)), p["bundle"]["size"]) if args.kind == "app" \
         else "%d bytes" % p["image"]["size"]
     print("release %s (counter %d, %s) for %s written to %s" % (p["version"], p["counter"], what, p["product"], args.out))
+    if args.ocpp_signing:
+        from upile import fwsign
+
+        fwsign.sign_release(args.out, args.ocpp_signing, args.ocpp_location)
+        print("OCPP signature %s/%s, certificate %s/%s, request firmware object %s/%s"
+              % (args.out, fwsign.SIG_NAME, args.out, fwsign.CERT_NAME, args.out, fwsign.REQ_NAME))
     if args.container is not None:
         path = release.write_container(args.out, args.container or None)
         print("container %s: %d bytes" % (path, Path(path).stat().st_size))

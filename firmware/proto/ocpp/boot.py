@@ -90,8 +90,11 @@ class Boot:
             t = dt.unix(text)
         except (ValueError, IndexError):
             return
+        old = self.cp.station.bus.now()
         if self.cp.station.set_time("csms", t):
             _log.info("clock set from the CSMS: %s", text)
+            if old is not None and abs(t - old) > 60:  # part 2: a clock that was known moved
+                self.cp.security("SettingSystemTime", "set by the CSMS, moved %d s" % (t - old))
 
     async def heartbeat(self):
         r = await self.cp.rpc.call("Heartbeat", {}, self.cp.ids.next())

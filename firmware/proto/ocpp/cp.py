@@ -44,7 +44,16 @@ ACTIONS = {
     "SetChargingProfile": ("smart", "set_profile"),
     "ClearChargingProfile": ("smart", "clear_profile"),
     "GetCompositeSchedule": ("smart", "composite"),
+    "SignedUpdateFirmware": ("fwupdate", "signed_update"),  # part 2 (docs/ocpp.md "Part 2")
+    "GetLog": ("logup", "get_log"),
+    "GetDiagnostics": ("logup", "get_diagnostics"),
+    "InstallCertificate": ("certs", "install"),
+    "GetInstalledCertificateIds": ("certs", "get_ids"),
+    "DeleteCertificate": ("certs", "delete"),
+    "ExtendedTriggerMessage": ("trigger", "extended"),
+    "CertificateSigned": ("certsign", "certificate_signed"),
 }
+_CRYPTO = ("x509", "der", "pem", "eckey", "csr", "p256", "rsa")  # dropped after certsign's work
 _EVENTS = const(48)
 _CARD_ASK_MS = const(4000)  # an Authorize for the front: below its 5 s wait, so the offline rules answer, not its list
 _PKG = "firmware.proto.ocpp."
@@ -89,7 +98,7 @@ class _Actions:
 class Cp:
     def __init__(self, cfg, station, bus, data="/data/ocpp"):
         import fsatomic
-        from firmware.proto.ocpp import auth, boot, conn, ids, meter, reserve, smart, status, tx, txq
+        from firmware.proto.ocpp import auth, boot, conn, fw, ids, meter, outq, reserve, smart, status, tx, txq
 
         self.cfg = cfg
         self.o = cfg["ocpp"]
@@ -116,7 +125,14 @@ class Cp:
         self.resv = reserve.Resv(self, data + "/resv.json")
         self.smart = smart.Smart(self, data + "/profiles.json")
         self.budgets = []  # DataTransfer budgets waiting for their RemoteStart (datatransfer.py)
-        topics = ("port.", "session.", "link.")
+        self.outq = outq.OutQueue(self, data + "/outq.jnl")  # firmware statuses, security events
+        self.fw = fw.Fw(self, data + "/fw.json")  # a SignedUpdateFirmware in progress
+        self.data = data
+        self._started = False  # StartupOfTheDevice sent for this boot
+        self._switch = None  # the task waiting for a new certificate's notBefore (certsign.py)
+        self.log_task = None  # a GetLog/GetDiagnostics upload (logup.py)...
+        self.log_rid = None  # ...and its requestId (None for GetDiagnostics)
+        topics = ("port.", "session.", "link.", "ota.", "alarm.")
         if cfg.get("front", {}).get("card_check") == "backend":
             topics += ("card.ask",)  # the front asks the back end about its cards
         self.sub = bus.subscribe(*topics, size=_EVENTS)
@@ -212,7 +228,70 @@ class Cp:
             await ws.close(1000, "reconnecting")
 
     # ---- the bus
+    def security(self, kind, tech=""):
+        """A security event (secev.py): logged; queued for the CSMS when it is one it must get."""
+        self._secev("record", kind, tech, self.data + "/seclog.jnl")
+        _log.warn("security event %s %s", kind, tech)
+
+    def _secev(self, fn, *args):
+        try:
+            self.use("secev", fn, *args)
+        except OSError as e:  # a full flash: the log line below still tells
+            _log.error("security event not recorded (%s): %r", fn, e)
+
+    def use(self, mod, fn, *args):
+        """mod.fn(self, *args) with mod (a module of this package) imported for the call and
+        dropped after it, with the crypto it loaded."""
+        import sys
+
+        name = _PKG + mod
+        loaded = name in sys.modules
+        m = __import__(name, None, None, [fn])
+        try:
+            return getattr(m, fn)(self, *args)
+        finally:
+            if not loaded:
+                sys.modules.pop(name, None)
+                pkg = sys.modules.get(_PKG[:-1])
+                if pkg is not None and hasattr(pkg, mod):
+                    delattr(pkg, mod)
+                if mod == "certsign":
+                    for c in _CRYPTO:
+                        sys.modules.pop(c, None)
+
+    def start_switch(self):
+        """Use a received charge point certificate from its notBefore (certsign.py)."""
+        if self._switch is None or self._switch.done():
+            self._switch = asyncio.create_task(self._switch_when_due())
+
+    async def _switch_when_due(self):
+        while True:
+            s = self.use("certsign", "due")
+            if s is None:
+                return
+            if s:
+                await asyncio.sleep(min(s, 3600))
+                continue
+            if self.use("certsign", "switch") and self.conn.profile == 3:
+                await self.reconnect()  # the new client certificate from this connection on
+            return
+
     async def run_events(self, beat):
+        if not self._started:
+            self._started = True
+            self.security("StartupOfTheDevice", "boot %d" % self.ids.boot)
+        self.fw.resume()
+        self._secev("door_alarms")
+        import os
+
+        for n in ("/cp_next.json", "/cp_old.json"):
+            try:
+                os.stat(self.data + n)
+            except OSError:
+                continue
+            self.use("certsign", "sweep")
+            self.start_switch()
+            break
         self.tx.reconcile()
         self.resv.restore()
         sub = self.sub
@@ -252,6 +331,10 @@ class Cp:
             self.smart.session_ended(ev.data.get("port"))
         elif t == "card.ask":
             asyncio.create_task(self._card(ev.data))
+        elif t.startswith("ota."):
+            self.fw.on_ota(t[4:], ev.data)
+        elif t == "alarm.door":
+            self._secev("door_alarms")
         elif t == "link.down":
             ws = self.ws
             if ws is not None:
@@ -305,6 +388,9 @@ class Cp:
         due = self.tx.due()
         if due is not None:
             left = min(left, due)
+        due = self.outq.due()
+        if due is not None:
+            left = min(left, due)
         return max(10, left)
 
     async def _one(self):
@@ -321,6 +407,8 @@ class Cp:
             self.status.delivered(c, p)
             return True
         if await self.tx.send_head():
+            return True
+        if await self.outq.send_head():
             return True
         lm = self.meter.next_loose()
         if lm is not None:
@@ -349,4 +437,5 @@ class Cp:
                 "tx_sent": self.tx.sent, "retransmits": self.tx.retransmits, "late_answers": self.tx.lates, "bytes_tx": self.rpc.tx_bytes,
                 "bytes_rx": self.rpc.rx_bytes, "dropped_frames": self.rpc.dropped,
                 "reservations": sorted(self.resv.held), "local_list": [self.auth.llist.version, self.auth.llist.count],
-                "profiles": [q[0] for q in self.smart.profiles], "limits_w": {"%d" % c: w for c, w in self.smart.applied.items()}}
+                "profiles": [q[0] for q in self.smart.profiles], "limits_w": {"%d" % c: w for c, w in self.smart.applied.items()},
+                "notes": self.outq.pending(), "firmware": (self.fw.st or {}).get("ph")}

@@ -108,6 +108,7 @@ def reset(cp, p):
 
     async def later():
         st = cp.station
+        cp.security("ResetOrReboot", "%s reset by the CSMS" % p["type"])  # part 2: queued first
         if hard:
             _log.warn("hard reset by the CSMS")
             await asyncio.sleep_ms(200)  # the Reset.conf on its way out

@@ -1,4 +1,5 @@
-"""TriggerMessage (OCPP 1.6 5.17, errata 3.35; docs/ocpp.md "Remote trigger").
+"""TriggerMessage (OCPP 1.6 5.17, errata 3.35; docs/ocpp.md "Remote trigger") and the
+security whitepaper's ExtendedTriggerMessage (4.13, F06; docs/ocpp.md "Part 2").
 
 The answer goes first; the message follows once it left (rpc's `after`), sent directly (a
 triggered message is no transaction message: not queued, not retried).
@@ -11,6 +12,8 @@ triggered message is no transaction message: not queued, not retried).
   with the transactionId of a running transaction;
 - DiagnosticsStatusNotification and FirmwareStatusNotification: "Idle" (no upload runs; the
   pile is updated through SignedUpdateFirmware, OCPP part 2, which reports its own status).
+ExtendedTriggerMessage: the same answer-first rule; its status-like messages go through the
+guaranteed queue (outq.py); BootNotification is sent whatever the boot's state.
 """
 import log
 from firmware.proto.ocpp import rpc
@@ -79,13 +82,12 @@ async def _status(cp, c):
 
 async def _meter(cp, port):
     from firmware.proto.ocpp import dt, meter
-    from firmware.proto.ocpp.tx import _sv
 
     info = cp.station.port(port)
     v = meter.values(info, cp.o["sampled_data"])
     if not v:
         return
-    mv = {"sampledValue": [_sv(x, "Trigger") for x in v]}
+    mv = {"sampledValue": [meter.sv(x, "Trigger") for x in v]}
     now = cp.station.bus.now()
     if now is None:
         return  # a MeterValue needs its timestamp: nothing to send before the time is known
@@ -96,3 +98,58 @@ async def _meter(cp, port):
     if txid is not None:
         p["transactionId"] = txid
     await _send(cp, "MeterValues", p)
+
+
+def extended(cp, p):
+    m = p["requestedMessage"]
+    c = p.get("connectorId")
+    if c is not None and not 0 <= c <= cp.status.n:
+        return {"status": "Rejected"}
+    if m == "SignChargePointCertificate" and not cp.o["cpo_name"]:
+        return {"status": "Rejected"}  # the CSR's O must be CpoName [W A02]
+
+    async def after():
+        if m == "BootNotification":
+            from firmware.proto.ocpp import boot
+
+            try:
+                r = await cp.rpc.call("BootNotification", boot.fields(cp), cp.ids.next())
+                cp.boot.clock(r.get("currentTime", ""))
+            except _FAILS:
+                pass
+        elif m == "Heartbeat":
+            try:
+                await cp.boot.heartbeat()
+            except _FAILS:
+                pass
+        elif m == "MeterValues":
+            for k in [c] if c else range(1, cp.status.n + 1):
+                await _meter(cp, k)
+        elif m == "StatusNotification":
+            s = cp.status
+            for k in range(s.n + 1) if c is None else (c,):
+                s.sent[k] = None  # differs from what the CSMS has: sent again, newest status
+                if k not in s.dirty:
+                    s.dirty.append(k)
+            cp.wake.set()
+        elif m == "FirmwareStatusNotification":  # the signed variant's (L01.FR.12; Idle when idle)
+            st = cp.fw.active()
+            if st is not None and st.get("ph"):
+                cp.outq.add("SignedFirmwareStatusNotification", {"status": st["ph"], "requestId": st["rid"]})
+            else:
+                cp.outq.add("SignedFirmwareStatusNotification", {"status": "Idle"})
+        elif m == "SignChargePointCertificate":
+            p = cp.use("certsign", "request")  # a new key and its CSR (~ms here, more on a chip)
+            try:
+                r = await cp.rpc.call("SignCertificate", p, cp.ids.next())
+                _log.info("SignCertificate: %s", r.get("status"))
+            except _FAILS as e:
+                _log.warn("SignCertificate: %r", e)
+        elif m == "LogStatusNotification":
+            t = cp.log_task
+            if t is not None and not t.done():
+                cp.outq.add("LogStatusNotification", {"status": "Uploading", "requestId": cp.log_rid})
+            else:
+                cp.outq.add("LogStatusNotification", {"status": "Idle"})
+
+    return {"status": "Accepted"}, after

@@ -76,6 +76,11 @@ class Pile:
         self.drop_on = None  # action -> close the connection instead of answering
         self.cp = None  # the ocpp ChargePoint of the live connection
         self.ws = None
+        self.fw_statuses = []  # SignedFirmwareStatusNotification payloads (whitepaper L01)
+        self.security_events = []  # SecurityEventNotification payloads
+        self.log_statuses = []  # LogStatusNotification payloads
+        self.diag_statuses = []  # DiagnosticsStatusNotification payloads
+        self.csrs = []  # the PEM CSRs of SignCertificate (a test or an operator signs them)
 
 
 class _Cp(ChargePoint):
@@ -192,12 +197,33 @@ class _Cp(ChargePoint):
     def on_data(self, **kw):
         return call_result.DataTransfer(status="UnknownVendorId")
 
+    @on(Action.signed_firmware_status_notification)
+    def on_fw_status(self, **kw):
+        self.pile.fw_statuses.append(_camel(kw))
+        return call_result.SignedFirmwareStatusNotification()
+
+    @on(Action.security_event_notification)
+    def on_security_event(self, **kw):
+        self.pile.security_events.append(_camel(kw))
+        return call_result.SecurityEventNotification()
+
     @on(Action.diagnostics_status_notification)
-    def on_diagnostics_status(self, **kw):  # e.g. after TriggerMessage (OCPP part 3)
+    def on_diag_status(self, **kw):
+        self.pile.diag_statuses.append(_camel(kw))
         return call_result.DiagnosticsStatusNotification()
 
+    @on(Action.sign_certificate)
+    def on_sign_certificate(self, csr, **kw):
+        self.pile.csrs.append(csr)
+        return call_result.SignCertificate(status="Accepted")
+
+    @on(Action.log_status_notification)
+    def on_log_status(self, **kw):
+        self.pile.log_statuses.append(_camel(kw))
+        return call_result.LogStatusNotification()
+
     @on(Action.firmware_status_notification)
-    def on_firmware_status(self, **kw):
+    def on_firmware_status(self, **kw):  # e.g. after TriggerMessage (OCPP part 3)
         return call_result.FirmwareStatusNotification()
 
 

@@ -1,0 +1,145 @@
+"""The installed root certificates of the whitepaper (ManufacturerRootCertificate "M",
+CentralSystemRootCertificate "C"): one DER file each, <kind><n>.der, under the charge
+point's data folder (/data/ocpp/certs: outside the app slots, an update keeps them), at most
+MAX of each kind. InstallCertificate, GetInstalledCertificateIds and DeleteCertificate
+(whitepaper 6.1, M03-M05; docs/ocpp.md "Part 2: certificates"). A file is written under a
+temporary name and renamed, so a power cut leaves the old set or the new one, never a torn
+certificate. Imported when a CALL needs it, then dropped (x509 too)."""
+import os
+import sys
+
+MAX = 4  # roots of each kind
+_KIND = {"ManufacturerRootCertificate": "M", "CentralSystemRootCertificate": "C"}
+
+
+def _dir(cp):
+    return cp.data + "/certs"
+
+
+def names(kind, d):
+    """File names of the installed roots of `kind` ("M" or "C"), sorted."""
+    try:
+        return sorted(n for n in os.listdir(d) if n[0] == kind and n.endswith(".der"))
+    except OSError:
+        return []
+
+
+def ders(kind, d):
+    """Yields the DER of each installed root of `kind`."""
+    for n in names(kind, d):
+        with open(d + "/" + n, "rb") as f:
+            yield f.read()
+
+
+def _drop():
+    for m in ("x509", "der", "pem"):
+        sys.modules.pop(m, None)
+
+
+def install(cp, p):
+    import der
+    import pem
+    import x509
+
+    kind = _KIND[p["certificateType"]]
+    d = _dir(cp)
+    try:
+        blocks = [bytes(b) for b in pem.blocks(p["certificate"])]
+        if len(blocks) != 1:
+            raise der.PKIError("bad_pem", "%d certificates, expected one root" % len(blocks))
+        c = x509.parse(blocks[0])
+        if not c["ca"] or c["issuer"] != c["subject"]:
+            raise der.PKIError("not_root", "not a self-issued CA certificate")
+        if c["key"] is None:
+            raise der.PKIError("unsupported_key", c.get("key_error") or "")
+        now = cp.station.bus.now()
+        if now is not None and now > c["not_after"]:
+            raise der.PKIError("expired", "notAfter passed")
+    except der.PKIError as e:
+        if kind == "C":
+            cp.security("InvalidCentralSystemCertificate", "InstallCertificate: %s: %s" % (e.reason, e.detail))
+        return {"status": "Rejected"}
+    finally:
+        _drop()
+    have = names(kind, d)
+    for n in have:
+        with open(d + "/" + n, "rb") as f:
+            if f.read() == blocks[0]:
+                return {"status": "Accepted"}  # already installed
+    if len(have) >= MAX:
+        return {"status": "Rejected"}  # the store is full: DeleteCertificate first
+    used = set(have)
+    n = 0
+    while "%s%d.der" % (kind, n) in used:
+        n += 1
+    path = "%s/%s%d.der" % (d, kind, n)
+    try:
+        import fsatomic
+
+        fsatomic.mkdirs(d)
+        with open(path + ".tmp", "wb") as f:
+            f.write(blocks[0])
+        os.rename(path + ".tmp", path)
+    except OSError as e:  # a full flash
+        cp.security("ReconfigurationOfSecurityParameters", "InstallCertificate failed: %r" % e)
+        return {"status": "Failed"}
+    cp.security("ReconfigurationOfSecurityParameters", "%s installed as %s%d" % (p["certificateType"], kind, n))
+    return {"status": "Accepted"}
+
+
+def _hash(c, issuer):
+    """CertificateHashData (RFC 6960 CertID with SHA-256; whitepaper 6.1)."""
+    import hashlib
+
+    import x509
+
+    return {"hashAlgorithm": "SHA256", "issuerNameHash": hashlib.sha256(c["issuer"]).digest().hex(),
+            "issuerKeyHash": hashlib.sha256(issuer["key_bits"]).digest().hex(), "serialNumber": x509.serial_hex(c)}
+
+
+def _each(cp, kind):
+    """(file name, hash data) of each installed root of kind."""
+    import x509
+
+    d = _dir(cp)
+    out = []
+    for n in names(kind, d):
+        with open(d + "/" + n, "rb") as f:
+            c = x509.parse(f.read())
+        out.append((n, _hash(c, c)))  # a root is its own issuer
+    return out
+
+
+def get_ids(cp, p):
+    try:
+        got = [h for _, h in _each(cp, _KIND[p["certificateType"]])]
+    finally:
+        _drop()
+    if not got:
+        return {"status": "NotFound"}
+    return {"status": "Accepted", "certificateHashData": got}
+
+
+def _serial(s):
+    return s.lower().lstrip("0") or "0"
+
+
+def delete(cp, p):
+    want = p["certificateHashData"]
+    d = _dir(cp)
+    try:
+        key = (want["issuerNameHash"].lower(), want["issuerKeyHash"].lower(), _serial(want["serialNumber"]))
+        for kind in ("M", "C"):
+            for n, h in _each(cp, kind):
+                if (h["issuerNameHash"], h["issuerKeyHash"], h["serialNumber"]) == key:
+                    if kind == "C" and len(names("C", d)) == 1 and cp.o["url"].startswith("wss://"):
+                        return {"status": "Failed"}  # the last CSMS root while TLS runs on it
+                    try:
+                        os.remove(d + "/" + n)
+                    except OSError:
+                        return {"status": "Failed"}
+                    cp.security("ReconfigurationOfSecurityParameters", "root %s deleted" % n)
+                    return {"status": "Accepted"}
+    finally:
+        _drop()
+    return {"status": "NotFound"}

@@ -1,0 +1,169 @@
+"""The pile's own key pair for security profile 3 (whitepaper A02/A03; docs/ocpp.md "Part 2:
+the charge point certificate"): on ExtendedTriggerMessage(SignChargePointCertificate) a new
+EC P-256 key from the hardware RNG (lib/eckey), a PKCS#10 CSR (O = CpoName, CN = the serial;
+lib/csr) sent as SignCertificate; CertificateSigned's chain checked (its leaf carries our
+key, each link issued by the next, the last by an installed CentralSystemRootCertificate or
+the configured CSMS root) and kept until its notBefore, then it replaces ocpp.cert /
+ocpp.cert_key (the old pair kept beside them as .old). The private key never leaves the pile
+and lives under /data and /config, outside the app slots (updates keep it). Every file is
+written under a temporary name and renamed: a power cut leaves the old or the new one.
+Imported when needed, then dropped."""
+import os
+
+import log
+
+_log = log.get("ocpp")
+_OLD_S = 30 * 86400  # the previous certificate is kept a month
+
+
+def _paths(cp):
+    d = cp.data
+    return d + "/cp_next.key", d + "/cp_next.der", d + "/cp_next.json"
+
+
+def _put(path, data):
+    with open(path + ".tmp", "wb") as f:
+        f.write(data)
+    os.rename(path + ".tmp", path)
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def request(cp):
+    """New key, CSR: the SignCertificate payload, or None when CpoName is not set (the CSR's
+    O must be it)."""
+    import csr
+    import eckey
+
+    cpo = cp.o["cpo_name"]
+    if not cpo:
+        return None
+    d = eckey.generate()
+    key, _, _ = _paths(cp)
+    _put(key, d)  # before the CSR leaves: the answer may come after a power cut
+    pem = csr.build(d, cpo, (cp.o["serial"] or cp.id)[:64])
+    return {"csr": pem.decode() if isinstance(pem, bytes) else pem}
+
+
+def _trusted(cp):
+    """DER of the CSMS roots the pile trusts: installed ones and ocpp.ca."""
+    from firmware.proto.ocpp import certs
+
+    out = list(certs.ders("C", cp.data + "/certs"))
+    ca = _read(cp.o["ca"])
+    if ca:
+        if ca[:1] != b"\x30":  # PEM
+            import pem
+
+            ca = bytes(next(pem.blocks(ca)))
+        out.append(ca)
+    return out
+
+
+def signed(cp, p):
+    """CertificateSigned: Accepted (kept; used from its notBefore) or Rejected."""
+    import der
+    import eckey
+    import x509
+
+    key, nxt, meta = _paths(cp)
+    d = _read(key)
+    now = cp.station.bus.now()
+    try:
+        if d is None:
+            raise der.PKIError("no_key", "no key pair waiting for a certificate")
+        chain = x509.load_pem(p["certificateChain"])
+        leaf = chain[0]
+        if leaf["key"] != ("ec",) + tuple(eckey.public_point(d)):
+            raise der.PKIError("wrong_key", "the certificate is not for the key this pile made")
+        if now is not None and now > leaf["not_after"]:
+            raise der.PKIError("expired", "notAfter passed")
+        for i in range(len(chain) - 1):
+            x509.check_issued(chain[i], chain[i + 1], now)
+        roots = [x509.parse(r) for r in _trusted(cp)]
+        top = chain[-1]
+        if not any(r["subject"] == top["subject"] and r["key"] == top["key"] for r in roots):
+            x509.check_issued_by_any(top, roots, now)
+        der_leaf = bytes(next(__import__("pem").blocks(p["certificateChain"])))
+    except der.PKIError as e:
+        cp.security("InvalidChargePointCertificate", "%s: %s" % (e.reason, e.detail))
+        return {"status": "Rejected"}
+    _put(nxt, der_leaf)
+    import json
+
+    _put(meta, json.dumps({"not_before": leaf["not_before"]}).encode())
+    _log.info("charge point certificate received (serial %s), used from %d", x509.serial_hex(leaf), leaf["not_before"])
+    return {"status": "Accepted"}
+
+
+def due(cp):
+    """Seconds until a received certificate may be used (0: now), or None when none waits."""
+    _, _, meta = _paths(cp)
+    raw = _read(meta)
+    if raw is None:
+        return None
+    import json
+
+    nb = json.loads(raw)["not_before"]
+    now = cp.station.bus.now()
+    return 0 if now is not None and now >= nb else max(1, nb - (now or 0)) if now is not None else 60
+
+
+def switch(cp):
+    """The waiting certificate becomes ocpp.cert / ocpp.cert_key (DER; the old pair as .old).
+    True when it switched."""
+    import eckey
+
+    key, nxt, meta = _paths(cp)
+    d, c = _read(key), _read(nxt)
+    if d is None or c is None:
+        return False
+    o = cp.o
+    for path in (o["cert"], o["cert_key"]):
+        old = _read(path)
+        if old is not None:
+            _put(path + ".old", old)
+    _put(o["cert_key"], eckey.private_der(d))
+    _put(o["cert"], c)
+    for path in (meta, nxt, key):  # meta first: a cut after it switches again, harmlessly
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+    _put(cp.data + "/cp_old.json", b'{"since": %d}' % (cp.station.bus.now() or 0))
+    _log.info("charge point certificate switched (the old one kept a month)")
+    return True
+
+
+def sweep(cp):
+    """Forget the previous certificate a month after the switch."""
+    raw = _read(cp.data + "/cp_old.json")
+    now = cp.station.bus.now()
+    if raw is None or now is None:
+        return
+    import json
+
+    since = json.loads(raw)["since"]
+    if since and now - since > _OLD_S:
+        for path in (cp.o["cert"] + ".old", cp.o["cert_key"] + ".old", cp.data + "/cp_old.json"):
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+
+
+def certificate_signed(cp, p):
+    r = signed(cp, p)
+    if r["status"] != "Accepted":
+        return r
+
+    async def after():
+        cp.start_switch()
+
+    return r, after

@@ -6,7 +6,7 @@ Wi-Fi; then what the running tasks hold beyond the start (connections, sessions,
 Prints the steps ranked by size. Run: `.venv/bin/python bench/heapsteps.py [64]`.
 
 The probes are code put ahead of main.py on the chip's flash: they wrap app.py's start_*
-functions and the core constructors, and print "HEAPSTEP <step> <bytes> <modules loaded>".
+functions and the core constructors, and print "HEAPSTEP <step> <bytes> <modules it loaded>".
 Their own globals (a few hundred bytes) are in the "before the app" figure.
 """
 import sys
@@ -25,21 +25,24 @@ def _live():
 
 def _probe(label, f):
     def probe(*a, **k):
-        m, b = len(_sys.modules), _live()
+        m = list(_sys.modules)
+        b = _live()
         r = f(*a, **k)
-        print("HEAPSTEP %s %d %d" % (label, _live() - b, len(_sys.modules) - m))
+        n = _live() - b
+        print("HEAPSTEP %s %d %s" % (label, n, ",".join(x for x in _sys.modules if x not in m) or "-"))
+        m = None
         return r
     return probe
 
 
-print("HEAPSTEP before-the-app %d %d" % (_live(), len(_sys.modules)))
-_m, _b = len(_sys.modules), _live()
+print("HEAPSTEP before-the-app %d -" % _live())
+_m = list(_sys.modules)
+_b = _live()
 import fsatomic as _fsatomic, log as _log
 from firmware import app as _app, bus as _bus, cfgguard as _cfgguard, diag as _diag, station as _station
 from firmware import supervisor as _supervisor
 from firmware.board import system as _system
-print("HEAPSTEP import:app,bus,station,supervisor,diag,cfgguard,board.system %d %d" % (
-    _live() - _b, len(_sys.modules) - _m))
+print("HEAPSTEP imports %d %s" % (_live() - _b, ",".join(x for x in _sys.modules if x not in _m)))
 for _n in ("start_maint", "start_console", "start_front", "start_loadcheck", "start_backend", "start_ocpp",
            "start_net", "start_charging", "start_ota", "_health"):
     setattr(_app, _n, _probe(_n, getattr(_app, _n)))
@@ -64,7 +67,7 @@ def steps(binary, whole_firmware, heap="1M"):
     for line in text[0].splitlines():
         if line.startswith("HEAPSTEP "):
             _, name, n, mods = line.split()
-            out.append((name, int(n), int(mods)))
+            out.append((name, int(n), [] if mods == "-" else mods.split(",")))
     return out, live, note
 
 
@@ -74,12 +77,12 @@ def report(label, r):
     before = found[0][1]
     started = sum(n for _, n, _ in found[1:])
     ranked = sorted([(name, n, m) for name, n, m in found[1:]] +
-                    [("running-tasks(connections,sessions,queues,buffers)", live - before - started, 0)],
+                    [("running tasks (connections, sessions, queues, buffers)", live - before - started, [])],
                     key=lambda x: -x[1])
     print("whole firmware heap by start step (%s, OCPP + OTA idle + 10 ports charging + Wi-Fi, %s): %.1f KB live; "
           "before the app (sim chip shims, boot.py, main.py) %.1f KB" % (label, note, live / 1024.0, before / 1024.0))
     for name, n, m in ranked:
-        print("  %-60s %7.1f KB%s" % (name, n / 1024.0, "  (%d modules loaded)" % m if m else ""))
+        print("  %-55s %6.1f KB%s" % (name, n / 1024.0, "  (%d modules: %s)" % (len(m), " ".join(m)) if m else ""))
     return [(name, n) for name, n, _ in ranked]
 
 

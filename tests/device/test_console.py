@@ -125,7 +125,7 @@ async def test_marked_commands_get_framed_replies_with_the_host_tag():
 
 async def test_the_commands_load_with_the_first_marked_line_not_at_boot():
     # the console server waits all boot long for a host tool: its commands' code is not in
-    # the heap until one asks (4 KB on the bench's 32-bit frozen build)
+    # the heap until one asks (1.1 KB on the bench's 32-bit frozen build)
     sys.modules.pop("firmware.proto.maint.commands", None)
     p = Con()
     assert await p.raw(b"status\r\nhello\r\n") == ""  # unmarked: not a command

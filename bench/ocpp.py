@@ -281,9 +281,10 @@ def frozen32_figures():
           % (_kb(chip), _kb(bare), _kb(mount), _kb(simflash), _kb(shims)))
     tried, best = smallest_heap(prog)
     for kb, ok, live, note in tried:
+        what = "runs, %s live (%s without the shims), %s" % (_kb(live), _kb(live - shims), note) if ok else \
+            "fails (%s)" % note
         print("whole firmware (OCPP + OTA idle + 10 ports charging + Wi-Fi, sim chip, app frozen, 32-bit) in "
-              "-X heapsize=%dK: %s" % (kb, "runs, %s live (%s without the shims), %s" % (_kb(live), _kb(live - shims), note)
-                                        if ok else "fails (%s)" % note))
+              "-X heapsize=%dK: %s" % (kb, what))
     if best:
         print("whole firmware, 32-bit: smallest heap it runs in %dK (16K steps), %s live; without the sim chip's "
               "shims %s" % (best[0], _kb(best[1]), _kb(best[1] - shims)))

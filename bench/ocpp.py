@@ -5,6 +5,10 @@
   holds it (a Unix MicroPython this bench builds from a MicroPython source tree);
 - the whole firmware on the sim board (OCPP + OTA idle + 10 ports charging + Wi-Fi): the
   smallest `-X heapsize` it runs in, frozen, and what 128K does;
+- the same frozen figures on a 32-bit x86 build (an ESP32's word size; needs `gcc -m32`,
+  Debian's gcc-multilib, else "not measured"): the layer, the whole firmware's smallest heap
+  (16K steps), idle with and without a back end, the sim chip's own shims' heap (given with
+  and without it) and the heap by start step (bench/heapsteps.py);
 - link restored to the first queued message delivered, and queued messages delivered per
   second after an outage (sim board);
 - bytes one session costs on the (cellular) data budget.

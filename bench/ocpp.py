@@ -5,6 +5,10 @@
   holds it (a Unix MicroPython this bench builds from a MicroPython source tree);
 - the whole firmware on the sim board (OCPP + OTA idle + 10 ports charging + Wi-Fi): the
   smallest `-X heapsize` it runs in, frozen, and what 128K does;
+- the same frozen figures on a 32-bit x86 build (an ESP32's word size; needs `gcc -m32`,
+  Debian's gcc-multilib, else "not measured"): the layer, the whole firmware's smallest heap
+  (16K steps), idle with and without a back end, the sim chip's own shims' heap (given with
+  and without it) and the heap by start step (bench/heapsteps.py);
 - link restored to the first queued message delivered, and queued messages delivered per
   second after an outage (sim board);
 - bytes one session costs on the (cellular) data budget.
@@ -41,28 +45,47 @@ def _kb(n):
     return "%.1f KB" % (n / 1024.0)
 
 
-def frozen_binary():
+def have_32bit_cc():
+    """True when gcc can build and link a 32-bit x86 program here (Debian: gcc-multilib)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        c = Path(tmp) / "t.c"
+        c.write_text("int main(void) { return sizeof(void *) == 4 ? 0 : 1; }\n")
+        try:
+            r = subprocess.run(["gcc", "-m32", "-o", str(Path(tmp) / "t"), str(c)], capture_output=True)
+        except OSError:
+            return False
+        return r.returncode == 0 and subprocess.run([str(Path(tmp) / "t")]).returncode == 0
+
+
+def frozen_binary(bits=64):
     """The bench's Unix MicroPython with the app and the sim chip frozen in (built when the
-    app changed), or None without a source tree."""
+    app changed), 64-bit or 32-bit x86 (as an ESP32's 4-byte words); None without a source
+    tree (or, for 32-bit, without a 32-bit toolchain: say which with frozen_missing)."""
     src = Path(os.environ.get("UPILE_MPY_SRC", ROOT / "build" / "micropython-src"))
     if not (src / "ports" / "unix" / "Makefile").exists():
         return None
-    prog = FROZEN / "micropython"
+    out = FROZEN if bits == 64 else FROZEN.with_name("unix-frozen32")
+    prog = out / "micropython"
     newest = max(p.stat().st_mtime for d in ("firmware", "lib", "chip", "bench/frozen")
                  for p in (ROOT / d).rglob("*.py"))
     if prog.exists() and prog.stat().st_mtime > newest:
         return prog
-    lib = FROZEN / "no-micropython-lib"  # nothing from micropython-lib is frozen
+    if bits == 32 and not have_32bit_cc():
+        return None
+    lib = out / "no-micropython-lib"  # nothing from micropython-lib is frozen
     lib.mkdir(parents=True, exist_ok=True)
     (lib / "README.md").write_text("empty on purpose\n")
     subprocess.run(["make", "-C", str(src / "mpy-cross"), "-j2"], check=True, capture_output=True)
-    r = subprocess.run(["make", "-C", str(src / "ports" / "unix"), "-j2", "VARIANT=standard", "BUILD=%s" % FROZEN,
+    # the frozen viper functions are compiled for the binary's own architecture
+    arch = ["MPY_CROSS_FLAGS=-march=x64"] if bits == 64 else [
+        "MPY_CROSS_FLAGS=-march=x86", "CFLAGS_EXTRA=-m32", "LDFLAGS_EXTRA=-m32"]
+    r = subprocess.run(["make", "-C", str(src / "ports" / "unix"), "-j2", "VARIANT=standard", "BUILD=%s" % out,
                         "FROZEN_MANIFEST=%s" % (ROOT / "bench" / "frozen" / "manifest.py"),
-                        "MPY_LIB_DIR=%s" % lib, "MPY_CROSS_FLAGS=-march=x64", "MICROPY_PY_BTREE=0", "MICROPY_PY_FFI=0",
-                        "MICROPY_SSL_AXTLS=0", "MICROPY_SSL_MBEDTLS=0", "MICROPY_PY_SSL=0"],
+                        "MPY_LIB_DIR=%s" % lib, "MICROPY_PY_BTREE=0", "MICROPY_PY_FFI=0",
+                        "MICROPY_SSL_AXTLS=0", "MICROPY_SSL_MBEDTLS=0", "MICROPY_PY_SSL=0"] + arch,
                        capture_output=True, text=True)
     if r.returncode:
-        print("frozen build failed:\n" + r.stdout[-2000:] + r.stderr[-2000:])
+        print("frozen build (%d-bit) failed:\n" % bits + r.stdout[-2000:] + r.stderr[-2000:])
         return None
     return prog
 
@@ -99,8 +122,10 @@ def report_layer(name, f):
     return f
 
 
-def whole_firmware(binary, heap, seconds=40):
-    """The whole firmware on the sim board with `binary` in `heap`: (ok, live bytes, note)."""
+def whole_firmware(binary, heap, seconds=40, main_prefix=b"", console=None):
+    """The whole firmware on the sim board with `binary` in `heap`: (ok, live bytes, note).
+    main_prefix: code run ahead of main.py (bench/heapsteps.py's probes); console: a list
+    that gets the chip's console text."""
     from upile.sim import demo_charging, otakit
     from upile.sim.board import SimBoard
     from upile.sim.peers.meter import MeterPeer
@@ -120,7 +145,8 @@ def whole_firmware(binary, heap, seconds=40):
                    "ota": {"url": ch.url(), "allow_http": True, "check_s": 20, "jitter_s": 5, "first_check_s": 3},
                    "backend": {"protocol": "ocpp"}, "ocpp": {"url": c.url, "sampled_data": "Energy.Active.Import.Register,Power.Active.Import,"
                             "Voltage,Current.Import,Power.Factor,Temperature"}}
-            b.install_files({"/boot.py": (ROOT / "boot.py").read_bytes(), "/main.py": (ROOT / "main.py").read_bytes(),
+            b.install_files({"/boot.py": (ROOT / "boot.py").read_bytes(),
+                             "/main.py": main_prefix + (ROOT / "main.py").read_bytes(),
                              "/config/pile.json": json.dumps(cfg).encode(), "/config/keys.json": json.dumps(keys).encode()})
             b.net.add_ap("ap", "secret-123")
             b.power_on()
@@ -131,7 +157,9 @@ def whole_firmware(binary, heap, seconds=40):
                     c.start("WHOLE", i, "w%d" % i, "money", 500)
                 c.wait(lambda: len(c.pile("WHOLE").tx) == 10, 40, "10 transactions")
             except (AssertionError, ConnectionError, TimeoutError) as e:
-                return False, None, str(e).split("\n")[0]
+                text = b.console_text()
+                why = "MemoryError; " if "MemoryError" in text else ""
+                return False, None, why + str(e).split("\n")[0]
             time.sleep(seconds)
             text = b.console_text()
             if "MemoryError" in text or "app failed" in text:
@@ -141,6 +169,8 @@ def whole_firmware(binary, heap, seconds=40):
             live = int(out.strip().split()[-1])
             return True, live, "%d meter values in %d s" % (values, seconds)
         finally:
+            if console is not None:
+                console.append(b.console_text())
             b.close()
             ch.close()
 
@@ -179,6 +209,101 @@ def idle_firmware(binary, protocol):
         finally:
             b.close()
             ch.close()
+
+
+def bare_heap(binary):
+    """Live heap of `binary` with nothing imported: the interpreter's own start."""
+    r = subprocess.run([str(binary), "-X", "heapsize=1M", "-c", "import gc; gc.collect(); print(gc.mem_alloc())"],
+                       capture_output=True, text=True, timeout=60)
+    return int(r.stdout.split()[-1])
+
+
+def chip_alone(binary):
+    """The sim chip started with no /boot.py or /main.py: (its live heap, of it the flash
+    mount: littlefs and its block device, of it the SimFlash block device alone). What
+    the chip's Python shims (machine, network, socket, esp32, simflash, the link) hold
+    beyond the bare interpreter is heap a real ESP32 does not use: its modules are in C."""
+    from upile.sim.board import SimBoard
+
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp) / "no-chip-modules"
+        empty.mkdir()
+        b = SimBoard(Path(tmp) / "b", heap="1M")
+        b.micropython, b.chip_dir = str(binary), empty
+        try:
+            b.power_on()
+            b.wait_console(">>> ", 30)
+            out = b.exec("import gc, vfs\ngc.collect(); a = gc.mem_alloc()\n"
+                         "vfs.umount('/')\ngc.collect(); print(a, a - gc.mem_alloc())", timeout=30)
+            chip, mount = (int(x) for x in out.split()[-2:])
+            # the block device alone, opened by the bare interpreter on a copy of that flash
+            flash = Path(tmp) / "flash.bin"
+            flash.write_bytes(b.flash_path.read_bytes())
+            r = subprocess.run([str(binary), "-X", "heapsize=1M", "-c",
+                                "import gc, sys\nfrom simflash import SimFlash\ngc.collect(); a = gc.mem_alloc()\n"
+                                "bd = SimFlash(sys.argv[1])\ngc.collect(); print(gc.mem_alloc() - a)", str(flash)],
+                               capture_output=True, text=True, timeout=60)
+            return chip, mount, int(r.stdout.split()[-1])
+        finally:
+            b.close()
+
+
+def smallest_heap(binary, first_kb=128, step_kb=16, low_kb=48, high_kb=512):
+    """The smallest -X heapsize (a multiple of step_kb) the whole firmware runs in, searched
+    from first_kb: ([(heap, ok, live, note)...] in the order tried, the smallest that ran)."""
+    tried, best = [], None
+    kb = first_kb
+    while low_kb <= kb <= high_kb and kb not in [t[0] for t in tried]:
+        ok, live, note = whole_firmware(binary, "%dK" % kb)
+        tried.append((kb, ok, live, note))
+        if ok:
+            best = (kb, live, note)
+            kb -= step_kb
+        elif best:
+            break
+        else:
+            kb += step_kb
+    return tried, best
+
+
+def frozen32_figures():
+    """The frozen figures again on a 32-bit x86 build (pointers and object headers the size
+    of an ESP32's): the OCPP layer, the whole firmware's smallest heap, idle with and
+    without a back end, and the sim chip's own shims, given with and without them."""
+    prog = frozen_binary(32)
+    if prog is None:
+        print("32-bit figures: not measured: no 32-bit toolchain (Debian: apt-get install gcc-multilib) "
+              "or no MicroPython source tree")
+        return
+    ff = layer_heap(prog, ":".join([".frozen", str(ROOT / "tests" / "device"), str(ROOT)]))
+    report_layer("app frozen (32-bit x86)", ff)
+    bare = bare_heap(prog)
+    chip, mount, simflash = chip_alone(prog)
+    shims = chip - bare - (mount - simflash)  # the littlefs mount itself is on an ESP32 too
+    print("sim chip alone (32-bit, frozen, no app): %s live; the bare interpreter %s; the flash mount %s (of it "
+          "the SimFlash block device %s); the chip's Python shims: %s a real ESP32 does not hold"
+          % (_kb(chip), _kb(bare), _kb(mount), _kb(simflash), _kb(shims)))
+    tried, best = smallest_heap(prog)
+    for kb, ok, live, note in tried:
+        what = "runs, %s live (%s without the shims), %s" % (_kb(live), _kb(live - shims), note) if ok else \
+            "fails (%s)" % note
+        print("whole firmware (OCPP + OTA idle + 10 ports charging + Wi-Fi, sim chip, app frozen, 32-bit) in "
+              "-X heapsize=%dK: %s" % (kb, what))
+    if best:
+        print("whole firmware, 32-bit: smallest heap it runs in %dK (16K steps), %s live; without the sim chip's "
+              "shims %s" % (best[0], _kb(best[1]), _kb(best[1] - shims)))
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("heapsteps", ROOT / "bench" / "heapsteps.py")
+    hs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hs)
+    r = hs.steps(prog, whole_firmware)
+    if r:
+        hs.report("app frozen, 32-bit, 1M heap; the sim chip's shims in 'before the app'", r)
+    none, ocpp = idle_firmware(prog, "none"), idle_firmware(prog, "ocpp")
+    print("whole firmware idle (10 ports, Wi-Fi, OTA idle, app frozen, 32-bit, 1M heap): %s live without a back end "
+          "(%s without the shims), %s with OCPP connected (%s; +%s)" % (
+              _kb(none), _kb(none - shims), _kb(ocpp), _kb(ocpp - shims), _kb(ocpp - none)))
 
 
 def queue_figures():
@@ -225,16 +350,14 @@ def main():
     else:
         ff = layer_heap(prog, ":".join([".frozen", str(ROOT / "tests" / "device"), str(ROOT)]))
         report_layer("app frozen (64-bit)", ff)
-        for heap in ("128K", "160K", "192K", "224K", "256K"):
-            ok, live, note = whole_firmware(prog, heap)
-            print("whole firmware (OCPP + OTA idle + 10 ports charging + Wi-Fi, sim chip, app frozen) in "
-                  "-X heapsize=%s: %s%s" % (heap, "runs" if ok else "fails", ", %s live, %s" % (_kb(live), note)
-                                            if ok else " (%s)" % note))
-            if ok:
-                break
+        tried, best = smallest_heap(prog, step_kb=32)
+        for kb, ok, live, note in tried:
+            print("whole firmware (OCPP + OTA idle + 10 ports charging + Wi-Fi, sim chip, app frozen, 64-bit) in "
+                  "-X heapsize=%dK: %s" % (kb, "runs, %s live, %s" % (_kb(live), note) if ok else "fails (%s)" % note))
         none, ocpp = idle_firmware(prog, "none"), idle_firmware(prog, "ocpp")
         print("whole firmware idle (10 ports, Wi-Fi, OTA idle, app frozen, 1M heap): %s live without a back end, "
               "%s with OCPP connected (+%s)" % (_kb(none), _kb(ocpp), _kb(ocpp - none)))
+    frozen32_figures()
     print("one 1-hour session (a sample every 60 s, the register): %s bytes in %s transaction messages, "
           "statuses included; a heartbeat: %s bytes (WebSocket frame headers counted; TCP/IP not)"
           % (f.get("session_bytes"), f.get("session_messages"), f.get("heartbeat_bytes")))

@@ -72,7 +72,7 @@ def drain():
     if _sock is None:
         return
     while _poll.poll(0):
-        chunk = _sock.recv(1024)
+        chunk = _sock.recv(256)  # small: recv allocates this before it trims (a sim-only allocation)
         if not chunk:
             break
         _buf += chunk

@@ -28,6 +28,10 @@ _POLLIN = 0x0001
 _POLLOUT = 0x0004
 _PARITY = {None: "N", 0: "E", 1: "O"}
 _FIFO = 128
+# what one socket read asks for: recv() allocates this much before it trims to what came,
+# heap a real UART read (into the caller's buffer) never takes; small so the sim chip does
+# not need contiguous kilobytes the app's own heap figures would then pay for
+_CHUNK = 256
 _BOOT = int(os.getenv("UPILE_SIM_BOOT") or "0")
 _opens = [0]  # opens so far in this boot: each names its socket and lines to the harness
 
@@ -124,7 +128,7 @@ class UART(io.IOBase):
             raise OSError(9)
         if self._poll.poll(max(0, wait_ms)):
             try:
-                chunk = self._sock.recv(1024)
+                chunk = self._sock.recv(_CHUNK)
             except OSError:
                 return None
             return chunk or None

@@ -42,7 +42,11 @@ def _run(path):
     except OSError:
         return False
     try:
-        exec(compile(src, path[1:], "exec"), globals())
+        # the source text goes before it runs: an ESP32 compiles main.py from the file as
+        # it reads it, and the app runs inside main.py for the whole boot
+        code = compile(src, path[1:], "exec")
+        src = None
+        exec(code, globals())
     except (Exception, KeyboardInterrupt) as e:
         sys.print_exception(e)
         return isinstance(e, KeyboardInterrupt)

@@ -10,6 +10,9 @@ import micropython
 from micropython import const
 
 SECTOR = const(4096)
+# programming checks and erases go by this much: a real ESP32's flash block device holds no
+# sector-sized buffers in the heap, so neither does the sim's (its heap figures are the app's)
+_CHUNK = const(256)
 _EIO = const(5)
 
 
@@ -61,8 +64,8 @@ class SimFlash:
         self.violations = 0
         self.bytes_programmed = 0
         self._f = open(path, "r+b")
-        self._old = bytearray(SECTOR)
-        self._blank = b"\xff" * SECTOR
+        self._old = bytearray(_CHUNK)
+        self._blank = b"\xff" * _CHUNK
 
     @staticmethod
     def _create(path, size):
@@ -91,7 +94,7 @@ class SimFlash:
         mv = memoryview(buf)
         old = self._old
         while done < n:
-            k = min(SECTOR, n - done)
+            k = min(_CHUNK, n - done)
             ov = memoryview(old)[:k]
             self._f.seek(start + done)
             self._f.readinto(ov)
@@ -107,7 +110,8 @@ class SimFlash:
         if block < 0 or block >= self.sectors:
             raise OSError(_EIO)
         self._f.seek(block * SECTOR)
-        self._f.write(self._blank)
+        for _ in range(SECTOR // _CHUNK):
+            self._f.write(self._blank)
         self.erase_counts[block] += 1
 
     def writeblocks(self, block, buf, off=None):

@@ -123,6 +123,18 @@ async def test_marked_commands_get_framed_replies_with_the_host_tag():
     await p.close()
 
 
+async def test_the_commands_load_with_the_first_marked_line_not_at_boot():
+    # the console server waits all boot long for a host tool: its commands' code is not in
+    # the heap until one asks (1.1 KB on the bench's 32-bit frozen build)
+    sys.modules.pop("firmware.proto.maint.commands", None)
+    p = Con()
+    assert await p.raw(b"status\r\nhello\r\n") == ""  # unmarked: not a command
+    assert "firmware.proto.maint.commands" not in sys.modules and p.srv.table is None
+    assert (await p.cmd("status"))[0].startswith("ok version=9.9.9")
+    assert "firmware.proto.maint.commands" in sys.modules and "status" in p.srv.table
+    await p.close()
+
+
 async def test_unmarked_lines_and_noise_are_never_answered():
     p = Con()
     # what a human types at a running pile, a REPL habit, log-like lines, raw noise, over-long

@@ -59,6 +59,28 @@ def test_writing_over_unerased_data_raises_and_counts_violation():
     assert out == b"\x00\x00"  # nothing half-written
 
 
+def test_whole_sector_erase_and_a_late_violation_in_a_sector_write():
+    # the checks and the erase go in small pieces (no sector-sized buffer in the heap):
+    # every byte of the sector is still erased, and a 0 -> 1 change near its end is caught
+    bd = _flash("w.bin")
+    bd.writeblocks(5, b"\x00" * SECTOR, 0)
+    bd.ioctl(6, 5)
+    buf = bytearray(SECTOR)
+    bd.readblocks(5, buf)
+    assert buf == b"\xff" * SECTOR
+    bd.writeblocks(5, b"\x00" * SECTOR, 0)
+    new = bytearray(SECTOR)
+    new[SECTOR - 3] = 0x80
+    try:
+        bd.writeblocks(5, new, 0)
+        raise AssertionError("programmed a 1 over a 0 at byte %d" % (SECTOR - 3))
+    except OSError:
+        pass
+    assert bd.violations == 1
+    bd.readblocks(5, buf)
+    assert buf == bytes(SECTOR)  # nothing of the refused write reached the flash
+
+
 def test_extended_protocol_offsets_across_sectors():
     bd = _flash("x.bin")
     data = bytes(range(256)) * 40  # 10240 bytes: spans three sectors from an offset

@@ -17,8 +17,8 @@ def server(station, bus):
 
 
 def console_server(station):
-    """The same commands on the console: marked lines only, framed replies, no events."""
-    from firmware.proto.maint.commands import TABLE
+    """The same commands on the console: marked lines only, framed replies, no events.
+    The commands load with the first command (a host tool's), not at boot."""
     from firmware.proto.maint.console import ConsoleServer
 
-    return ConsoleServer(station, TABLE)
+    return ConsoleServer(station)

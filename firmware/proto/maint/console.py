@@ -34,7 +34,9 @@ def _alnum(c):
 class ConsoleServer(Server):
     """Server with the console framing and without events (see the module docstring)."""
 
-    def __init__(self, station, table, version=None):
+    def __init__(self, station, table=None, version=None):
+        """table None: commands.py's TABLE, loaded at the first marked line (the console
+        waits for a host tool all boot long; its commands' code need not)."""
         super().__init__(station, None, table, version, line_max=len(MARK) + _TAG_MAX + 1 + MAX_LINE)
 
     def _sender(self, stream, tag):
@@ -62,5 +64,9 @@ class ConsoleServer(Server):
         elif not bytes(mv[i:]).strip():
             await send("err bad_args no command (try help)", True)
         else:
+            if self.table is None:
+                from firmware.proto.maint.commands import TABLE
+
+                self.table = TABLE
             self.lines -= 1  # counted by command()
             await self.command(mv[i + 1:], send)

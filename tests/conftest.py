@@ -4,6 +4,10 @@ Each `def test_*` / `async def test_*` in a device file becomes its own pytest i
 The first item of a file to run starts one `micropython` process for the whole file
 (tests/device/_runner.py) and the others read its cached results. A first-line comment
 `# heapsize: 64K` overrides the default heap limit (256K); `# timeout: 300` the time limit.
+
+A test file with a `# long: 150 s` comment (its wall time, roughly) runs before the others,
+longest first: with `pytest -n 2 --dist loadfile` the long sim-board files then overlap the
+many short ones instead of running alone at the end of the suite.
 """
 import os
 import re
@@ -101,3 +105,25 @@ class DeviceItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, 0, "device: %s::%s" % (self.path.name, self.name)
+
+
+_LONG = re.compile(r"^#\s*long:\s*(\d+)\s*s", re.M)
+_long_cache = {}
+
+
+def _long_s(path):
+    """The `# long: N s` of a test file (0 when it has none)."""
+    key = str(path)
+    if key not in _long_cache:
+        try:
+            with open(key, encoding="utf-8") as f:
+                m = _LONG.search(f.read(4096))
+        except OSError:
+            m = None
+        _long_cache[key] = int(m.group(1)) if m else 0
+    return _long_cache[key]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Long files first (stable: the rest keep their order); see the module docstring."""
+    items.sort(key=lambda item: -_long_s(item.path))

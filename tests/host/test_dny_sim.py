@@ -2,6 +2,7 @@
 up (AT peer, PPP), connects to `upile dny-server`, registers, beats, takes the server's time,
 charges a paid order to its budget and settles it once; the server's faults (drops, noise,
 split frames, bad checksums, slow and duplicate answers) cost no settlement and no double."""
+# long: 150 s (started first by tests/conftest.py, so it is not the suite's tail)
 import time
 
 import dnysim

@@ -5,6 +5,7 @@ engine, installs by the usual policy and confirms the trial once its back end an
 A file without a manifest, one for another product and another release's payload behind a
 valid manifest are refused with the protocol's codes and a logged reason; a power cut in
 the middle of a transfer costs only what was not saved yet."""
+# long: 110 s (started first by tests/conftest.py, so it is not the suite's tail)
 import json
 
 from dnysim import PHYS, Pile, config, until

@@ -9,6 +9,7 @@ identification produces no status, and a session becomes an OCPP transaction at 
 load. "Present identification" is a card tap (the service cable's `tap`, station.tap).
 One board runs the cases of this file in turn; each leaves the pile idle and Available.
 """
+# long: 75 s (started first by tests/conftest.py, so it is not the suite's tail)
 import time
 
 import pytest

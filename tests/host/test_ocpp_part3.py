@@ -7,6 +7,7 @@ One 2-port board runs the cases in turn; each leaves the pile idle and Available
 CSMS's clock is the host's, and the pile takes its time from the CSMS, so an expiry or a
 schedule start given in host time is the pile's time too (within a second).
 """
+# long: 130 s (started first by tests/conftest.py, so it is not the suite's tail)
 import json
 import time
 from datetime import datetime, timezone

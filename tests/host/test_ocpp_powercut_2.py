@@ -1,6 +1,7 @@
 """Power cuts, part 2 of 3: boards PC3 and PC4 (seeds 1003, 1004), 70 SIGKILLs at random
 instants across starts, meter values, offline periods and stops; the three files make 210
 (tests/host/ocpppowercut.py says what is checked)."""
+# long: 100 s (started first by tests/conftest.py, so it is not the suite's tail)
 from ocpppowercut import CUTS, run_boards
 
 

@@ -1,6 +1,7 @@
 """Power cuts, part 3 of 3: boards PC5 and PC6 (seeds 1005, 1006), 70 SIGKILLs at random
 instants across starts, meter values, offline periods and stops; the three files make 210
 (tests/host/ocpppowercut.py says what is checked)."""
+# long: 100 s (started first by tests/conftest.py, so it is not the suite's tail)
 from ocpppowercut import CUTS, run_boards
 
 

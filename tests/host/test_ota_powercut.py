@@ -5,6 +5,7 @@ slot switch, trial boot and confirmation. After every restart the pile starts a 
 verified version (v1 or v2, never anything else, never nothing); once the cuts stop it
 ends on v2, confirmed.
 """
+# long: 80 s (started first by tests/conftest.py, so it is not the suite's tail)
 import concurrent.futures as cf
 import json
 import random

@@ -2,6 +2,7 @@
 4G module emulator on the sim board's UART1 at 115200 baud: what real modules do that a naive
 driver gets wrong. Each scenario builds a Modem on the chip through the raw REPL and reads
 its status back; the emulator's side is read from the peer."""
+# long: 165 s (started first by tests/conftest.py, so it is not the suite's tail)
 import json
 import time
 

@@ -1,5 +1,6 @@
-"""Power cuts across DNY sessions and settlement resends on the sim board over cellular:
->= 200 cuts at random instants (4 boards at once, each with its own `upile dny-server`),
+"""Power cuts across DNY sessions and settlement resends on the sim board over cellular
+(shared by test_dny_sim_powercut_1.py and _2.py, two boards each, so the two run side by side):
+>= 200 cuts at random instants (4 boards, each with its own `upile dny-server`),
 while the server starts and stops orders and withholds settlements now and then. At the
 end every bill the pile made is settled exactly once: one record per order (resends carry
 the same bytes), acknowledged once on the pile, with the energy the pile billed (never more
@@ -12,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dnysim import PHYS, Pile, until
 from upile.dnyserver import DnyServer
 
-BOARDS = 4
 CUTS = 50  # per board
 
 
@@ -116,15 +116,15 @@ def _check(text, settlements, orders, truth):
     return len(by_order)
 
 
-def test_two_hundred_power_cuts_every_order_settled_once(tmp_path):
-    with ThreadPoolExecutor(BOARDS) as ex:
-        futs = [ex.submit(_chain, tmp_path / ("b%d" % k), 100 + k) for k in range(BOARDS)]
+def run(tmp_path, seeds):
+    """Every board (one per seed) through its CUTS power cuts; checks each, returns the number
+    of orders settled and the energies of their settlements."""
+    with ThreadPoolExecutor(len(seeds)) as ex:
+        futs = [ex.submit(_chain, tmp_path / ("b%d" % k), k) for k in seeds]
         results = [f.result() for f in futs]
     total = 0
     for text, settlements, orders, truth in results:
         total += _check(text, settlements, orders, truth)
         assert "Traceback" not in text
-    assert BOARDS * CUTS >= 200
-    assert total >= 20, total  # sessions really ran, stopped and were settled across the cuts
     energies = [s["energy_cwh"] for _, sets, _, _ in results for s in sets]
-    assert sum(1 for e in energies if e > 0) >= 5, energies  # and carried metered energy
+    return total, energies

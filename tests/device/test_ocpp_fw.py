@@ -53,8 +53,8 @@ class FakeOta:
         pass
 
 
-def _bench(data=None, roots=("root_rsa",)):
-    b = Bench(data=data)
+def _bench(data=None, roots=("root_rsa",), **kw):
+    b = Bench(data=data, **kw)
     b.rig.wall = NOW
     ota = FakeOta()
     b.station.ota = ota
@@ -267,6 +267,79 @@ async def test_a_reboot_mid_update_resumes_the_request_and_unsent_statuses_go_af
         ota.st.update(rolled_back="2")
         await b.booted()
         await b.until(lambda: _statuses(b, 21) == ["InstallVerificationFailed"])
+    finally:
+        b.close()
+
+
+def _open(b):
+    return [n for n in (1, 2, 3) if b.station.port(n)["available"]]
+
+
+async def test_idle_ports_are_unavailable_while_a_session_delays_the_install_and_open_again_after():
+    b, ota = _bench(n=3)
+    data, rig = b.data, b.rig
+    try:
+        await b.booted()
+        b.station.set_available(3, False)  # the operator's: never opened by the update
+        b.station.start(1, "full", 0, "x", "card")
+        b.plug(1)
+        await b.run(3)
+        assert (await _answer(b, _req(30, retries=2)))["status"] == "Accepted"
+        await b.until(lambda: ota.requests)
+        _ev(b, "SignatureVerified", 30, version="2.0.0", counter=2)
+        _ev(b, "Downloaded", 30, version="2.0.0", signature="ok")
+        _ev(b, "InstallScheduled", 30, reason="ports_busy", version="2.0.0")
+        # port 2 (idle) closes, port 1 keeps its session, and the CSMS is told
+        await b.until(lambda: _open(b) == [1])
+        assert b.station.port(1)["id"] is not None
+        await b.until(lambda: [s for s in b.calls("StatusNotification")
+                               if s["connectorId"] == 2 and s["status"] == "Unavailable"])
+        # the session ends: its port closes too, nobody starts a new one before the install
+        b.station.stop(1, "Local", "card")
+        await b.run(2)
+        await b.until(lambda: _open(b) == [])
+    finally:
+        b.close()  # a power cut during the wait
+    rig.reboot()
+    b, ota = _bench(data=data, rig=rig)
+    try:
+        # the start opens them again (not Unavailable forever); the wait begins again
+        await b.until(lambda: _open(b) == [1, 2])
+        await b.booted()
+        await b.until(lambda: ota.requests and ota.requests[0][1] == 30)
+        b.station.start(2, "full", 0, "y", "card")
+        b.plug(2)
+        await b.run(2)
+        _ev(b, "InstallScheduled", 30, reason="ports_busy", version="2.0.0")
+        await b.until(lambda: _open(b) == [2])
+        # the operator reopens port 1 during the wait: the update leaves it alone from then on
+        assert b.cp.handlers["ChangeAvailability"]({"connectorId": 1, "type": "Operative"}) == {"status": "Accepted"}
+        assert _open(b) == [1, 2]
+        b.station.stop(2, "Local", "card")
+        await b.run(2)
+        await b.until(lambda: _open(b) == [1])
+        # the install fails: its end opens the ports it closed, and only those
+        _ev(b, "Installing", 30, version="2.0.0")
+        _ev(b, "InstallationFailed", 30, reason="flash", version="2.0.0")
+        await b.until(lambda: _statuses(b, 30)[-1:] == ["InstallationFailed"])
+        await b.until(lambda: _open(b) == [1, 2])
+        await b.settle(50)
+        assert _open(b) == [1, 2] and not b.station.port(3)["available"]
+    finally:
+        b.close()
+    # a cut after the install's reset: the ports it closed open at the (trial) start
+    import fsatomic
+
+    fsatomic.write_json(data + "/fw.json", {"rid": 31, "ph": "InstallRebooting", "ctr": 2, "ver": "2.0.0",
+                                            "url": "x", "sig": "", "key": ["rsa", "1", 3], "n": 1, "closed": [1]})
+    rig.reboot()
+    b, ota = _bench(data=data, rig=rig)
+    ota.st.update(trial=True, version="2.0.0")
+    b.station.set_available(1, False)
+    try:
+        await b.booted()
+        await b.until(lambda: _open(b) == [1, 2])
+        assert "closed" not in fsatomic.read_json(data + "/fw.json", {})
     finally:
         b.close()
 

@@ -321,6 +321,7 @@ class Cp:
             self.status.on_port(ev)
             self.resv.on_status(ev)
             self.tx.on_status(ev)
+            self.fw.close_idle()  # a session ended while an install waits for idle ports
         elif t == "session.started":
             self.tx.on_started(ev)
             self.smart.changed = True  # a relative or TxProfile starts with it

@@ -13,6 +13,13 @@ InstallVerificationFailed. They come from the bus's ota.* events of this request
 service tags them with the requestId), and after a reboot from the boot state: a trial of
 the new release waits for ota.Installed (healthy) or ota.RolledBack; a request a power cut
 interrupted before its install starts again (its download resumes), counted as an attempt.
+
+While a running session delays the install (InstallScheduled, ports_busy), the ports not in
+use are set Unavailable (the spec's recommendation), and so is each port whose session ends
+meanwhile; their numbers are in fw.json before they close. They open again at the request's
+end, and at every start (a power cut during the wait, the install's reset): the wait then
+begins again and closes them again; a port the operator changed (ChangeAvailability) during
+the wait is left to the operator.
 """
 import asyncio
 
@@ -61,6 +68,8 @@ class Fw:
         st["ph"] = status
         self._save()
         _log.info("firmware request %d: %s", st["rid"], status)
+        if status in _ENDS:
+            self.reopen()
         if status == "InvalidSignature":
             self.cp.security("InvalidFirmwareSignature", st.get("why") or "")
         elif status == "Installed":
@@ -71,6 +80,7 @@ class Fw:
         """A checked, accepted request: replaces any scheduled one; its work starts once the
         answer is sent (after())."""
         self.cancel()
+        self.reopen()  # a replaced request's wait ends here
         st["ph"] = None
         st["n"] = 0
         self.st = st
@@ -88,6 +98,7 @@ class Fw:
     # ---- after a reboot
     def resume(self):
         """OCPP starts: carry on with a request a reboot interrupted."""
+        self.reopen()
         st = self.active()
         if st is None:
             return
@@ -191,6 +202,9 @@ class Fw:
             self.note("InvalidSignature")
         elif kind == "InstallScheduled":
             self.note("InstallScheduled")
+            if d.get("reason") == "ports_busy":
+                st.setdefault("closed", [])
+                self.close_idle()
         elif kind == "Installing":
             self.note("Installing")
             self.note("InstallRebooting")  # the service resets the pile right after
@@ -226,3 +240,60 @@ class Fw:
     async def _retry(self):
         await asyncio.sleep(max(1, self.st.get("interval") or 30))
         await self._run()
+
+    # ---- idle ports Unavailable while a session delays the install
+    def close_idle(self):
+        """Close every open port without a session or reservation (journalled in fw.json
+        first: a cut between the two reopens a port that was open, harmlessly)."""
+        st = self.st
+        if st is None or st.get("closed") is None or st.get("ph") != "InstallScheduled":
+            return
+        sta = self.cp.station
+        op = st.get("op") or ()
+        add = []
+        for n in range(1, sta.ports() + 1):
+            if n in st["closed"] or n in op:
+                continue
+            i = sta.port(n)
+            if i.get("available") and i.get("id") is None and i.get("reservation") is None:
+                add.append(n)
+        if not add:
+            return
+        st["closed"] = sorted(st["closed"] + add)
+        self._save()
+        for n in add:
+            self._set(n, False)
+        _log.info("firmware request %d: ports %r Unavailable until the install", st["rid"], add)
+
+    def reopen(self):
+        """Open the ports close_idle() closed (opened first, forgotten after: a cut between
+        opens them again at the next start)."""
+        st = self.st
+        ports = st and st.get("closed")
+        if st is None or "closed" not in st:
+            return
+        for n in ports or ():
+            self._set(n, True)
+        del st["closed"]
+        st.pop("op", None)
+        self._save()
+        if ports:
+            _log.info("firmware request %d: ports %r open again", st["rid"], ports)
+
+    def operator(self, port):
+        """ChangeAvailability during the wait: that port (0: all) is the operator's now."""
+        st = self.st
+        if st is None or st.get("closed") is None:
+            return
+        ports = range(1, self.cp.station.ports() + 1) if port == 0 else (port,)
+        st["closed"] = [n for n in st["closed"] if n not in ports]
+        st["op"] = sorted(set((st.get("op") or []) + list(ports)))
+        self._save()
+
+    def _set(self, n, on):
+        from firmware.station import Refused
+
+        try:
+            self.cp.station.set_available(n, on)
+        except Refused as e:  # no pile: nothing charges anyway
+            _log.warn("set_available(%d, %s): %s", n, on, e.code)

@@ -133,7 +133,9 @@ def change_availability(cp, p):
     if c != 0 and not _port_ok(cp, c):
         return {"status": "Rejected"}
     try:
-        return {"status": cp.station.set_available(c, p["type"] == "Operative")}
+        r = {"status": cp.station.set_available(c, p["type"] == "Operative")}
+        cp.fw.operator(c)  # an install's wait no longer reopens or closes it
+        return r
     except Refused:
         return {"status": "Rejected"}
 

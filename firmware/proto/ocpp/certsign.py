@@ -14,6 +14,7 @@ import log
 
 _log = log.get("ocpp")
 _OLD_S = 30 * 86400  # the previous certificate is kept a month
+_RENEW_S = 30 * 86400  # renewed a month before it expires [W A02/A03]
 
 
 def _paths(cp):
@@ -49,6 +50,36 @@ def request(cp):
     _put(key, d)  # before the CSR leaves: the answer may come after a power cut
     pem = csr.build(d, cpo, (cp.o["serial"] or cp.id)[:64])
     return {"csr": pem.decode() if isinstance(pem, bytes) else pem}
+
+
+def renew_due(cp):
+    """The client certificate (ocpp.cert) ends within a month and no new one waits for its
+    notBefore: True (renew now), False, or None while the clock is unknown."""
+    now = cp.station.bus.now()
+    if now is None:
+        return None
+    raw = _read(cp.o["cert"]) if cp.o["cert"] else None
+    if not raw or _read(_paths(cp)[2]) is not None:
+        return False
+    import der
+    import x509
+
+    try:
+        if raw[:1] != b"\x30":  # PEM
+            import pem
+
+            raw = bytes(next(pem.blocks(raw)))
+        left = x509.parse(raw)["not_after"] - now
+    except (der.PKIError, StopIteration, ValueError) as e:
+        _log.warn("charge point certificate unreadable, not renewed: %r", e)
+        return False
+    if left > _RENEW_S:
+        return False
+    if not cp.o["cpo_name"]:
+        _log.warn("charge point certificate ends in %d days; CpoName unset: no CSR", left // 86400)
+        return False
+    _log.info("charge point certificate ends in %d days: renewing", left // 86400)
+    return True
 
 
 def _trusted(cp):

@@ -130,6 +130,7 @@ class Cp:
         self.data = data
         self._started = False  # StartupOfTheDevice sent for this boot
         self._switch = None  # the task waiting for a new certificate's notBefore (certsign.py)
+        self._renew_at = None  # unix time of the next look at the client certificate's expiry
         self.log_task = None  # a GetLog/GetDiagnostics upload (logup.py)...
         self.log_rid = None  # ...and its requestId (None for GetDiagnostics)
         topics = ("port.", "session.", "link.", "ota.", "alarm.")
@@ -276,6 +277,27 @@ class Cp:
                 await self.reconnect()  # the new client certificate from this connection on
             return
 
+    async def sign_request(self):
+        """A new key pair and its CSR sent as SignCertificate (certsign.py); the certificate
+        comes later in CertificateSigned."""
+        p = self.use("certsign", "request")  # a new key and its CSR (~ms here, more on a chip)
+        if p is None:
+            return
+        try:
+            r = await self.rpc.call("SignCertificate", p, self.ids.next())
+            _log.info("SignCertificate: %s", r.get("status"))
+        except (rpc.CallError, rpc.BadAnswer, rpc.Timeout, rpc.Offline) as e:
+            _log.warn("SignCertificate: %r", e)
+
+    def _renew_check(self):
+        """Once connected, then daily: a client certificate a month from its end is renewed."""
+        now = self.bus.now()
+        if not self.accepted.is_set() or now is None or (self._renew_at is not None and now < self._renew_at):
+            return
+        self._renew_at = now + 86400
+        if self.use("certsign", "renew_due"):
+            asyncio.create_task(self.sign_request())
+
     async def run_events(self, beat):
         if not self._started:
             self._started = True
@@ -308,6 +330,7 @@ class Cp:
             self.meter.tick()
             self.smart.tick()
             self.resv.restore()
+            self._renew_check()
             if ev is None:
                 continue
             if sub.take_dropped():

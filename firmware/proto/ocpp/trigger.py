@@ -139,12 +139,7 @@ def extended(cp, p):
             else:
                 cp.outq.add("SignedFirmwareStatusNotification", {"status": "Idle"})
         elif m == "SignChargePointCertificate":
-            p = cp.use("certsign", "request")  # a new key and its CSR (~ms here, more on a chip)
-            try:
-                r = await cp.rpc.call("SignCertificate", p, cp.ids.next())
-                _log.info("SignCertificate: %s", r.get("status"))
-            except _FAILS as e:
-                _log.warn("SignCertificate: %r", e)
+            await cp.sign_request()
         elif m == "LogStatusNotification":
             t = cp.log_task
             if t is not None and not t.done():

@@ -37,6 +37,10 @@ class FakeCp:
         self.o = cfg["ocpp"]
         self.id = "CP 7/ü"
         self.station = FakeStation()
+        self.events = []
+
+    def security(self, kind, tech=""):
+        self.events.append((kind, tech))
 
 
 def test_url_percent_encodes_the_id_and_tls_profiles_use_the_wss_endpoint():
@@ -88,6 +92,30 @@ async def test_a_new_profile_that_fails_three_connects_falls_back():
     c.switch(profile=2)
     c.accepted()  # a connection with it was accepted: kept on flash
     assert cp.station.changes == [{"ocpp": {"profile": 2, "auth_key": "11" * 16}}] and c.trial is None
+
+
+def test_a_refused_csms_certificate_and_refused_credentials_are_security_events_once_per_run():
+    cp = FakeCp(url_tls="wss://csms.test:9443/ocpp", profile=2, auth_key="00" * 16)
+    c = conn.Conn(cp)
+    # our own missing files and a connection refused: no security event
+    c._failed(websocket.WSError("tls", "no CSMS root certificate at /config/ocpp_ca.der"))
+    c._failed(websocket.WSError("tls", "bad CA certificate: invalid cert"))
+    c._failed(websocket.WSError("connect", "connect: OSError 111"))
+    c._failed(websocket.WSError("tls", "handshake: mbedTLS error -30592"))  # an alert, no verdict
+    assert cp.events == []
+    # mbedTLS's verify text (a ValueError in the handshake): InvalidCentralSystemCertificate,
+    # once however often the pile retries
+    bad = "handshake: The certificate is not correctly signed by the trusted CA"
+    for _ in range(3):
+        c._failed(websocket.WSError("tls", bad))
+    assert cp.events == [("InvalidCentralSystemCertificate", "csms.test:9443 " + bad)]
+    c._failed(websocket.WSError("tls", "connect: mbedTLS error -9984"))  # X509 verify failed, no text
+    assert len(cp.events) == 1
+    c._failed(websocket.WSError("status", "HTTP 401 Unauthorized", 401))
+    assert cp.events[-1][0] == "FailedToAuthenticationAtCentralSystem" and len(cp.events) == 2
+    c.told = None  # what a connection accepted does (open() resets it): the next run tells again
+    c._failed(websocket.WSError("tls", "connect: mbedTLS error -9984"))
+    assert cp.events[-1][0] == "InvalidCentralSystemCertificate" and len(cp.events) == 3
 
 
 def test_backoff_doubles_with_jitter_within_its_bounds():

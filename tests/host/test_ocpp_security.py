@@ -105,6 +105,7 @@ def test_tls_refuses_a_csms_certificate(certs, which, why):
         with OcppPile(c, "CP3", cfg={"ocpp": {"profile": 2, "auth_key": KEY}}, files=tls_files(good),
                       boots=0) as pile:
             pile.b.wait_console(r"connect failed: tls", 30)
+            pile.b.wait_console(r"security event InvalidCentralSystemCertificate", 30)  # mbedTLS's verdict
             pile.b.wait_console(r"connect failed: tls", 30, since=pile.b.console_mark())  # and again, later
             assert "CP3" not in c.piles or not c.piles["CP3"].connected, why
 

@@ -11,6 +11,11 @@
 - The clock before TLS: with no time from NTP, the modem or a CSMS yet, a clock below the
   release's build time is raised to it (station.clock_floor), so an expired certificate
   is still refused.
+- Security events (whitepaper section 8; security log only, none is critical): a TLS
+  handshake that refuses the CSMS's certificate (mbedTLS's verify text: another CA, expired,
+  another host name) is InvalidCentralSystemCertificate; HTTP 401 to our Basic credentials is
+  FailedToAuthenticationAtCentralSystem. Once per run of failures (until a connection is
+  accepted), so a pile retrying all night does not push older events out of the bounded log.
 - Any refusal (HTTP 404 for an unknown id, 401, 5xx, TLS, no route) is retried after a
   backoff that doubles from backoff_min_s to backoff_max_s with jitter (50-100 %).
 """
@@ -36,6 +41,20 @@ def _read(path):
         return None
 
 
+def _event(why, detail, status):
+    """The security event of a failed connect, or None. Our own missing or unreadable files
+    ("no CSMS root ...", "bad CA certificate ...") are no event; a handshake's certificate
+    verdict comes from mbedTLS as a ValueError with its verify text ("connect: The
+    certificate ...", lib/netconn.io_error) or as X509 verify failed (-0x2700)."""
+    if why == "status" and status == 401:
+        return "FailedToAuthenticationAtCentralSystem"
+    if why != "tls" or detail.split(":", 1)[0] not in ("connect", "handshake"):
+        return None
+    if "mbedTLS error" in detail and not detail.endswith(" -9984"):
+        return None  # an alert, a reset, a protocol error: not a verdict on the certificate
+    return "InvalidCentralSystemCertificate"
+
+
 class Conn:
     def __init__(self, cp):
         self.cp = cp
@@ -48,6 +67,7 @@ class Conn:
         self.last_error = None
         self.connects = 0
         self.ws = None
+        self.told = None  # the security event of this run of failed connects, once
 
     def url(self, profile):
         import websocket
@@ -106,6 +126,7 @@ class Conn:
         self.ws = ws
         self.fails = 0
         self.last_error = None
+        self.told = None
         _log.info("connected to the CSMS as %s (security profile %d)", self.cp.id, p)
         return ws
 
@@ -125,6 +146,10 @@ class Conn:
             _log.error("HTTP 400: the CSMS refused the upgrade (some answer so an ocpp1.6 offer they do not serve)")
         else:
             _log.warn("connect failed: %s %s %s", why, status or "", detail)
+        ev = _event(why, detail, status)
+        if ev is not None and ev != self.told:
+            self.told = ev
+            self.cp.security(ev, "%s %s" % (self.url(self.profile).split("/")[2], detail))
         if self.trial is not None:
             self.tries += 1
             if self.tries >= SWITCH_TRIES:

@@ -441,3 +441,22 @@ def test_the_security_log_is_bounded():
     assert 200 <= len(got) <= 250 and got[-1][2] == "n299" and got[-1][0] == NOW
     assert Cp.outq.n == 150  # only the critical ones (FirmwareUpdated) are sent
     assert os.stat(path)[6] < 250 * 40
+
+
+async def test_a_handler_out_of_heap_is_answered_internal_error_and_raises_memory_exhaustion():
+    from firmware.proto.ocpp import secev
+
+    b, _ = _bench()
+    try:
+        await b.booted()
+        # a command whose work does not fit the heap (a real allocation failing, not a raise)
+        b.cp.rpc.handlers = {"DataTransfer": lambda p: bytearray(1 << 30)}
+        b.ws.feed([2, "oom-1", "DataTransfer", {"vendorId": "com.test"}])
+        await b.until(lambda: [m for m in b.ws.out if m[0] == 4 and m[1] == "oom-1"])
+        assert [m for m in b.ws.out if m[1] == "oom-1"][0][2] == "InternalError"
+        await b.until(lambda: [e for e in b.calls("SecurityEventNotification") if e["type"] == "MemoryExhaustion"])
+        ev = [e for e in b.calls("SecurityEventNotification") if e["type"] == "MemoryExhaustion"][0]
+        assert ev["techInfo"].startswith("DataTransfer: MemoryError")
+        assert [t for t in secev.lines(b.data + "/seclog.jnl") if t[1] == "MemoryExhaustion"]
+    finally:
+        b.close()

@@ -120,6 +120,7 @@ class Cp:
         self.status = status.Status(self, cfg["pile"]["ports"])
         self.tx = tx.Tx(self)
         self.rpc.on_late = self.tx.late
+        self.rpc.on_oom = self.out_of_memory
         self.meter = meter.Meter(self)
         self.auth = auth.Auth(self, data + "/auth.json")
         self.resv = reserve.Resv(self, data + "/resv.json")
@@ -234,6 +235,17 @@ class Cp:
         self._secev("record", kind, tech, self.data + "/seclog.jnl")
         _log.warn("security event %s %s", kind, tech)
 
+    def out_of_memory(self, where):
+        """A MemoryError caught in a CSMS command's handler or the events task: the critical
+        event MemoryExhaustion (whitepaper section 8), after freeing what the failed work held."""
+        import gc
+
+        gc.collect()
+        try:
+            self.security("MemoryExhaustion", "%s: MemoryError, %d bytes free after collection" % (where, gc.mem_free()))
+        except MemoryError:
+            _log.error("MemoryExhaustion in %s: not even the event fits", where)
+
     def _secev(self, fn, *args):
         try:
             self.use("secev", fn, *args)
@@ -336,7 +348,12 @@ class Cp:
             if sub.take_dropped():
                 _log.warn("bus events lost: reconciling with the pile's bills")
                 self.tx.reconcile()
-            self.event(ev)
+            try:
+                self.event(ev)
+            except MemoryError:
+                ev = None  # (its data is freed before the event is recorded)
+                self.out_of_memory("events")
+                raise  # the supervisor restarts the task, as for any crash
 
     def event(self, ev):
         t = ev.topic

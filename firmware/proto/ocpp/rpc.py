@@ -64,6 +64,7 @@ class Rpc:
         self.dropped = 0  # frames that were not OCPP, answers to no outstanding id
         self.on_call = None  # fn(action) when a CSMS CALL arrives (boot.py: Pending may answer)
         self.on_late = None  # fn(id, payload) -> True when a late CALLRESULT was still wanted (tx.py)
+        self.on_oom = None  # fn(what): a handler ran out of heap (cp.py: the MemoryExhaustion event)
         self._after = []  # tasks started after a CALLRESULT (kept so none runs unwatched)
 
     # ---- our CALLs
@@ -212,6 +213,8 @@ class Rpc:
             return
         except Exception as e:  # a bug behind one action must never reach the CSMS as a crash
             _log.exc("handler %s failed" % action, e)
+            if isinstance(e, MemoryError) and self.on_oom is not None:
+                self.on_oom(action)
             await self._error(ws, mid, "InternalError", "%s failed" % action)
             return
         try:

@@ -3,7 +3,7 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.stamp
-JOBS    ?= 3  # the sim-board tests mostly wait on the boards' time: 3 files at once on 2 cores
+JOBS    ?= 2
 
 .PHONY: all test test-device test-host build sim bench clean distclean
 

@@ -42,10 +42,12 @@ def merge(base, extra):
 
 
 class OcppPile:
-    def __init__(self, csms, cid="CP1", n=2, cfg=None, modem=False, files=None, heap="1M", workdir=None,
+    def __init__(self, csms, cid="CP1", n=2, cfg=None, modem=False, files=None, heap="2M", workdir=None,
                  power=True, boots=1, hold_s=5.0):
         # heap: the sim chip holds every module's bytecode and its own shims in the heap (an ESP32
-        # runs them from flash, frozen); 1M leaves room for ChangeConfiguration's validator
+        # runs them from flash, frozen); with OCPP parts 1-3 a pile that served a whole OCTT file
+        # ran out of 1M (a 2.5 KB allocation in validate.py); the device's heap is measured by
+        # bench/ocpp.py on a frozen 32-bit build instead
         self.csms = csms
         self.cid = cid
         self._tmp = None

@@ -5,6 +5,7 @@ meters' peer (sim physics) on UART 2, and either the service cable on UART 1 (ta
 presented at a port) or the 4G modem emulator there (cellular), Wi-Fi access point "depot",
 and /config/pile.json pointing its `ocpp` section at the CSMS (merged with `cfg`).
 """
+import contextlib
 import json
 import tempfile
 import threading
@@ -217,6 +218,18 @@ def wait(pred, timeout=30, what="condition"):
             return r
         time.sleep(0.05)
     raise AssertionError("no %s within %.0f s" % (what, timeout))
+
+
+@contextlib.contextmanager
+def case_on(env, request):
+    """For a module's shared (csms, pile) fixture: the pile back if an earlier case reset it,
+    and the sim console's tail shown when the case fails (`with case_on(env, request) as pile:
+    yield pile`, the case's clean-up after the yield)."""
+    c, pile = env
+    if not pile.p.connected:
+        c.wait_pile(pile.cid, 60, boots=pile.p.boots)
+    with ConsoleOnFailure(request, pile):
+        yield pile
 
 
 class ConsoleOnFailure:

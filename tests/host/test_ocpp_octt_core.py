@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from ocppsim import ConsoleOnFailure, OcppPile, txid_of
+from ocppsim import case_on, OcppPile, txid_of
 from upile.csms import Csms, CsmsCallError
 
 CP = "CP1"
@@ -38,10 +38,7 @@ def c(env):
 
 @pytest.fixture
 def pile(env, request):
-    c, pile = env
-    if not pile.p.connected:  # a case that reset the pile: wait for it to be back
-        c.wait_pile(CP, 60, boots=pile.p.boots)
-    with ConsoleOnFailure(request, pile):
+    with case_on(env, request) as pile:
         yield pile
         pile.idle()
 
@@ -239,9 +236,9 @@ def test_TC_010_CS_remote_start_cable_plugged_in_first(c, pile):
     m = c.mark(CP)
     assert c.start(CP, 1, "app-010") == "Accepted"
     pile.wait_status(1, "Charging")
-    pile.csms.wait(lambda: c.calls(CP, "StartTransaction", m), 30, "StartTransaction")
-    assert c.calls(CP, "StartTransaction", m)[0][1]["idTag"] == "app-010"
-    txid = max(pile.p.tx)
+    mid, st = pile.csms.wait(lambda: (c.calls(CP, "StartTransaction", m) or [None])[0], 30, "StartTransaction")
+    assert st["idTag"] == "app-010"
+    txid = txid_of(c, pile.p, mid)
     assert c.stop(CP, txid) == "Accepted"
     pile.wait_stopped(txid)
 
@@ -254,9 +251,9 @@ def test_TC_011_1_CS_remote_start_first(c, pile):
     pile.wait_status(2, "Preparing")
     pile.plug(2)
     pile.wait_status(2, "Charging")
-    pile.csms.wait(lambda: c.calls(CP, "StartTransaction", m), 30, "StartTransaction")
+    mid, _ = pile.csms.wait(lambda: (c.calls(CP, "StartTransaction", m) or [None])[0], 30, "StartTransaction")
     assert not c.calls(CP, "Authorize", m)
-    txid = max(pile.p.tx)
+    txid = txid_of(c, pile.p, mid)  # the handler may still be recording it when the frame is logged
     assert pile.p.tx[txid]["start"]["connectorId"] == 2
     assert c.stop(CP, txid) == "Accepted"
     pile.wait_stopped(txid)

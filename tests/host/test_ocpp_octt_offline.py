@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ocppsim import ConsoleOnFailure, OcppPile, txid_of
+from ocppsim import case_on, OcppPile, txid_of
 from upile.csms import Csms
 
 CP = "CP2"
@@ -34,10 +34,8 @@ def c(env):
 
 @pytest.fixture
 def pile(env, request):
-    c, pile = env
-    if not pile.p.connected:
-        c.wait_pile(CP, 60, boots=pile.p.boots)
-    with ConsoleOnFailure(request, pile):
+    c, _ = env
+    with case_on(env, request) as pile:
         yield pile
         pile.b.net.restore("depot")
         c.refuse = None

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ocppsim import ConsoleOnFailure, OcppPile
+from ocppsim import case_on, OcppPile
 from upile.csms import Csms
 
 CP = "CP1"
@@ -41,10 +41,8 @@ def c(env):
 
 @pytest.fixture
 def pile(env, request):
-    c, pile = env
-    if not pile.p.connected:
-        c.wait_pile(CP, 60, boots=pile.p.boots)
-    with ConsoleOnFailure(request, pile):
+    c, _ = env
+    with case_on(env, request) as pile:
         yield pile
         for port in (1, 2):
             pile.meter.command("silent %d 0" % port)

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ocppsim import ConsoleOnFailure, OcppPile
+from ocppsim import case_on, OcppPile
 from upile.csms import Csms
 
 CP = "CP1"
@@ -42,10 +42,8 @@ def c(env):
 
 @pytest.fixture
 def pile(env, request):
-    c, pile = env
-    if not pile.p.connected:
-        c.wait_pile(CP, 60, boots=pile.p.boots)
-    with ConsoleOnFailure(request, pile):
+    c, _ = env
+    with case_on(env, request) as pile:
         yield pile
         pile.b.net.restore("depot")
         c.wait(lambda: pile.p.connected, 60, "the pile back")

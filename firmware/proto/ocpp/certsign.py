@@ -11,6 +11,7 @@ Imported when needed, then dropped."""
 import os
 
 import log
+from firmware.proto.ocpp.conn import read_file as _read
 
 _log = log.get("ocpp")
 _OLD_S = 30 * 86400  # the previous certificate is kept a month
@@ -26,14 +27,6 @@ def _put(path, data):
     with open(path + ".tmp", "wb") as f:
         f.write(data)
     os.rename(path + ".tmp", path)
-
-
-def _read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:
-        return None
 
 
 def request(cp):

@@ -33,7 +33,8 @@ _MAX_MSG = const(16384)  # largest message accepted from the CSMS (a GetConfigur
 _BUF = const(512)  # WebSocket read/write buffers: most OCPP messages fit; a longer one gets its own
 
 
-def _read(path):
+def read_file(path):
+    """A small file's bytes (a certificate, a key), None when it is not there."""
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -100,12 +101,12 @@ class Conn:
             kw["auth"] = (self.cp.id, binascii.unhexlify(self.key))
         url = self.url(p)
         if url.startswith("wss://"):
-            ca = _read(o["ca"])
+            ca = read_file(o["ca"])
             if ca is None:
                 raise websocket.WSError("tls", "no CSMS root certificate at %s" % o["ca"])
             kw["cadata"] = ca
             if p == 3:
-                kw["cert"], kw["key"] = _read(o["cert"]), _read(o["cert_key"])
+                kw["cert"], kw["key"] = read_file(o["cert"]), read_file(o["cert_key"])
                 if kw["cert"] is None or kw["key"] is None:
                     raise websocket.WSError("tls", "no charge point certificate or key for profile 3")
             if not self.cp.station.bus.now():

@@ -217,3 +217,43 @@ async def test_rejected_boot_leaves_the_csms_calls_unanswered_and_after_hooks_ru
     await asyncio.sleep_ms(10)
     assert ws.out == [[3, "y", {"status": "Accepted"}]] and ran == [1]
     task.cancel()
+
+
+async def test_invalid_messages_and_replayed_ids_are_security_events_once_per_connection():
+    ran = []
+    r = rpc.Rpc({"Reset": lambda p: ran.append(p) or {"status": "Accepted"}}, 300)
+    events = []
+    r.on_security = lambda kind, tech: events.append((kind, tech))
+    ws = FakeWs()
+    task = asyncio.create_task(r.serve(ws))
+    ws.feed("not json")
+    ws.feed([2, "s1", "Reset", {"type": "Sideways"}])  # breaks the schema: answered, no second event
+    ws.feed([2, "r1", "Reset", {"type": "Soft"}])
+    ws.feed([2, "r1", "Reset", {"type": "Soft"}])  # the same id again: not run twice
+    ws.feed([2, "r1", "Reset", {"type": "Hard"}])
+    await ws.wait_out(4)
+    assert ws.out[0][:3] == [4, "s1", "PropertyConstraintViolation"]
+    assert ws.out[1] == [3, "r1", {"status": "Accepted"}]
+    assert ws.out[2][:3] == [4, "r1", "SecurityError"] and ws.out[3][:3] == [4, "r1", "SecurityError"]
+    assert ran == [{"type": "Soft"}]
+    assert [k for k, _ in events] == ["InvalidMessages", "AttemptedReplayAttacks"], events
+    assert "not JSON" in events[0][1] and "r1" in events[1][1]
+    # ids older than the remembered window are not taken for replays; a new connection starts afresh
+    for i in range(9):
+        ws.feed([2, "n%d" % i, "Reset", {"type": "Soft"}])
+    ws.feed([2, "n0", "Reset", {"type": "Soft"}])
+    await ws.wait_out(14)
+    assert ws.out[13] == [3, "n0", {"status": "Accepted"}] and len(ran) == 11
+    task.cancel()
+    ws2 = FakeWs()
+    task = asyncio.create_task(r.serve(ws2))
+    ws2.feed([2, "r1", "Reset", {"type": "Soft"}])
+    ws2.feed(b"\x00")
+    await ws2.wait_out(1)
+    assert ws2.out[0] == [3, "r1", {"status": "Accepted"}]
+    for _ in range(50):
+        if len(events) == 3:
+            break
+        await asyncio.sleep_ms(5)
+    assert events[2][0] == "InvalidMessages" and "binary" in events[2][1], events
+    task.cancel()

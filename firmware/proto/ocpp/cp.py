@@ -121,6 +121,7 @@ class Cp:
         self.tx = tx.Tx(self)
         self.rpc.on_late = self.tx.late
         self.rpc.on_oom = self.out_of_memory
+        self.rpc.on_security = self.security
         self.meter = meter.Meter(self)
         self.auth = auth.Auth(self, data + "/auth.json")
         self.resv = reserve.Resv(self, data + "/resv.json")

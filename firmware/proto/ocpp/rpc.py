@@ -11,6 +11,12 @@
   CallError -> its code; any other exception -> InternalError (logged with traceback).
   Nothing a CSMS sends can crash the reader: bad JSON or a frame that is not an OCPP
   message is dropped (a CALLERROR FormationViolation when it carries a usable id).
+- Security events (whitepaper section 8, through `on_security`): a frame that is not a valid
+  OCPP message (not text, not JSON, not an OCPP array, a bad id, a CALL breaking its schema)
+  is InvalidMessages; a CALL whose id repeats one of the last _SEEN ids of this connection is
+  not run again (CALLERROR SecurityError) and is AttemptedReplayAttacks [OCPP-J 4.1.4: ids
+  are unique per sender and connection]. Each kind once per connection, so a flood cannot
+  push older events out of the bounded security log nor wear the flash.
 - Handlers run in the reader task, so they never await a CALL of ours (it would wait for
   an answer only this task can read); they return (result, after) where `after` is a
   coroutine function started once the CALLRESULT is on its way (a reset, a start).
@@ -28,6 +34,9 @@ _log = log.get("ocpp")
 _ID_MAX = const(36)
 _HANDOVER = const(1000)  # ms the reader waits for the caller to take its answer
 _SEP = (",", ":")
+_SEEN = const(8)  # CALL ids of this connection remembered against replays
+_INVALID = const(1)  # flags: the security events already raised on this connection
+_REPLAY = const(2)
 
 
 class CallError(Exception):
@@ -65,6 +74,9 @@ class Rpc:
         self.on_call = None  # fn(action) when a CSMS CALL arrives (boot.py: Pending may answer)
         self.on_late = None  # fn(id, payload) -> True when a late CALLRESULT was still wanted (tx.py)
         self.on_oom = None  # fn(what): a handler ran out of heap (cp.py: the MemoryExhaustion event)
+        self.on_security = None  # fn(kind, techInfo): a security event (cp.py: the security log)
+        self._seen = []  # the last _SEEN CALL ids on this connection
+        self._flags = 0  # _INVALID | _REPLAY raised on this connection
         self._after = []  # tasks started after a CALLRESULT (kept so none runs unwatched)
 
     # ---- our CALLs
@@ -112,6 +124,8 @@ class Rpc:
         from wsframe import ConnectionClosed
 
         self.ws = ws
+        self._seen = []
+        self._flags = 0
         try:
             while True:
                 try:
@@ -129,7 +143,7 @@ class Rpc:
 
     async def _message(self, ws, raw):
         if not isinstance(raw, str):
-            self._drop("binary frame of %d bytes" % len(raw))
+            self._invalid("binary frame of %d bytes" % len(raw))
             return
         n = len(raw) + _hdr(len(raw))
         self.rx_bytes += n
@@ -138,19 +152,27 @@ class Rpc:
         try:
             msg = json.loads(raw)
         except ValueError:
-            self._drop("not JSON: " + raw[:40])
+            self._invalid("not JSON: " + raw[:40])
             return
         if not isinstance(msg, list) or len(msg) < 3 or type(msg[0]) is not int:
-            self._drop("not an OCPP message: " + raw[:40])
+            self._invalid("not an OCPP message: " + raw[:40])
             return
         typ, mid = msg[0], msg[1]
         if typ == 2:
             if type(mid) is not str or not mid or len(mid) > _ID_MAX:
-                self._drop("CALL with a bad message id")
+                self._invalid("CALL with a bad message id")
                 return
             if len(msg) != 4 or type(msg[2]) is not str:
+                self._event(_INVALID, "InvalidMessages", "CALL %s is not [2, id, action, payload]" % mid)
                 await self._error(ws, mid, validate.FORMATION, "a CALL is [2, id, action, payload]")
                 return
+            if mid in self._seen:
+                self._event(_REPLAY, "AttemptedReplayAttacks", "%s %s repeats a message id of this connection" % (msg[2][:40], mid))
+                await self._error(ws, mid, "SecurityError", "message id already used on this connection")
+                return
+            self._seen.append(mid)
+            if len(self._seen) > _SEEN:
+                self._seen.pop(0)
             await self._incoming(ws, mid, msg[2], msg[3])
         elif typ == 3 or typ == 4:
             w = self._wait
@@ -180,6 +202,17 @@ class Rpc:
         self.dropped += 1
         _log.warn("dropped: %s", why)
 
+    def _invalid(self, why):
+        self._drop(why)
+        self._event(_INVALID, "InvalidMessages", why)
+
+    def _event(self, flag, kind, tech):
+        """A security event, the first of its kind on this connection."""
+        if self._flags & flag or self.on_security is None:
+            return
+        self._flags |= flag
+        self.on_security(kind, tech)
+
     async def _error(self, ws, mid, code, text):
         await self._send(ws, [4, mid, code, text[:80], {}])
 
@@ -199,6 +232,7 @@ class Rpc:
         try:
             validate.request(action, payload)
         except validate.Invalid as e:
+            self._event(_INVALID, "InvalidMessages", "%s %s: %s %s" % (action, mid, e.args[0], e.args[1]))
             await self._error(ws, mid, e.args[0], e.args[1])
             return
         after = None

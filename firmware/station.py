@@ -194,6 +194,10 @@ class Station:
     def each_pending_bill(self):
         return self._pile().each_pending_bill()
 
+    def bill_pending(self, sid):
+        """Is bill `sid` still waiting for the back end?"""
+        return sid in self._pile().store.pending
+
     def ack_bill(self, sid):
         """The back end has bill `sid`: it leaves the pending list (False if not pending)."""
         return self._pile().ack_bill(sid)

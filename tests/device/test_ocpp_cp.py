@@ -328,3 +328,30 @@ async def test_authorize_cache_offline_rules_and_card_taps():
         assert b.cp.auth.cached("good") is None
     finally:
         b.close()
+
+
+async def test_a_session_stopped_event_behind_a_reconcile_makes_no_second_transaction():
+    # the bus dropped events: reconcile() queued the session's Start and Stop from its bill, both
+    # were answered and the bill acked; the session.stopped event that waited in the queue then
+    # comes: the session is no new transaction (under load this was a second StartTransaction)
+    b = Bench(charging={"sample_s": 60})
+    try:
+        await b.booted()
+        mine = b.station.bus.subscribe("session.stopped")
+        b.station.start(1, "full", 0, "card-9", "card")
+        b.plug(1)
+        await b.run(30)
+        await b.until(lambda: b.calls("StartTransaction"))
+        b.station.stop(1, "Local", "card")
+        await b.run(2)
+        await b.until(lambda: b.calls("StopTransaction"))
+        await b.until(lambda: not b.station.pending_bills())
+        ev = mine.get_nowait()
+        assert ev is not None and ev.data["id_tag"] == "card-9"
+        b.cp.tx.reconcile()
+        b.cp.tx.on_stopped(ev)  # late, after its bill was delivered and acked
+        await b.settle(100)
+        assert len(b.calls("StartTransaction")) == 1 and len(b.calls("StopTransaction")) == 1
+        assert b.cp.txq.pending() == 0
+    finally:
+        b.close()

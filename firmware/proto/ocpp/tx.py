@@ -17,7 +17,9 @@ through the journalled queue (txq.py); docs/ocpp.md "Transactions".
   logged at WARN, until a person or the CSMS acks it.
 - reconcile(): at start and whenever bus events were lost, the pending bills decide: a bill
   of a session the queue never saw gets its Start and Stop queued (a power cut between the
-  pile's journal and ours), one whose Start is queued gets its Stop.
+  pile's journal and ours), one whose Start is queued gets its Stop. A session.stopped event
+  that comes after its bill was already reconciled, sent and acked queues nothing: a bill no
+  longer pending is never made a new transaction.
 """
 import time
 
@@ -92,6 +94,8 @@ class Tx:
         if sid in q.discarded or sid in q.xq:
             return
         if sid not in q.tx:
+            if not self.cp.station.bill_pending(sid):
+                return  # done already: a session.stopped that waited behind a reconcile
             if not b.get("energy_mwh") and not b.get("charged_s"):
                 self.cp.station.ack_bill(sid)  # never drew power: no OCPP transaction
                 return

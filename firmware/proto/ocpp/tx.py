@@ -46,6 +46,7 @@ class Tx:
         self.retransmits = 0
         self.timeouts = 0  # timeouts of the head in a row: each retransmission waits twice as long
         self.lates = 0  # answers taken after their timeout
+        self.ended = []  # sids whose Stop was answered lately: late events of theirs start nothing
 
     # ---- from the bus
     def on_started(self, ev):
@@ -57,7 +58,7 @@ class Tx:
         d = ev.data
         c = d.get("port")
         s = self.cur.get(c)
-        if s is not None and d.get("status") in _RUNNING and s[0] not in self.q.tx:
+        if s is not None and d.get("status") in _RUNNING and s[0] not in self.q.tx and s[0] not in self.ended:
             self._start({"s": s[0], "c": c, "t": s[1], "m": s[2], "ts": s[3], "b": self.cp.ids.boot, "ms": s[4],
                          "r": s[5]})
 
@@ -256,6 +257,9 @@ class Tx:
         elif kind == KX:
             self.cp.station.ack_bill(sid)  # first: a cut before done() only resends the Stop
             self.q.done(seq)
+            self.ended.append(sid)
+            if len(self.ended) > 8:
+                self.ended.pop(0)
         else:
             self.q.done(seq)
 

@@ -21,7 +21,7 @@ build: $(STAMP)
 	$(BIN)/upile build
 
 test: $(STAMP) build
-	$(BIN)/pytest -n $(JOBS) --dist loadfile tests
+	$(BIN)/pytest -n $(JOBS) --dist loadfile --durations=25 tests
 
 test-device: $(STAMP)
 	$(BIN)/pytest -n $(JOBS) --dist loadfile tests/device

@@ -191,8 +191,9 @@ def get_diagnostics(cp, p):
     name = _name(cp, "diagnostics", "%d" % (cp.station.bus.now() or 0))
     lo = dt.unix(p["startTime"]) if p.get("startTime") else None
     hi = dt.unix(p["stopTime"]) if p.get("stopTime") else None
-    req = ("DiagnosticsStatusNotification", None, _target(url, name) if _url_ok(url) else url, False, lo, hi, p.get("retries", 0),
-           p.get("retryInterval", 30))
+    if _url_ok(url):
+        url = _target(url, name)
+    req = ("DiagnosticsStatusNotification", None, url, False, lo, hi, p.get("retries", 0), p.get("retryInterval", 30))
 
     async def after():
         _start(cp, req)

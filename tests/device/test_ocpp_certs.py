@@ -38,6 +38,10 @@ async def test_install_list_delete_and_the_bound():
             assert inst("ManufacturerRootCertificate", name) == {"status": "Accepted"}
         assert inst("ManufacturerRootCertificate", "ku_root") == {"status": "Rejected"}  # 4 held: full
         assert inst("CentralSystemRootCertificate", "ku_root") == {"status": "Accepted"}  # its own bound
+        # a refused CSMS root is logged and sent (OCTT TC_078: SecurityEventNotification)
+        assert inst("CentralSystemRootCertificate", "fw_pss") == {"status": "Rejected"}
+        await b.until(lambda: [e for e in b.calls("SecurityEventNotification")
+                               if e["type"] == "InvalidCentralSystemCertificate" and "not_root" in e["techInfo"]])
         r = _call(b, "GetInstalledCertificateIds", {"certificateType": "ManufacturerRootCertificate"})
         assert r["status"] == "Accepted" and len(r["certificateHashData"]) == 4
         import pem

@@ -127,5 +127,12 @@ async def test_retries_permission_and_cancel():
         fake.hold.set()
         await b.until(lambda: _st(b, 8) == ["Uploading", "Uploaded"])
         assert [p["status"] for p in b.calls("DiagnosticsStatusNotification")] == ["Uploading"]
+        # GetDiagnostics to ftp:// (OCTT TC_045_2's location): no client, so said by the notification
+        puts = len(fake.puts)
+        r = await _call(b, "GetDiagnostics", {"location": "ftp://h/files/failedLocation", "retries": 0})
+        assert r["fileName"].startswith("CP1-diagnostics-")
+        await b.until(lambda: [p["status"] for p in b.calls("DiagnosticsStatusNotification")] ==
+                      ["Uploading", "Uploading", "UploadFailed"])
+        assert len(fake.puts) == puts
     finally:
         b.close()

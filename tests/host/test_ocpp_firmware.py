@@ -90,7 +90,9 @@ def _fw_requests(srv):
     return [r for r in srv.log if r[0].endswith(("bundle.bin", "image.bin"))]
 
 
-def test_signed_update_installs_reports_every_status_and_plain_update_is_not_supported(tmp_path):
+def test_TC_080_CS_signed_update_installs_reports_every_status_and_TC_044_plain_update_is_not_supported(tmp_path):
+    # OCTT TC_080 (secure firmware update): every status in order, the new boot, FirmwareUpdated,
+    # every connector Available after it; TC_044_1-3 meet UpdateFirmware's NotSupported (L01.FR.20)
     with Csms() as c:
         pile = FwPile(tmp_path, c)
         try:
@@ -108,6 +110,12 @@ def test_signed_update_installs_reports_every_status_and_plain_update_is_not_sup
             assert pile.p.boots == 2 and pile.p.boot["firmwareVersion"] == "2.0.0"
             c.wait(lambda: pile.events("FirmwareUpdated"), 30, "FirmwareUpdated event")
             assert not pile.events("InvalidFirmwareSignature")
+            boot = max(i for i, x in enumerate(pile.p.log) if x[1] == "in" and '"BootNotification"' in x[2])
+
+            def available():
+                got = {x["connectorId"]: x["status"] for _, x in c.calls(pile.cid, "StatusNotification", boot)}
+                return all(got.get(k) == "Available" for k in (0, 1, 2))
+            c.wait(available, 30, "every connector Available after the update's boot")
             assert _fw_requests(pile.srv)  # the bundle came from the release server: one download path
             assert "Traceback" not in pile.b.console_text(), pile.tail()
         finally:
@@ -136,7 +144,7 @@ def test_a_certificate_of_another_root_is_refused_before_any_download(tmp_path):
             pile.close()
 
 
-def test_a_good_certificate_with_a_bad_signature_is_refused_after_download(tmp_path):
+def test_TC_081_CS_a_good_certificate_with_a_bad_signature_is_refused_after_download(tmp_path):
     # the whitepaper's order: download, then the signature (L01.FR.04); ours checks the
     # digest taken on arrival once the release is on flash (firmware/ota/service.py)
     with Csms() as c:

@@ -132,6 +132,10 @@ async def _run(cp, req):
         cp.outq.add(action, p)
 
     note("Uploading")
+    if not _url_ok(url):  # GetDiagnostics to ftp:// and the like: no client here
+        _log.warn("no client for %s: upload failed", url.split(":")[0])
+        note("UploadFailed")
+        return
     last = None
     for attempt in range(retries + 1):
         if attempt:
@@ -181,13 +185,15 @@ def get_diagnostics(cp, p):
     from firmware.proto.ocpp import dt
 
     url = p["location"]
-    if not _url_ok(url):
-        return {}  # no fileName: nothing will be uploaded (1.6 5.8)
+    # a location the pile cannot reach (ftp://) still gets its fileName, then Uploading and
+    # UploadFailed: GetDiagnostics.conf has no status, the notification is the only way to say it
+    # (OCTT TC_045_2 expects both)
     name = _name(cp, "diagnostics", "%d" % (cp.station.bus.now() or 0))
     lo = dt.unix(p["startTime"]) if p.get("startTime") else None
     hi = dt.unix(p["stopTime"]) if p.get("stopTime") else None
-    req = ("DiagnosticsStatusNotification", None, _target(url, name), False, lo, hi, p.get("retries", 0),
-           p.get("retryInterval", 30))
+    if _url_ok(url):
+        url = _target(url, name)
+    req = ("DiagnosticsStatusNotification", None, url, False, lo, hi, p.get("retries", 0), p.get("retryInterval", 30))
 
     async def after():
         _start(cp, req)

@@ -1,14 +1,17 @@
 """Security events (whitepaper section 8, A04): every event goes into the security log, a
 bounded journal on flash kept across reboots and updates (/data/ocpp/seclog.jnl, outside the
-app slots); the critical ones, and InvalidFirmwareSignature / InvalidFirmwareSigningCertificate
-(L01), are also sent as SecurityEventNotification through the guaranteed queue (outq.py).
+app slots); the critical ones, InvalidFirmwareSignature / InvalidFirmwareSigningCertificate
+(L01) and the refused certificates (InvalidCentralSystemCertificate, InvalidChargePointCertificate:
+OCTT TC_077/TC_078 expect the notification; A04 only obliges the critical ones, it forbids no
+others) are also sent as SecurityEventNotification through the guaranteed queue (outq.py).
 Imported when an event happens, dropped after it."""
 import journal
 from micropython import const
 
-CRITICAL = ("FirmwareUpdated", "SettingSystemTime", "StartupOfTheDevice", "ResetOrReboot",
+SENT = ("FirmwareUpdated", "SettingSystemTime", "StartupOfTheDevice", "ResetOrReboot",
             "SecurityLogWasCleared", "MemoryExhaustion", "TamperDetectionActivated",
-            "InvalidFirmwareSignature", "InvalidFirmwareSigningCertificate")
+            "InvalidFirmwareSignature", "InvalidFirmwareSigningCertificate",
+            "InvalidCentralSystemCertificate", "InvalidChargePointCertificate")
 PATH = "/data/ocpp/seclog.jnl"
 _KEEP = const(200)  # events kept; older ones go at compaction
 _SLACK = const(50)
@@ -31,7 +34,7 @@ def record(cp, kind, tech="", path=PATH):
 
         j.compact(keep)
     j.close()
-    if kind in CRITICAL:
+    if kind in SENT:
         from firmware.proto.ocpp import dt
 
         p = {"type": kind, "timestamp": dt.iso(now) if now is not None else None}

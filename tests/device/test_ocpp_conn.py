@@ -36,6 +36,7 @@ class FakeCp:
         cfg["ocpp"].update(o)
         self.o = cfg["ocpp"]
         self.id = "CP 7/ü"
+        self.data = "/nonexistent/ocpp"  # no installed roots
         self.station = FakeStation()
         self.events = []
 

@@ -14,7 +14,8 @@ from upile.csms import Csms, pki
 
 
 def _pub(cert_or_key):
-    return cert_or_key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return cert_or_key.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _sign_and_see_it_used(c, pile, csr_pem, files):
@@ -65,5 +66,6 @@ def test_profile_3_renewal_and_trigger_use_the_new_certificate_on_reconnect(tmp_
             c.wait(lambda: len(pile.p.csrs) > 1, 60, "the trigger's SignCertificate")
             third = _sign_and_see_it_used(c, pile, pile.p.csrs[1], files)
             assert _pub(third) != _pub(renewed)
-            assert pile.p.peer_certs == [first, renewed_der, renewed_der, third.public_bytes(serialization.Encoding.DER)]
+            third_der = third.public_bytes(serialization.Encoding.DER)
+            assert pile.p.peer_certs == [first, renewed_der, renewed_der, third_der]  # the TLS connections in order
             assert pile.p.boots == 2

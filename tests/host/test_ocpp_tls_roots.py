@@ -27,8 +27,8 @@ def test_an_installed_csms_root_verifies_the_csms_until_it_is_deleted(tmp_path):
     with Csms(host="localhost", ssl=pki.server_context(a), passwords={"CP3": bytes.fromhex(KEY)}) as c:
         with OcppPile(c, "CP3", cfg={"ocpp": {"profile": 2, "auth_key": KEY}},
                       files={"/config/ocpp_ca.der": a["ca"].read_bytes()}) as pile:
-            assert c.call("CP3", "InstallCertificate", {"certificateType": "CentralSystemRootCertificate",
-                                                       "certificate": b["ca_pem"].read_text()}) == {"status": "Accepted"}
+            inst = {"certificateType": "CentralSystemRootCertificate", "certificate": b["ca_pem"].read_text()}
+            assert c.call("CP3", "InstallCertificate", inst) == {"status": "Accepted"}
             # the CSMS now presents a certificate of root b: the pile's next handshake takes it
             c.serve_cert(b["server"], b["server_key"])
             conns = pile.p.connections

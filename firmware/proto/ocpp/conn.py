@@ -15,7 +15,7 @@
 - Security events (whitepaper section 8; security log only, none is critical): a TLS
   handshake that refuses the CSMS's certificate (mbedTLS's verify text: another CA, expired,
   another host name) is InvalidCentralSystemCertificate; HTTP 401 to our Basic credentials is
-  FailedToAuthenticationAtCentralSystem. Once per run of failures (until a connection is
+  FailedToAuthenticateAtCentralSystem. Once per run of failures (until a connection is
   accepted), so a pile retrying all night does not push older events out of the bounded log.
 - Any refusal (HTTP 404 for an unknown id, 401, 5xx, TLS, no route) is retried after a
   backoff that doubles from backoff_min_s to backoff_max_s with jitter (50-100 %).
@@ -49,7 +49,7 @@ def _event(why, detail, status):
     verdict comes from mbedTLS as a ValueError with its verify text ("connect: The
     certificate ...", lib/netconn.io_error) or as X509 verify failed (-0x2700)."""
     if why == "status" and status == 401:
-        return "FailedToAuthenticationAtCentralSystem"
+        return "FailedToAuthenticateAtCentralSystem"
     if why != "tls" or detail.split(":", 1)[0] not in ("connect", "handshake"):
         return None
     if "mbedTLS error" in detail and not detail.endswith(" -9984"):

@@ -51,3 +51,22 @@ def test_an_installed_csms_root_verifies_the_csms_until_it_is_deleted(tmp_path):
             # the event is in the security log once for the run of failed connects (not a critical
             # one: the whitepaper sends only those to the CSMS)
             assert pile.console().encode()[mark:].count(b"security event InvalidCentralSystemCertificate") == 1
+
+
+def test_a_pile_without_ocpp_ca_upgrades_on_an_installed_root_and_keeps_it(tmp_path):
+    b = pki.make(tmp_path / "b", host="localhost")
+    pw = {"CP3": bytes.fromhex(KEY)}
+    with Csms(passwords=pw) as c1, Csms(host="localhost", ssl=pki.server_context(b), passwords=pw) as c2:
+        cfg = {"ocpp": {"profile": 1, "auth_key": KEY, "url_tls": c2.url}}
+        with OcppPile(c1, "CP3", cfg=cfg) as pile:  # no /config/ocpp_ca.der
+            # TLS with no root to verify the CSMS: refused at once (not three failed connects)
+            assert c1.set_config("CP3", "SecurityProfile", "2") == "Rejected"
+            inst = {"certificateType": "CentralSystemRootCertificate", "certificate": b["ca_pem"].read_text()}
+            assert c1.call("CP3", "InstallCertificate", inst) == {"status": "Accepted"}
+            assert c1.set_config("CP3", "SecurityProfile", "2") == "Accepted"
+            c2.wait(lambda: "CP3" in c2.piles and c2.piles["CP3"].connected, 60, "the wss connection")
+            pile.b.wait_console(r"security profile 2 and its key kept", 10)
+            # the one root the TLS connection trusts cannot be deleted
+            h = _hash_of(c2, "CP3", b["ca"].read_bytes())
+            assert c2.call("CP3", "DeleteCertificate", {"certificateHashData": h}) == {"status": "Failed"}
+            assert _hash_of(c2, "CP3", b["ca"].read_bytes()) == h

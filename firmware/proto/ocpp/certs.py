@@ -46,6 +46,11 @@ def csms_roots(o, d):
     return _roots(ca, d, have)
 
 
+def has_csms_root(cp):
+    """ocpp.ca or an installed CSMS root is there (what profiles 2 and 3 need)."""
+    return csms_roots(cp.o, _dir(cp)) is not None
+
+
 def _roots(ca, d, have):
     for path in ([ca] if ca else []) + [d + "/" + n for n in have]:
         with open(path, "rb") as f:

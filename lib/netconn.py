@@ -62,17 +62,26 @@ def der(data):
 
 
 def tls_context(cadata, err, cert=None, key=None):
-    """A verifying client context for `cadata` (the CA, DER or PEM); with `cert` and `key`
-    (DER or PEM) it presents a client certificate (OCPP security profile 3).
+    """A verifying client context for `cadata`: one CA (DER or PEM) or an iterable of them
+    (several roots: each load_verify_locations appends its certificate to mbedTLS's CA chain,
+    mbedtls_x509_crt_parse_der; a generator keeps one in our heap at a time). One load per
+    root because a blob of concatenated DER certificates loads only its first and this build
+    parses no PEM [seen, bench/ocpp_roots.py]. With `cert` and `key` (DER or PEM) it presents
+    a client certificate (OCPP security profile 3).
     mbedTLS 3.x has no TLS 1.0/1.1 at all, so the floor is TLS 1.2 without a setting."""
     import tls
 
     ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
     ctx.verify_mode = tls.CERT_REQUIRED  # the `ssl` wrapper would force CERT_NONE
-    try:
-        ctx.load_verify_locations(der(cadata))  # positional: the Unix build rejects the keyword
-    except (ValueError, OSError) as e:
-        raise err("tls", "bad CA certificate: %s" % (e,))
+    n = 0
+    for ca in (cadata,) if isinstance(cadata, (bytes, bytearray)) else cadata:
+        try:
+            ctx.load_verify_locations(der(ca))  # positional: the Unix build rejects the keyword
+        except (ValueError, OSError) as e:
+            raise err("tls", "bad CA certificate: %s" % (e,))
+        n += 1
+    if not n:
+        raise err("tls", "no CA certificate")
     if cert is not None:
         try:
             ctx.load_cert_chain(der(cert), der(key))

@@ -136,8 +136,8 @@ async def connect(url, protocols=("ocpp1.6",), *, cadata=None, ctx=None, cert=No
                   auth=None, timeout=10, max_size=MAX_SIZE, bufsize=BUFSIZE):
     """Open a WebSocket to `url` (ws:// or wss://, path percent-encoded: quote()),
     offering `protocols` (the server must select one; () offers none). wss:// is verified
-    against `cadata` (CA, DER or PEM) or a ready `ctx`; cert, key: a client certificate
-    (OCPP security profile 3); auth = (user, password bytes): HTTP Basic (profiles 1, 2).
+    against `cadata` (a CA, DER or PEM, or an iterable of them) or a ready `ctx`; cert, key:
+    a client certificate (OCPP security profile 3); auth = (user, password bytes): HTTP Basic (profiles 1, 2).
     timeout (s): connect, handshake, every read or write inside a frame, the close.
     max_size: the longest message accepted. Raises WSError."""
     import netconn

@@ -36,6 +36,7 @@ class FakeCp:
         cfg["ocpp"].update(o)
         self.o = cfg["ocpp"]
         self.id = "CP 7/ü"
+        self.data = "/nonexistent/ocpp"  # no installed roots
         self.station = FakeStation()
         self.events = []
 
@@ -112,7 +113,7 @@ def test_a_refused_csms_certificate_and_refused_credentials_are_security_events_
     c._failed(websocket.WSError("tls", "connect: mbedTLS error -9984"))  # X509 verify failed, no text
     assert len(cp.events) == 1
     c._failed(websocket.WSError("status", "HTTP 401 Unauthorized", 401))
-    assert cp.events[-1][0] == "FailedToAuthenticationAtCentralSystem" and len(cp.events) == 2
+    assert cp.events[-1][0] == "FailedToAuthenticateAtCentralSystem" and len(cp.events) == 2
     c.told = None  # what a connection accepted does (open() resets it): the next run tells again
     c._failed(websocket.WSError("tls", "connect: mbedTLS error -9984"))
     assert cp.events[-1][0] == "InvalidCentralSystemCertificate" and len(cp.events) == 3

@@ -4,7 +4,8 @@ point's data folder (/data/ocpp/certs: outside the app slots, an update keeps th
 MAX of each kind. InstallCertificate, GetInstalledCertificateIds and DeleteCertificate
 (whitepaper 6.1, M03-M05; docs/ocpp.md "Part 2: certificates"). A file is written under a
 temporary name and renamed, so a power cut leaves the old set or the new one, never a torn
-certificate. Imported when a CALL needs it, then dropped (x509 too)."""
+certificate. The TLS handshake trusts ocpp.ca and every installed "C" root (csms_roots).
+Imported when a CALL or a TLS connect needs it, then dropped (x509 too)."""
 import os
 import sys
 
@@ -31,6 +32,52 @@ def ders(kind, d):
             yield f.read()
 
 
+def csms_roots(o, d):
+    """The CSMS roots a TLS handshake trusts (conn.py): ocpp.ca when it is there, then each
+    installed CentralSystemRootCertificate in folder d; None when there is none. A generator
+    of their bytes: the heap holds one (~0.5-1.5 KB) at a time while mbedTLS copies each into
+    its chain (lib/netconn.tls_context)."""
+    have = names("C", d)
+    ca = o["ca"]
+    if not _exists(ca):
+        ca = None
+    if ca is None and not have:
+        return None
+    return _roots(ca, d, have)
+
+
+def has_csms_root(cp):
+    """ocpp.ca or an installed CSMS root is there (what profiles 2 and 3 need)."""
+    return csms_roots(cp.o, _dir(cp)) is not None
+
+
+def _roots(ca, d, have):
+    for path in ([ca] if ca else []) + [d + "/" + n for n in have]:
+        with open(path, "rb") as f:
+            yield f.read()
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _tls_takes(blob):
+    """mbedTLS parses the root (what the handshake will load it with): an error text or None.
+    Checked at install so a root our x509 takes but mbedTLS refuses cannot later stop every
+    connection."""
+    import tls
+
+    try:
+        tls.SSLContext(tls.PROTOCOL_TLS_CLIENT).load_verify_locations(blob)
+    except (ValueError, OSError) as e:
+        return str(e)
+    return None
+
+
 def _drop():
     for m in ("x509", "der", "pem"):
         sys.modules.pop(m, None)
@@ -55,6 +102,10 @@ def install(cp, p):
         now = cp.station.bus.now()
         if now is not None and now > c["not_after"]:
             raise der.PKIError("expired", "notAfter passed")
+        if kind == "C":
+            why = _tls_takes(blocks[0])
+            if why is not None:
+                raise der.PKIError("tls", "mbedTLS refuses it: %s" % why)
     except der.PKIError as e:
         if kind == "C":
             cp.security("InvalidCentralSystemCertificate", "InstallCertificate: %s: %s" % (e.reason, e.detail))
@@ -124,6 +175,12 @@ def _serial(s):
     return s.lower().lstrip("0") or "0"
 
 
+def _last_root(cp):
+    """The connection is TLS and ocpp.ca is not there: an installed root is all it trusts."""
+    c = cp.conn
+    return c.url(c.profile).startswith("wss://") and not _exists(cp.o["ca"])
+
+
 def delete(cp, p):
     want = p["certificateHashData"]
     d = _dir(cp)
@@ -132,7 +189,7 @@ def delete(cp, p):
         for kind in ("M", "C"):
             for n, h in _each(cp, kind):
                 if (h["issuerNameHash"], h["issuerKeyHash"], h["serialNumber"]) == key:
-                    if kind == "C" and len(names("C", d)) == 1 and cp.o["url"].startswith("wss://"):
+                    if kind == "C" and len(names("C", d)) == 1 and _last_root(cp):
                         return {"status": "Failed"}  # the last CSMS root while TLS runs on it
                     try:
                         os.remove(d + "/" + n)

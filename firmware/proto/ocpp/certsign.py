@@ -76,12 +76,13 @@ def renew_due(cp):
 
 
 def _trusted(cp):
-    """DER of the CSMS roots the pile trusts: installed ones and ocpp.ca."""
+    """DER of the CSMS roots the pile trusts: the handshake's (ocpp.ca and installed ones)."""
     from firmware.proto.ocpp import certs
 
-    out = list(certs.ders("C", cp.data + "/certs"))
-    ca = _read(cp.o["ca"])
-    if ca:
+    out = []
+    for ca in certs.csms_roots(cp.o, cp.data + "/certs") or ():
+        if not ca:
+            continue  # an empty file
         if ca[:1] != b"\x30":  # PEM
             import pem
 

@@ -155,6 +155,9 @@ def change(cp, p):
         o["auth_key"] = cp.conn.key
         if v <= cp.conn.profile or v > 3 or rules.profile_error(o, v):
             return {"status": "Rejected"}
+        if v >= 2 and not cp.use("certs", "has_csms_root"):  # TLS without a root to verify the CSMS
+            _log.info("SecurityProfile %d rejected: no CSMS root (ocpp.ca or installed)", v)
+            return {"status": "Rejected"}
         cp.conn.switch(profile=v)
         _log.info("security profile %d -> %d: reconnecting", cp.conn.trial[2], v)
         return {"status": "Accepted"}, cp.reconnect

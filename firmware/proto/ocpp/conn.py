@@ -4,7 +4,8 @@
   a server that selects none or another is a failure with its own log line.
 - Security profiles (whitepaper section 2): 0 plain ws, 1 ws + Basic, 2 wss + Basic, 3 wss +
   client certificate. Basic = (id, the AuthorizationKey's hex decoded to bytes), never logged.
-  wss is verified against the provisioned CSMS root (lib/netconn.py: CERT_REQUIRED, host name).
+  wss is verified against the provisioned CSMS root `ocpp.ca` and every installed
+  CentralSystemRootCertificate (certs.py; lib/netconn.py: CERT_REQUIRED, host name).
 - A new SecurityProfile or AuthorizationKey (ChangeConfiguration) is tried at once and kept
   on flash only after a connection with it was accepted; `SWITCH_TRIES` failed connections
   fall back to the previous one (whitepaper A05: the profile never drops otherwise).
@@ -14,7 +15,7 @@
 - Security events (whitepaper section 8; security log only, none is critical): a TLS
   handshake that refuses the CSMS's certificate (mbedTLS's verify text: another CA, expired,
   another host name) is InvalidCentralSystemCertificate; HTTP 401 to our Basic credentials is
-  FailedToAuthenticationAtCentralSystem. Once per run of failures (until a connection is
+  FailedToAuthenticateAtCentralSystem. Once per run of failures (until a connection is
   accepted), so a pile retrying all night does not push older events out of the bounded log.
 - Any refusal (HTTP 404 for an unknown id, 401, 5xx, TLS, no route) is retried after a
   backoff that doubles from backoff_min_s to backoff_max_s with jitter (50-100 %).
@@ -48,7 +49,7 @@ def _event(why, detail, status):
     verdict comes from mbedTLS as a ValueError with its verify text ("connect: The
     certificate ...", lib/netconn.io_error) or as X509 verify failed (-0x2700)."""
     if why == "status" and status == 401:
-        return "FailedToAuthenticationAtCentralSystem"
+        return "FailedToAuthenticateAtCentralSystem"
     if why != "tls" or detail.split(":", 1)[0] not in ("connect", "handshake"):
         return None
     if "mbedTLS error" in detail and not detail.endswith(" -9984"):
@@ -101,10 +102,7 @@ class Conn:
             kw["auth"] = (self.cp.id, binascii.unhexlify(self.key))
         url = self.url(p)
         if url.startswith("wss://"):
-            ca = read_file(o["ca"])
-            if ca is None:
-                raise websocket.WSError("tls", "no CSMS root certificate at %s" % o["ca"])
-            kw["cadata"] = ca
+            kw["cadata"] = self._roots()
             if p == 3:
                 kw["cert"], kw["key"] = read_file(o["cert"]), read_file(o["cert_key"])
                 if kw["cert"] is None or kw["key"] is None:
@@ -130,6 +128,27 @@ class Conn:
         self.told = None
         _log.info("connected to the CSMS as %s (security profile %d)", self.cp.id, p)
         return ws
+
+    def _roots(self):
+        """ocpp.ca and the installed CentralSystemRootCertificates, a generator (certs.py);
+        certs is dropped again unless a CALL had it loaded (the generator keeps what it uses)."""
+        import sys
+
+        import websocket
+
+        name = "firmware.proto.ocpp.certs"
+        loaded = name in sys.modules
+        from firmware.proto.ocpp import certs
+
+        if not loaded:
+            sys.modules.pop(name, None)
+            pkg = sys.modules.get("firmware.proto.ocpp")
+            if pkg is not None and hasattr(pkg, "certs"):
+                delattr(pkg, "certs")
+        r = certs.csms_roots(self.o, self.cp.data + "/certs")
+        if r is None:
+            raise websocket.WSError("tls", "no CSMS root certificate (none at %s, none installed)" % self.o["ca"])
+        return r
 
     def _failed(self, e):
         self.fails += 1

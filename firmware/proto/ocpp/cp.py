@@ -182,6 +182,7 @@ class Cp:
                 self.conn.accepted()  # a new key or profile that got this far is kept
                 self.accepted.set()
                 self.wake.set()
+                self._renew_check()  # now, not at the events task's next wake (up to a minute)
                 self.station.backend_traffic(True)
                 self._ping = asyncio.create_task(self._pinger(ws))
             await self.closed.wait()

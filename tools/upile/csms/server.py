@@ -8,6 +8,8 @@ its own, with what tests and field engineers need (docs/ocpp.md "upile csms").
         c.stop("CP1", txid); c.get_config("CP1"); c.set_config("CP1", key, value)
         c.call("CP1", "Reset", {"type": "Soft"})    # any CALL as a dict (valid or not)
         c.raw("CP1", '[2,"x","Reset",{"type":1}]')  # any frame at all
+    TLS: Csms(ssl=pki.server_context(files)), pile.peer_cert (the client certificate of the
+    live connection, DER), pile.peer_certs (each connection's), c.serve_cert(cert, key).
     faults: c.refuse = 404 | 401 | 503 (HTTP answer to new connections), c.drop("CP1"),
     c.restart(), pile.delay_s (answer slowly), pile.errors["StartTransaction"] = 2 (CALLERRORs),
     pile.drop_on = "StopTransaction" (close the socket instead of answering),
@@ -81,6 +83,8 @@ class Pile:
         self.log_statuses = []  # LogStatusNotification payloads
         self.diag_statuses = []  # DiagnosticsStatusNotification payloads
         self.csrs = []  # the PEM CSRs of SignCertificate (a test or an operator signs them)
+        self.peer_cert = None  # DER of the client certificate of the live connection (profile 3)
+        self.peer_certs = []  # the client certificate (DER or None) of each connection, in order
 
 
 class _Cp(ChargePoint):
@@ -317,6 +321,14 @@ class Csms:
         time.sleep(down_s)
         self._do(self._listen())
 
+    def serve_cert(self, cert, key):
+        """Present another server certificate (PEM files) from the next TLS handshake on: a
+        CSMS that moved to a certificate of another root. Connections already open keep theirs."""
+        self._do(self._serve_cert(str(cert), str(key)))
+
+    async def _serve_cert(self, cert, key):
+        self.ssl.load_cert_chain(cert, key)
+
     def drop(self, cid):
         """Drop one pile's connection without a close handshake (a NAT or a crash)."""
         self.loop.call_soon_threadsafe(self._abort, self.piles[cid])
@@ -358,6 +370,9 @@ class Csms:
         if p.ws is not None and p.ws.transport is not None:
             p.ws.transport.abort()  # the pile reconnected: the old connection is dead
         cp = _Cp(cid, ws, self, p)
+        tls = ws.transport.get_extra_info("ssl_object") if ws.transport is not None else None
+        p.peer_cert = tls.getpeercert(binary_form=True) if tls is not None else None
+        p.peer_certs.append(p.peer_cert)
         p.cp, p.ws = cp, ws
         p.connected = True
         p.connections += 1

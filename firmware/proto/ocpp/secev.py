@@ -9,9 +9,9 @@ import journal
 from micropython import const
 
 SENT = ("FirmwareUpdated", "SettingSystemTime", "StartupOfTheDevice", "ResetOrReboot",
-            "SecurityLogWasCleared", "MemoryExhaustion", "TamperDetectionActivated",
-            "InvalidFirmwareSignature", "InvalidFirmwareSigningCertificate",
-            "InvalidCentralSystemCertificate", "InvalidChargePointCertificate")
+        "SecurityLogWasCleared", "MemoryExhaustion", "TamperDetectionActivated",
+        "InvalidFirmwareSignature", "InvalidFirmwareSigningCertificate",
+        "InvalidCentralSystemCertificate", "InvalidChargePointCertificate")
 PATH = "/data/ocpp/seclog.jnl"
 _KEEP = const(200)  # events kept; older ones go at compaction
 _SLACK = const(50)

@@ -164,6 +164,30 @@ def test_TC_081_CS_a_good_certificate_with_a_bad_signature_is_refused_after_down
             pile.close()
 
 
+def test_a_release_the_csms_signed_but_our_manifest_key_did_not_is_refused(tmp_path):
+    # both checks must pass: a manifest signed by another Ed25519 key (a leaked OCPP signing
+    # certificate, or an operator signing someone else's build) passes the OCPP signature and
+    # is still refused by our manifest check, before anything is installed
+    with Csms() as c:
+        pile = FwPile(tmp_path, c, kind="ec")
+        try:
+            pile.on(1)
+            stranger, _ = otakit.dev_key(tmp_path / "stranger-key")
+            otakit.make(tmp_path / "srv" / "v3", pile.rel["v2"][0], "3.0.0", 3, stranger)
+            fwsign.sign_release(tmp_path / "srv" / "v3", pile.sd)  # the OCPP signature is good
+            assert c.call(pile.cid, "SignedUpdateFirmware", pile.request(13, name="v3")) == {"status": "Accepted"}
+            pile.wait_status(13, "InvalidSignature", 60)
+            assert pile.statuses(13) == ["Downloading", "Downloaded", "InvalidSignature"], pile.statuses(13)
+            ev = c.wait(lambda: pile.events("InvalidFirmwareSignature"), 30, "the security event")
+            assert "trusted key" in ev[0].get("techInfo", ""), ev  # ours refused it, not the CSMS's
+            assert "OTA Installing" not in pile.b.console_text()
+            assert not _fw_requests(pile.srv)  # refused on the manifest: no bundle fetched
+            assert c.call(pile.cid, "GetConfiguration", {"key": ["SupportedFeatureProfiles"]})  # still serving
+            assert pile.p.boots == 1 and pile.p.boot["firmwareVersion"] == "1.0.0"
+        finally:
+            pile.close()
+
+
 def test_power_cuts_during_download_and_trial_still_end_installed(tmp_path):
     with Csms() as c:
         pile = FwPile(tmp_path, c)

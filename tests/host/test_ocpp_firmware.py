@@ -217,6 +217,40 @@ def test_power_cuts_during_download_and_trial_still_end_installed(tmp_path):
             pile.close()
 
 
+def _sent(pile, status):
+    """The pile sent this SignedFirmwareStatusNotification (seen before its answer)."""
+    return any(x[1] == "in" and '"SignedFirmwareStatusNotification"' in x[2] and '"%s"' % status in x[2]
+               for x in pile.p.log)
+
+
+def test_power_cuts_while_notifications_wait_for_their_answers_and_mid_install_end_installed(tmp_path):
+    # the CSMS answers slowly: each cut comes after a status left the pile and before its answer
+    # came back (SignatureVerified: before the install; Installing: the slot being written)
+    with Csms() as c:
+        pile = FwPile(tmp_path, c, ota={"health_s": 5})
+        try:
+            pile.on(1)
+            boots = 1
+            assert c.call(pile.cid, "SignedUpdateFirmware", pile.request(41)) == {"status": "Accepted"}
+            for status in ("SignatureVerified", "Installing"):
+                pile.p.delay_s = 3.0
+                c.wait(lambda: _sent(pile, status), 120, "%s sent (so far %s)" % (status, pile.statuses(41)))
+                pile.b.power_cut()
+                pile.p.delay_s = 0.0
+                boots += 1
+                pile.on(boots)
+            pile.wait_status(41, "Installed", 150)
+            st = pile.statuses(41)
+            # a status cut off before its answer is sent again (the bench CSMS records the one it
+            # was answering when the power went only after its delay): first sightings in order
+            assert [x for i, x in enumerate(st) if x not in st[:i]] == OK_END, st
+            assert pile.p.boot["firmwareVersion"] == "2.0.0"
+            c.wait(lambda: pile.events("FirmwareUpdated"), 30, "FirmwareUpdated event")
+            assert "RolledBack" not in pile.b.console_text()
+        finally:
+            pile.close()
+
+
 def test_a_release_that_fails_its_trial_is_rolled_back_and_the_csms_told(tmp_path):
     broken = {"firmware/version.py": 'raise RuntimeError("2.0.0 broken at import")\n'}
     with Csms() as c:

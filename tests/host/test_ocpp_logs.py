@@ -2,51 +2,11 @@
 logs"): the persistent log and the security log uploaded by HTTP PUT to a loopback server,
 within the time window, with retries when the server drops the connection mid-upload, and
 the notifications (LogStatusNotification with the requestId, DiagnosticsStatusNotification)."""
-import http.server
-import threading
 import time
 
 from ocppsim import OcppPile
 from upile.csms import Csms
-
-
-class Sink(http.server.BaseHTTPRequestHandler):
-    """Takes PUTs; server.drops: how many uploads to cut after 100 bytes; server.status: the
-    answer (201 normally)."""
-
-    def do_PUT(self):
-        srv = self.server
-        n = int(self.headers["Content-Length"])
-        with srv.lock:
-            drop = srv.drops > 0
-            if drop:
-                srv.drops -= 1
-        if drop:
-            self.rfile.read(min(n, 100))
-            srv.cut += 1
-            self.connection.close()
-            return
-        body = self.rfile.read(n)
-        srv.got.append((self.path, body))
-        self.send_response(srv.status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *a):
-        pass
-
-
-class Server:
-    def __init__(self):
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
-        self.srv.lock = threading.Lock()
-        self.srv.drops, self.srv.cut, self.srv.got, self.srv.status = 0, 0, [], 201
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-        self.url = "http://127.0.0.1:%d/up/" % self.srv.server_address[1]
-
-    def close(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+from upile.csms.sink import Server
 
 
 def _statuses(pile, action, rid=None):

@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ocppsim import case_on, OcppPile
-from test_ocpp_logs import Sink
 from upile import fwsign
 from upile.csms import Csms
+from upile.csms.sink import Sink
 
 CP = "OC2"
 CPO = "uPile OCTT CPO"
@@ -88,7 +88,7 @@ class Pki:
 
 
 class TlsSink(http.server.ThreadingHTTPServer):
-    """test_ocpp_logs's PUT sink behind TLS (the handshake in the handler's thread)."""
+    """upile.csms.sink's PUT sink behind TLS (the handshake in the handler's thread)."""
 
     def __init__(self, ctx):
         super().__init__(("localhost", 0), Sink)

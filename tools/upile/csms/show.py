@@ -1,5 +1,7 @@
 """One readable line per OCPP message a pile sent (the demo and `upile csms` print them)."""
 import json
+import threading
+import time
 
 
 def _mv(p):
@@ -26,6 +28,8 @@ def line(cid, action, p, answer=None):
         s = "%s connector %s: %s" % (cid, p.get("connectorId"), p.get("status"))
         if p.get("errorCode", "NoError") != "NoError":
             s += " (%s)" % p["errorCode"]
+        if p.get("info") and p.get("status") in ("SuspendedEVSE", "SuspendedEV", "Faulted", "Unavailable"):
+            s += " (%s)" % p["info"]  # why the pile switched it off
         return s
     if action == "StartTransaction":
         return "%s connector %s: transaction %s started, idTag %s, meter %s Wh" % (
@@ -39,6 +43,11 @@ def line(cid, action, p, answer=None):
         return "%s authorize %s -> %s" % (cid, p.get("idTag"), a.get("idTagInfo", {}).get("status", "?"))
     if action == "Heartbeat":
         return None
+    if action in ("SignedFirmwareStatusNotification", "LogStatusNotification"):
+        return "%s %s %s: %s" % (cid, "firmware request" if action[0] == "S" else "log request",
+                                 p.get("requestId", "-"), p.get("status"))
+    if action == "SecurityEventNotification":
+        return "%s security event %s%s" % (cid, p.get("type"), ": " + p["techInfo"] if p.get("techInfo") else "")
     return "%s %s %s" % (cid, action, json.dumps(p)[:80])
 
 
@@ -69,3 +78,30 @@ class Follower:
                         out.append(s)
             self.seen[cid] = len(log)
         return out
+
+
+def follow(csms, say, stop, prefix="  CSMS: "):
+    """say() each new line as it comes, from a thread of its own, until the Event `stop` is set.
+    Returns flush(timeout): the lines of every CALL in so far said now, once the CSMS answered
+    them (within timeout), so what a caller says next comes after them."""
+    f = Follower(csms)
+    lock = threading.Lock()
+
+    def poll():
+        with lock:
+            for text in f.poll():
+                say(prefix + text)
+            return not f.pending
+
+    def flush(timeout=2.0):
+        end = time.monotonic() + timeout
+        while not poll() and time.monotonic() < end:
+            time.sleep(0.01)
+
+    def run():
+        while not stop.is_set():
+            poll()
+            time.sleep(0.1)
+
+    threading.Thread(target=run, daemon=True).start()
+    return flush

@@ -3,9 +3,9 @@
 Builds and signs v1, v2 and a deliberately broken v3 (raises at start) with a dev key kept
 under .sim/, serves them over HTTP on loopback, boots a fresh sim pile with v1, lets it
 update itself to v2, then publishes v3 and shows the automatic rollback to v2. Other
-engineers' scenes (tools/upile/sim/demo_charging.py, demo_net.py, demo_ocpp.py, demo_dny.py,
-demo_front.py) run in
-between when they exist. Exit status 0 only when every step happened.
+engineers' scenes (tools/upile/sim/demo_charging.py, demo_net.py, demo_ocpp.py,
+demo_ocpp_ops.py, demo_dny.py, demo_front.py) run in between when they exist. Exit status 0
+only when every step happened.
 """
 import importlib
 import re
@@ -113,6 +113,7 @@ def run(args=None):
         _scene("demo_charging", board, say)
         _scene("demo_net", board, say)
         _scene("demo_ocpp", board, say)
+        _scene("demo_ocpp_ops", board, say)
         _scene("demo_dny", board, say)
         _scene("demo_front", board, say)
         say("publishing v2")

@@ -13,7 +13,7 @@ import threading
 import time
 
 from upile.csms import Csms
-from upile.csms.show import Follower
+from upile.csms.show import follow
 from upile.sim import demo_charging, flashimg
 from upile.sim.board import SimBoard
 from upile.sim.peers.meter import MeterPeer
@@ -22,7 +22,8 @@ from upile.sim.peers.modem import ModemPeer
 CP = "PILE-DEMO"
 
 
-def _wait(pred, timeout, what):
+def wait(pred, timeout, what):
+    """pred()'s first true value, polled until `timeout` s; TimeoutError after (demo_ocpp_ops uses it too)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         r = pred()
@@ -50,33 +51,25 @@ def run(board, say):
             files["/config/pile.json"] = json.dumps(cfg).encode()
             b.install_files(files)
             b.net.add_ap("depot", "secret-123", rssi=-58)
-            follow = Follower(c)
-
-            def show():
-                while not stop.is_set():
-                    for line in follow.poll():
-                        say("  CSMS: " + line)
-                    time.sleep(0.1)
-
-            threading.Thread(target=show, daemon=True).start()
+            follow(c, say, stop)
             say("ocpp: a third pile (Wi-Fi + 4G) points at the bench CSMS %s" % c.url)
             b.power_on()
             p = c.wait_pile(CP, 60)
-            _wait(lambda: len(p.status) >= 3, 20, "statuses")
+            wait(lambda: len(p.status) >= 3, 20, "statuses")
             meter.command("plug 1 300 800 0.3")
             say("ocpp: the app pays 20 fen for port 1: DataTransfer budget + RemoteStartTransaction -> %s"
                 % c.start(CP, 1, "app-3001", "money", 20, ref="order-3001"))
-            txid = _wait(lambda: max(p.tx) if p.tx else None, 30, "the transaction")
-            _wait(lambda: len(p.tx[txid]["values"]) >= 2, 30, "meter values")
+            txid = wait(lambda: max(p.tx) if p.tx else None, 30, "the transaction")
+            wait(lambda: len(p.tx[txid]["values"]) >= 2, 30, "meter values")
             say("ocpp: the Wi-Fi access point goes out of range")
             conns = p.connections
             b.net.drop("depot")
-            _wait(lambda: not p.connected, 30, "the connection to end")
+            wait(lambda: not p.connected, 30, "the connection to end")
             n = len(p.tx[txid]["values"])
-            _wait(lambda: p.connected and p.connections > conns, 90, "the pile back over 4G")
+            wait(lambda: p.connected and p.connections > conns, 90, "the pile back over 4G")
             say("ocpp: back over 4G (the modem's data link); queued meter values follow")
-            _wait(lambda: len(p.tx[txid]["values"]) > n + 1, 30, "the queued meter values")
-            stop_ = _wait(lambda: p.tx[txid]["stop"], 60, "the stop (the budget used up)")
+            wait(lambda: len(p.tx[txid]["values"]) > n + 1, 30, "the queued meter values")
+            stop_ = wait(lambda: p.tx[txid]["stop"], 60, "the stop (the budget used up)")
             time.sleep(0.5)
             start = p.tx[txid]["start"]
             vals = p.tx[txid]["values"]

@@ -11,6 +11,7 @@ Imported when needed, then dropped."""
 import os
 
 import log
+from firmware.proto.ocpp import cpcert
 from firmware.proto.ocpp.conn import read_file as _read
 
 _log = log.get("ocpp")
@@ -189,6 +190,6 @@ def certificate_signed(cp, p):
         return r
 
     async def after():
-        cp.start_switch()
+        cpcert.start_switch(cp)
 
     return r, after

@@ -20,7 +20,7 @@ import time
 from micropython import const
 
 import log
-from firmware.proto.ocpp import rpc
+from firmware.proto.ocpp import cpcert, rpc
 
 _log = log.get("ocpp")
 # action -> (module of firmware.proto.ocpp, its function(cp, payload)); a function returns the
@@ -131,8 +131,8 @@ class Cp:
         self.fw = fw.Fw(self, data + "/fw.json")  # a SignedUpdateFirmware in progress
         self.data = data
         self._started = False  # StartupOfTheDevice sent for this boot
-        self._switch = None  # the task waiting for a new certificate's notBefore (certsign.py)
-        self._renew_at = None  # unix time of the next look at the client certificate's expiry
+        self.cert_switch = None  # the task waiting for a new certificate's notBefore (cpcert.py)
+        self.renew_at = None  # unix time of the next look at the client certificate's expiry
         self.log_task = None  # a GetLog/GetDiagnostics upload (logup.py)...
         self.log_rid = None  # ...and its requestId (None for GetDiagnostics)
         topics = ("port.", "session.", "link.", "ota.", "alarm.")
@@ -182,7 +182,7 @@ class Cp:
                 self.conn.accepted()  # a new key or profile that got this far is kept
                 self.accepted.set()
                 self.wake.set()
-                self._renew_check()  # now, not at the events task's next wake (up to a minute)
+                cpcert.renew_check(self)  # now, not at the events task's next wake (up to a minute)
                 self.station.backend_traffic(True)
                 self._ping = asyncio.create_task(self._pinger(ws))
             await self.closed.wait()
@@ -274,60 +274,13 @@ class Cp:
                     for c in _CRYPTO:
                         sys.modules.pop(c, None)
 
-    def start_switch(self):
-        """Use a received charge point certificate from its notBefore (certsign.py)."""
-        if self._switch is None or self._switch.done():
-            self._switch = asyncio.create_task(self._switch_when_due())
-
-    async def _switch_when_due(self):
-        while True:
-            s = self.use("certsign", "due")
-            if s is None:
-                return
-            if s:
-                await asyncio.sleep(min(s, 3600))
-                continue
-            if self.use("certsign", "switch") and self.conn.profile == 3:
-                await self.reconnect()  # the new client certificate from this connection on
-            return
-
-    async def sign_request(self):
-        """A new key pair and its CSR sent as SignCertificate (certsign.py); the certificate
-        comes later in CertificateSigned."""
-        p = self.use("certsign", "request")  # a new key and its CSR (~ms here, more on a chip)
-        if p is None:
-            return
-        try:
-            r = await self.rpc.call("SignCertificate", p, self.ids.next())
-            _log.info("SignCertificate: %s", r.get("status"))
-        except (rpc.CallError, rpc.BadAnswer, rpc.Timeout, rpc.Offline) as e:
-            _log.warn("SignCertificate: %r", e)
-
-    def _renew_check(self):
-        """Once connected, then daily: a client certificate a month from its end is renewed."""
-        now = self.bus.now()
-        if not self.accepted.is_set() or now is None or (self._renew_at is not None and now < self._renew_at):
-            return
-        self._renew_at = now + 86400
-        if self.use("certsign", "renew_due"):
-            asyncio.create_task(self.sign_request())
-
     async def run_events(self, beat):
         if not self._started:
             self._started = True
             self.security("StartupOfTheDevice", "boot %d" % self.ids.boot)
         self.fw.resume()
         self._secev("door_alarms")
-        import os
-
-        for n in ("/cp_next.json", "/cp_old.json"):
-            try:
-                os.stat(self.data + n)
-            except OSError:
-                continue
-            self.use("certsign", "sweep")
-            self.start_switch()
-            break
+        cpcert.at_start(self)
         self.tx.reconcile()
         self.resv.restore()
         sub = self.sub
@@ -344,7 +297,7 @@ class Cp:
             self.meter.tick()
             self.smart.tick()
             self.resv.restore()
-            self._renew_check()
+            cpcert.renew_check(self)
             if ev is None:
                 continue
             if sub.take_dropped():

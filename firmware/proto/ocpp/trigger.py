@@ -16,7 +16,7 @@ ExtendedTriggerMessage: the same answer-first rule; its status-like messages go 
 guaranteed queue (outq.py); BootNotification is sent whatever the boot's state.
 """
 import log
-from firmware.proto.ocpp import rpc
+from firmware.proto.ocpp import cpcert, rpc
 
 _log = log.get("ocpp")
 _FAILS = (rpc.CallError, rpc.BadAnswer, rpc.Timeout, rpc.Offline)
@@ -139,7 +139,7 @@ def extended(cp, p):
             else:
                 cp.outq.add("SignedFirmwareStatusNotification", {"status": "Idle"})
         elif m == "SignChargePointCertificate":
-            await cp.sign_request()
+            await cpcert.sign_request(cp)
         elif m == "LogStatusNotification":
             t = cp.log_task
             if t is not None and not t.done():

@@ -35,7 +35,7 @@ class Corrupt(Exception):
         return self.args[0]
 
 
-def _exists(path):
+def exists(path):
     try:
         os.stat(path)
         return True
@@ -83,7 +83,7 @@ def read(path, default=None):
     when the file is there but damaged.
     """
     tmp = path + ".tmp"
-    if _exists(tmp):
+    if exists(tmp):
         _remove(tmp)
     try:
         f = open(path, "rb")

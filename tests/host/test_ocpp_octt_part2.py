@@ -200,24 +200,21 @@ def trigger_sign(c):
 
 # ---- 2.24.1 certificate management
 
-def test_TC_075_1_CS_install_a_manufacturer_root_certificate(c, pile):
-    cert = root("rsa", "OCTT Manufacturer Root")
-    assert install(c, M_ROOT, cert) == "Accepted"
+def _installed_and_listed(c, kind, cert):
+    assert install(c, kind, cert) == "Accepted"
     try:
-        status, ids = listed(c, M_ROOT)
+        status, ids = listed(c, kind)
         assert status == "Accepted" and any(_same(h, hash_data(cert)) for h in ids), ids
     finally:
         assert delete(c, cert) == "Accepted"
+
+
+def test_TC_075_1_CS_install_a_manufacturer_root_certificate(c, pile):
+    _installed_and_listed(c, M_ROOT, root("rsa", "OCTT Manufacturer Root"))
 
 
 def test_TC_075_2_CS_install_a_central_system_root_certificate(c, pile):
-    cert = root("ec", "OCTT Central System Root")
-    assert install(c, C_ROOT, cert) == "Accepted"
-    try:
-        status, ids = listed(c, C_ROOT)
-        assert status == "Accepted" and any(_same(h, hash_data(cert)) for h in ids), ids
-    finally:
-        assert delete(c, cert) == "Accepted"
+    _installed_and_listed(c, C_ROOT, root("ec", "OCTT Central System Root"))
 
 
 def test_TC_076_CS_delete_a_specific_certificate(c, pile, pki):

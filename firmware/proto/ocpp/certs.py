@@ -9,6 +9,8 @@ Imported when a CALL or a TLS connect needs it, then dropped (x509 too)."""
 import os
 import sys
 
+import fsatomic
+
 MAX = 4  # roots of each kind
 _KIND = {"ManufacturerRootCertificate": "M", "CentralSystemRootCertificate": "C"}
 
@@ -39,7 +41,7 @@ def csms_roots(o, d):
     its chain (lib/netconn.tls_context)."""
     have = names("C", d)
     ca = o["ca"]
-    if not _exists(ca):
+    if not fsatomic.exists(ca):
         ca = None
     if ca is None and not have:
         return None
@@ -55,14 +57,6 @@ def _roots(ca, d, have):
     for path in ([ca] if ca else []) + [d + "/" + n for n in have]:
         with open(path, "rb") as f:
             yield f.read()
-
-
-def _exists(path):
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
 
 
 def _tls_takes(blob):
@@ -178,7 +172,7 @@ def _serial(s):
 def _last_root(cp):
     """The connection is TLS and ocpp.ca is not there: an installed root is all it trusts."""
     c = cp.conn
-    return c.url(c.profile).startswith("wss://") and not _exists(cp.o["ca"])
+    return c.url(c.profile).startswith("wss://") and not fsatomic.exists(cp.o["ca"])
 
 
 def delete(cp, p):

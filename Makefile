@@ -21,13 +21,13 @@ build: $(STAMP)
 	$(BIN)/upile build
 
 test: $(STAMP) build
-	$(BIN)/pytest -n $(JOBS) --dist loadfile --durations=25 tests
+	$(BIN)/pytest -n $(JOBS) --dist loadfile --no-loadscope-reorder --durations=25 tests
 
 test-device: $(STAMP)
-	$(BIN)/pytest -n $(JOBS) --dist loadfile tests/device
+	$(BIN)/pytest -n $(JOBS) --dist loadfile --no-loadscope-reorder tests/device
 
 test-host: $(STAMP) build
-	$(BIN)/pytest -n $(JOBS) --dist loadfile tests/host
+	$(BIN)/pytest -n $(JOBS) --dist loadfile --no-loadscope-reorder tests/host
 
 sim: $(STAMP) build
 	$(BIN)/upile sim demo

@@ -6,8 +6,10 @@ The first item of a file to run starts one `micropython` process for the whole f
 `# heapsize: 64K` overrides the default heap limit (256K); `# timeout: 300` the time limit.
 
 A test file with a `# long: 150 s` comment (its wall time, roughly) runs before the others,
-longest first: with `pytest -n 2 --dist loadfile` the long sim-board files then overlap the
-many short ones instead of running alone at the end of the suite.
+longest first: with `pytest -n 2 --dist loadfile --no-loadscope-reorder` the long sim-board
+files then overlap the many short ones instead of running alone at the end of the suite
+(without that flag xdist 3.x orders files by their number of tests, which puts a long file of
+one test last).
 """
 import os
 import re

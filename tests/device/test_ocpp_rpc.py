@@ -1,6 +1,6 @@
 # heapsize: 128K
-# (compiled from source here, the generated schema tables' parse peaks near 96K: a clean
-# clone's shorter paths tipped it over; a device loads them as .mpy or frozen, bench/ocpp.py)
+# (compiled from source here, the generated schema tables' parse peaks near 96K: a clean clone
+# failed at 96K where this tree passed; a device loads them as .mpy or frozen, bench/ocpp.py)
 # OCPP-J framing and validation inside MicroPython: the generated schema tables against good
 # and bad payloads (each fault its CALLERROR code), date-times, one own CALL outstanding with
 # the CSMS's CALLs answered meanwhile, late and stray answers dropped, nothing a CSMS sends

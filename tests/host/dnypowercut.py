@@ -1,7 +1,6 @@
 """Power cuts across DNY sessions and settlement resends on the sim board over cellular
-(shared by test_dny_sim_powercut_1.py and _2.py, four boards each, so the two run side by side):
->= 200 cuts at random instants (8 boards, each with its own `upile dny-server`; a board's life
-is mostly waiting, so four at once take about the wall time of two),
+(shared by test_dny_sim_powercut_1.py and _2.py, two boards each, so the two run side by side):
+>= 200 cuts at random instants (4 boards, each with its own `upile dny-server`),
 while the server starts and stops orders and withholds settlements now and then. At the
 end every bill the pile made is settled exactly once: one record per order (resends carry
 the same bytes), acknowledged once on the pile, with the energy the pile billed (never more
@@ -14,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dnysim import PHYS, Pile, until
 from upile.dnyserver import DnyServer
 
-CUTS = 25  # per board (4 boards a file, two files: 200)
+CUTS = 50  # per board (2 boards a file, two files: 200)
 
 
 def _act(srv, rnd, orders):

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from firmware.proto.dny import frame
+from waits import until  # noqa: F401  (the DNY tests take it from here)
 
 # default answers: command -> answer data (None: no answer)
 ANSWERS = {0x20: b"\x00", 0x21: b"\x00", 0x01: b"\x00", 0x03: b"\x00", 0x12: None, 0x22: None}
@@ -134,12 +135,3 @@ def _u32(v):
     return bytes((v & 0xFF, (v >> 8) & 0xFF, (v >> 16) & 0xFF, (v >> 24) & 0xFF))
 
 
-async def until(cond, timeout_ms=10000, step_ms=10):
-    """Wait for cond() with a deadline (never a fixed sleep)."""
-    end = time.ticks_add(time.ticks_ms(), timeout_ms)
-    while time.ticks_diff(end, time.ticks_ms()) > 0:
-        v = cond()
-        if v:
-            return v
-        await asyncio.sleep_ms(step_ms)
-    raise AssertionError("condition not met within %d ms" % timeout_ms)

@@ -8,6 +8,7 @@
 import asyncio
 
 from ocppfakes import FakeWs
+from waits import until
 from firmware.proto.ocpp import dt, rpc, validate
 
 
@@ -253,9 +254,6 @@ async def test_invalid_messages_and_replayed_ids_are_security_events_once_per_co
     ws2.feed(b"\x00")
     await ws2.wait_out(1)
     assert ws2.out[0] == [3, "r1", {"status": "Accepted"}]
-    for _ in range(50):
-        if len(events) == 3:
-            break
-        await asyncio.sleep_ms(5)
+    await until(lambda: len(events) == 3, 1000)
     assert events[2][0] == "InvalidMessages" and "binary" in events[2][1], events
     task.cancel()

@@ -12,6 +12,7 @@ from pathlib import Path
 from upile import dnyproto as P
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "device"))
+from dnysim import until  # noqa: E402
 from dnyvectors import CAPTURED, VENDOR, frame_bytes  # noqa: E402
 
 
@@ -114,9 +115,7 @@ def test_the_command_line_lists_orders_and_injects_faults():
                 time.sleep(0.02)
             raise AssertionError("%s: no %r in %r" % (line, until, lines[mark:]))
 
-        end = time.monotonic() + 20  # the fake pile's register reached the server first
-        while not any(" registered " in x for x in lines) and time.monotonic() < end:
-            time.sleep(0.02)
+        until(lambda: any(" registered " in x for x in lines), 20, what="the fake pile's register")
         ask("piles", "'number': 13544000")
         assert "'iccid': '89860413161892009275'" in ask("piles", "13544000")[-1]
         assert ask("ports", "1=0 ")[-1].startswith("1=0 2=1 3=0")

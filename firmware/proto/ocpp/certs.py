@@ -48,9 +48,14 @@ def csms_roots(o, d):
     return _roots(ca, d, have)
 
 
+def handshake_roots(cp):
+    """csms_roots of this charge point (conn.py, the log upload)."""
+    return csms_roots(cp.o, _dir(cp))
+
+
 def has_csms_root(cp):
     """ocpp.ca or an installed CSMS root is there (what profiles 2 and 3 need)."""
-    return csms_roots(cp.o, _dir(cp)) is not None
+    return handshake_roots(cp) is not None
 
 
 def _roots(ca, d, have):

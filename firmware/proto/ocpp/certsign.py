@@ -81,7 +81,7 @@ def _trusted(cp):
     from firmware.proto.ocpp import certs
 
     out = []
-    for ca in certs.csms_roots(cp.o, cp.data + "/certs") or ():
+    for ca in certs.handshake_roots(cp) or ():
         if not ca:
             continue  # an empty file
         if ca[:1] != b"\x30":  # PEM

@@ -130,22 +130,11 @@ class Conn:
         return ws
 
     def _roots(self):
-        """ocpp.ca and the installed CentralSystemRootCertificates, a generator (certs.py);
-        certs is dropped again unless a CALL had it loaded (the generator keeps what it uses)."""
-        import sys
-
+        """ocpp.ca and the installed CentralSystemRootCertificates, a generator (certs.py,
+        imported for the call and dropped by cp.use; the generator keeps what it uses)."""
         import websocket
 
-        name = "firmware.proto.ocpp.certs"
-        loaded = name in sys.modules
-        from firmware.proto.ocpp import certs
-
-        if not loaded:
-            sys.modules.pop(name, None)
-            pkg = sys.modules.get("firmware.proto.ocpp")
-            if pkg is not None and hasattr(pkg, "certs"):
-                delattr(pkg, "certs")
-        r = certs.csms_roots(self.o, self.cp.data + "/certs")
+        r = self.cp.use("certs", "handshake_roots")
         if r is None:
             raise websocket.WSError("tls", "no CSMS root certificate (none at %s, none installed)" % self.o["ca"])
         return r

@@ -91,9 +91,7 @@ async def _put(cp, url, security, lo, hi):
     o = cp.o
     cadata = None
     if url.startswith("https://"):  # the roots the CSMS connection trusts: ocpp.ca and installed ones
-        from firmware.proto.ocpp import certs
-
-        cadata = certs.csms_roots(o, cp.data + "/certs")
+        cadata = cp.use("certs", "handshake_roots")
     await httpput.put(url, size, body, timeout=o["call_timeout_s"], cadata=cadata,
                    allow_http=not cp.o["url"].startswith("wss://"))
     return size

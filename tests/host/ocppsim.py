@@ -207,7 +207,19 @@ def txid_of(csms, pile, mid, timeout=30):
     running when the frame is already in the log)."""
     got = csms.wait(lambda: [t for t, v in list(pile.tx.items()) if v["start_id"] == mid], timeout,
                     "the CSMS's transaction of %s" % mid)
+    # and its answer on the wire: a RemoteStop sent sooner could overtake the transactionId
+    # it names (the CSMS's handler records it before the `ocpp` package sends the answer)
+    csms.wait(lambda: any(d == "out" and _answers(m, mid) for _, d, m in list(pile.log)), timeout,
+              "the answer to %s sent" % mid)
     return got[0]
+
+
+def _answers(frame, mid):
+    try:
+        m = json.loads(frame)
+    except ValueError:
+        return False
+    return isinstance(m, list) and len(m) > 1 and m[0] == 3 and m[1] == mid
 
 
 def wait(pred, timeout=30, what="condition"):
